@@ -1,0 +1,32 @@
+# One entry point for set-up, tests, the demo and the benchmarks. Everything runs offline
+# except the package registries; `make test` and `make demo` set themselves up first.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+APE := $(BIN)/ape
+ANVIL := node_modules/.bin/anvil
+ANVIL_PORT ?= 8545
+
+.PHONY: setup test test-contracts demo chain bench-gas lint clean
+
+setup:
+	@tools/setup.sh
+
+test: setup
+	$(APE) test tests -q -p no:cacheprovider
+
+demo: setup
+	$(APE) run demo
+
+# A local L1 for several processes at once; Ape reaches it with `--network ethereum:local:node`.
+chain: setup
+	$(ANVIL) --host 127.0.0.1 --port $(ANVIL_PORT) --chain-id 31337
+
+bench-gas: setup
+	$(BIN)/python benchmarks/bench_gas.py
+
+lint: setup
+	$(BIN)/ruff check offchain scripts tests benchmarks rollup
+
+clean:
+	rm -rf .build contracts/.cache

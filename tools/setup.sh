@@ -7,7 +7,7 @@ ROOT=$PWD
 PY=${PYTHON:-python3}
 
 stamp=.venv/.setup-stamp
-want=$(cat requirements.lock package-lock.json tools/setup.sh tools/solc-shim.js | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.lock package-lock.json pyproject.toml tools/setup.sh tools/solc-shim.js | sha256sum | cut -d' ' -f1)
 
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/.bin/anvil ]; then
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
@@ -19,6 +19,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/
   # pymultihash (via eth-ape's py-cid) and py-multihash both install a top-level `multihash`;
   # hivemind needs py-multihash's, so it must be the one on disk. Guarded by tests/test_toolchain.py.
   .venv/bin/pip install -q --no-deps --force-reinstall py-multihash==3.0.0
+  # The project's own packages (offchain/, rollup/), importable from tests and `ape run` scripts.
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e .
   echo "setup: installing npm packages from package-lock.json"
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -25,10 +25,8 @@ interface IIdentityRegistry {
     /// @notice The owner released `peerId`.
     event PeerDeregistered(bytes32 indexed peerId, address indexed owner);
 
-    /// @notice The public key is not a serialised libp2p RSA key this registry can read.
-    error IdentityMalformedKey();
-    /// @notice The RSA modulus has an unsupported length (bytes).
-    error IdentityUnsupportedKeySize(uint256 modulusBytes);
+    // A key that is not a strictly encoded libp2p RSA key reverts with PeerKey.PeerKeyMalformed(offset);
+    // a modulus outside 2048..4096 bits with PeerKey.PeerKeyUnsupportedSize(modulusBytes).
     /// @notice The signature does not verify under the key for this binding message.
     error IdentityBadSignature(bytes32 peerId, address owner);
     /// @notice The peer is already bound to `owner`.

@@ -178,7 +178,6 @@ def run_demo(anvil: Anvil, workdir: Path, *, config: DemoConfig = DemoConfig(), 
                                           salts[i])
         ledger.send(f"peer {i} commits a sealed vote", swarm.commitVote, peers[i].peer_id_digest, commitment,
                     sender=operator)
-    _, _, started = swarm.anchor()
     anvil.increase_time(3 * config.stage_s)  # past the round's last stage: the reveal window opens
     ledger.send("anyone advances the stage once its deadline passed", swarm.advanceStage, sender=gov)
     for i, operator in enumerate(operators):

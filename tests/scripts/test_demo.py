@@ -14,12 +14,12 @@ def test_demo_story_pays_everyone(tmp_path):
     lines: list[str] = []
     with Anvil.start() as anvil, anvil.connect():
         rows = run_demo(anvil, tmp_path, config=config, echo=lines.append)
-        market = rows  # keep names short below
-        by_role = {r.role: r for r in market}
         assert chain.chain_id == 1337
+    by_role = {r.role: r for r in rows}
     text = "\n".join(lines)
     assert "agree at every checkpoint" in text
     assert "winner: peer 1" in text  # A and C voted for B
+    assert "market holds 0 wei, crowdfund holds 0 wei" in text  # every wei left
     paid = sum(config.contributions_wei)
     for role in ("operator A + solver", "operator B + solver"):
         r = by_role[role]

@@ -20,7 +20,7 @@ demo: setup
 
 # A local L1 for several processes at once; Ape reaches it with `--network ethereum:local:node`.
 chain: setup
-	$(ANVIL) --host 127.0.0.1 --port $(ANVIL_PORT) --chain-id 31337
+	$(ANVIL) --host 127.0.0.1 --port $(ANVIL_PORT) --chain-id 1337 --hardfork prague
 
 bench-gas: setup
 	$(BIN)/python benchmarks/bench_gas.py

@@ -1,0 +1,141 @@
+"""Gas per user-facing operation, on Ape's `test` network (py-evm, Prague), against the targets.
+
+    make bench-gas        # or: .venv/bin/python benchmarks/bench_gas.py
+
+The reference numbers are the public RL Swarm testnet's SwarmCoordinator measured on the same EVM
+(the issue's figures): registerPeer 141,717 gas with no ownership proof; submitWinners with one winner
+196,595; submitReward 108,848. Targets: register with the RSA key proof <= 200,000; a vote's commit and
+reveal together <= 196,595; a reward commitment <= 90,000. Last line:
+`gas: register=<n> commit_vote=<n> reveal_vote=<n> reward_commit=<n> checkpoint=<n>`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ETH = 10**18
+ZERO = "0x0000000000000000000000000000000000000000"
+REFERENCE = {"register": 141_717, "vote": 196_595, "reward_commit": 108_848}
+TARGET = {"register": 200_000, "vote": 196_595, "reward_commit": 90_000}
+
+
+def measure() -> dict[str, int]:
+    from ape import accounts, chain, networks
+
+    from offchain.chain.deploy import DeployConfig, deploy_all
+    from offchain.chain.identity import PeerIdentity
+    from offchain.chain.merkle import RewardTree
+
+    gas: dict[str, int] = {}
+    with networks.ethereum.local.use_provider("test"):
+        a = accounts.test_accounts
+        gov, ops, funders = a[0], a[1:4], a[4:7]
+        d = deploy_all(gov, config=DeployConfig(stage_durations=(60, 60, 60)), fresh=True)
+
+        # Identity: register with the RSA key proof.
+        peers = [PeerIdentity.generate() for _ in ops]
+        for op, peer in zip(ops, peers, strict=True):
+            tx = d.IdentityRegistry.registerPeer(*peer.registration_proof(d.IdentityRegistry, op), sender=op)
+            gas.setdefault("register", tx.gas_used)
+
+        # Swarm: join, commit, advance, reveal, reward commitment.
+        swarm = d.SwarmCoordinator
+        r = swarm.currentRound()
+        for op, peer in zip(ops, peers, strict=True):
+            tx = swarm.joinRound(peer.peer_id_digest, sender=op)
+            gas.setdefault("join_round", tx.gas_used)
+        salt = secrets.token_bytes(32)
+        commitment = swarm.voteCommitment(r, peers[0].peer_id_digest, peers[1].peer_id_digest, salt)
+        gas["commit_vote"] = swarm.commitVote(peers[0].peer_id_digest, commitment, sender=ops[0]).gas_used
+        tree = RewardTree([1, 0, 1, 1, 0, 1, 1, 1])
+        gas["reward_commit"] = swarm.submitRewardCommitment(
+            peers[0].peer_id_digest, r, tree.root, tree.total, len(tree.rewards), sender=ops[0]
+        ).gas_used
+        chain.mine(deltatime=180)
+        gas["advance_stage"] = swarm.advanceStage(sender=gov).gas_used
+        gas["reveal_vote"] = swarm.revealVote(
+            peers[0].peer_id_digest, r, peers[1].peer_id_digest, salt, sender=ops[0]
+        ).gas_used
+
+        # Market: post, join, checkpoint, claim, withdraw (ETH job).
+        market = d.JobMarket
+        now = chain.pending_timestamp
+        params = (b"\x11" * 32, 20, 10, 2, ZERO, 2 * ETH, ETH // 2, now + 600, now + 3600, 300)
+        tx = market.postJob(params, sender=funders[0], value=2 * ETH)
+        gas["post_job"] = tx.gas_used
+        job = tx.events.filter(market.JobPosted)[0].jobId
+        for s in ops[:2]:
+            tx = market.join(job, sender=s, value=ETH // 2)
+            gas.setdefault("join", tx.gas_used)
+        gas["join_last"] = tx.gas_used  # the join that fills the job also starts it
+        for index in (1, 2):
+            for s in ops[:2]:
+                tx = market.postCheckpoint(job, index, secrets.token_bytes(32), sender=s)
+                gas.setdefault("checkpoint", tx.gas_used)
+        chain.mine(deltatime=301)
+        gas["claim"] = market.claim(job, sender=ops[0]).gas_used
+        gas["withdraw"] = market.withdraw(job, sender=ops[0]).gas_used
+
+        # Crowdfund: contribute, refund (a failed campaign), launch and claimRefund (a launched one).
+        cf = d.Crowdfund
+        now = chain.pending_timestamp
+        template = (b"\x22" * 32, 20, 10, 1, ETH // 10, now + 900, now + 4000, 300)
+        failed = cf.createCampaign(ZERO, 10 * ETH, now + 300, template, sender=funders[0])
+        gas["create_campaign"] = failed.gas_used
+        failed_id = failed.events.filter(cf.CampaignCreated)[0].campaignId
+        ok = cf.createCampaign(ZERO, ETH, now + 300, template, sender=funders[0])
+        ok_id = ok.events.filter(cf.CampaignCreated)[0].campaignId
+        gas["contribute"] = cf.contribute(failed_id, ETH, sender=funders[1], value=ETH).gas_used
+        for f in funders:
+            cf.contribute(ok_id, ETH // 2, sender=f, value=ETH // 2)
+        chain.mine(deltatime=301)
+        gas["refund"] = cf.refund(failed_id, sender=funders[1]).gas_used
+        gas["launch"] = cf.launch(ok_id, sender=gov).gas_used
+        launched_job = cf.campaignOf(ok_id).jobId
+        market.cancelJob(launched_job, sender=funders[2])  # past nobody's deadline yet: only the requester may
+    return gas
+
+
+def main() -> int:
+    os.chdir(ROOT)  # Ape finds the project from the working directory
+    gas = measure()
+    print(f"{'operation':<28}{'gas':>10}{'reference':>12}{'target':>10}  ok")
+    rows = [
+        ("register with key proof", "register", gas["register"]),
+        ("join round", "", gas["join_round"]),
+        ("commit vote", "", gas["commit_vote"]),
+        ("reveal vote", "", gas["reveal_vote"]),
+        ("commit + reveal vote", "vote", gas["commit_vote"] + gas["reveal_vote"]),
+        ("submit reward commitment", "reward_commit", gas["reward_commit"]),
+        ("advance stage", "", gas["advance_stage"]),
+        ("post job (ETH)", "", gas["post_job"]),
+        ("join job", "", gas["join"]),
+        ("join job (fills, starts)", "", gas["join_last"]),
+        ("post checkpoint", "", gas["checkpoint"]),
+        ("claim milestones + stake", "", gas["claim"]),
+        ("withdraw", "", gas["withdraw"]),
+        ("create campaign", "", gas["create_campaign"]),
+        ("contribute", "", gas["contribute"]),
+        ("refund (goal missed)", "", gas["refund"]),
+        ("launch campaign", "", gas["launch"]),
+    ]
+    failed = False
+    for label, key, value in rows:
+        ref = f"{REFERENCE[key]:,}" if key in REFERENCE else ""
+        tgt = f"{TARGET[key]:,}" if key in TARGET else ""
+        ok = "" if key not in TARGET else ("yes" if value <= TARGET[key] else "NO")
+        failed |= ok == "NO"
+        print(f"{label:<28}{value:>10,}{ref:>12}{tgt:>10}  {ok}")
+    print(
+        f"gas: register={gas['register']} commit_vote={gas['commit_vote']} reveal_vote={gas['reveal_vote']} "
+        f"reward_commit={gas['reward_commit']} checkpoint={gas['checkpoint']}"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The end-to-end story behind `make demo` / `ape run demo`, on a real anvil chain.
+
+Accounts (Ape's test mnemonic, funded by anvil):
+    0 governance (deploys, holds the admin roles)
+    1..3 node operators: each runs a freshly generated hivemind peer; 1 and 2 also solve the job
+    4..6 funders of a crowdfunded training job
+
+Story: deploy -> peers register with RSA key proofs -> a crowdfund reaches its goal and launches a
+JobMarket job -> two solvers stake, train the job (a real, seeded torch run) and post checkpoint
+commitments -> a SwarmCoordinator round with commit-reveal votes -> the challenge window closes,
+milestones are released, everyone withdraws -> a table of balances before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak
+
+from offchain.chain.anvil import Anvil
+from offchain.chain.deploy import DeployConfig, deploy_all
+from offchain.chain.identity import PeerIdentity
+
+ETH = 10**18
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """The story's numbers."""
+
+    goal_wei: int = 3 * ETH  # crowdfund goal
+    contributions_wei: tuple[int, ...] = (3 * ETH // 2, 1 * ETH, 3 * ETH // 4)  # funders 4, 5, 6
+    stake_wei: int = ETH // 2  # per solver
+    steps: int = 40  # training steps of the job
+    checkpoint_interval: int = 10  # steps between checkpoint commitments
+    challenge_window_s: int = 600  # seconds a checkpoint stays disputable
+    stage_s: int = 60  # seconds per swarm stage
+
+
+@dataclass
+class Row:
+    """One line of the closing table."""
+
+    role: str
+    address: str
+    before: int
+    after: int = 0
+    fees: int = 0
+
+
+class Ledger:
+    """Sends transactions, prints them, and books each sender's fees for the closing table."""
+
+    def __init__(self, echo: Callable[[str], None]):
+        self.echo = echo
+        self.fees: dict[str, int] = defaultdict(int)
+
+    def send(self, what: str, method: Any, *args: Any, sender: Any, value: int = 0) -> Any:
+        tx = method(*args, sender=sender, value=value) if value else method(*args, sender=sender)
+        self.fees[sender.address] += tx.total_fees_paid
+        self.echo(f"  {what:<58} gas {tx.gas_used:>9,}")
+        return tx
+
+
+def train_job(spec: dict[str, Any]) -> list[bytes]:
+    """Train the job exactly as a solver would and return one commitment per checkpoint.
+
+    The model and data are generated from the spec's seed; a checkpoint commitment is keccak256 over
+    the step and the raw float32 bytes of every parameter, in name order. (The full checkpoint Merkle
+    format replaces this once RepOps lands; two honest solvers already agree bit for bit here because
+    the run is single-threaded, seeded and uses no nondeterministic kernels.)
+    """
+    import torch
+
+    torch.manual_seed(spec["seed"])
+    torch.set_num_threads(1)
+    x = torch.randn(256, spec["inputs"], dtype=torch.float32)  # (N, D)
+    true_w = torch.randn(spec["inputs"], 1, dtype=torch.float32)  # (D, 1)
+    y = x @ true_w + 0.01 * torch.randn(256, 1, dtype=torch.float32)  # (N, 1)
+    model = torch.nn.Sequential(torch.nn.Linear(spec["inputs"], spec["hidden"]), torch.nn.Tanh(),
+                                torch.nn.Linear(spec["hidden"], 1))
+    opt = torch.optim.SGD(model.parameters(), lr=spec["lr"])
+    roots = []
+    for step in range(1, spec["steps"] + 1):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        if step % spec["checkpoint_interval"] == 0 or step == spec["steps"]:
+            state = model.state_dict()
+            blob = step.to_bytes(8, "big") + b"".join(state[k].numpy().tobytes() for k in sorted(state))
+            roots.append(keccak(blob))
+    return roots
+
+
+def run_demo(anvil: Anvil, workdir: Path, *, config: DemoConfig = DemoConfig(), echo=print) -> list[Row]:
+    """Play the whole story on `anvil` (already connected through Ape) and return the balance table."""
+    from ape import accounts, chain
+
+    acct = [accounts.test_accounts[i] for i in range(7)]
+    gov, operators, funders = acct[0], acct[1:4], acct[4:7]
+    solvers = operators[:2]
+    roles = ["governance", "operator A + solver", "operator B + solver", "operator C", "funder 1", "funder 2",
+             "funder 3"]
+    rows = [Row(role, a.address, a.balance) for role, a in zip(roles, acct, strict=True)]
+    ledger = Ledger(echo)
+
+    echo("== 1. Deploy the contract set")
+    d = deploy_all(gov, config=DeployConfig(stage_durations=(config.stage_s,) * 3), fresh=True)
+    for name, c in d.contracts.items():
+        echo(f"  {name:<18} {c.address}")
+    registry, swarm, market, crowdfund = d.IdentityRegistry, d.SwarmCoordinator, d.JobMarket, d.Crowdfund
+
+    echo("== 2. Three fresh hivemind identities register with RSA key proofs")
+    from hivemind.p2p import P2P
+
+    peers = []
+    for i, operator in enumerate(operators):
+        path = workdir / f"peer{i}.key"
+        P2P.generate_identity(str(path))  # hivemind's own key generation and file format
+        ident = PeerIdentity.load(path)
+        ledger.send(f"{roles[i + 1]} registers {ident.peer_id.to_base58()[:16]}...", registry.registerPeer,
+                    *ident.registration_proof(registry, operator), sender=operator)
+        assert registry.ownerOf(ident.peer_id_digest) == operator.address
+        peers.append(ident)
+
+    echo("== 3. A crowdfund pools the money for a training job")
+    spec = {"model": "mlp-8-16-1", "task": "seeded linear regression", "seed": 7, "inputs": 8, "hidden": 16,
+            "lr": 0.05, "steps": config.steps, "checkpoint_interval": config.checkpoint_interval}
+    spec_hash = keccak(json.dumps(spec, sort_keys=True).encode())
+    now = chain.pending_timestamp
+    deadline = now + 300
+    template = (spec_hash, config.steps, config.checkpoint_interval, len(solvers), config.stake_wei,
+                deadline + 600, deadline + 3600, config.challenge_window_s)
+    tx = ledger.send("funder 1 opens a campaign (goal 3 ETH)", crowdfund.createCampaign, ZERO, config.goal_wei,
+                     deadline, template, sender=funders[0])
+    campaign = tx.events.filter(crowdfund.CampaignCreated)[0].campaignId
+    for funder, amount in zip(funders, config.contributions_wei, strict=True):
+        ledger.send(f"{funder.address[:10]} contributes {amount / ETH:.2f} ETH", crowdfund.contribute, campaign,
+                    amount, sender=funder, value=amount)
+    for funder in funders:
+        echo(f"  attribution {funder.address[:10]}: {crowdfund.shareBps(campaign, funder) / 100:.2f}% of the pool")
+    anvil.increase_time(deadline - chain.pending_timestamp + 1)
+    tx = ledger.send("the deadline passed with the goal met: launch", crowdfund.launch, campaign, sender=gov)
+    job = tx.events.filter(crowdfund.CampaignLaunched)[0].jobId
+    echo(f"  JobMarket job {job} funded with {crowdfund.totalRaised(campaign) / ETH:.2f} ETH")
+
+    echo("== 4. Solvers stake, train, and commit checkpoints")
+    for solver in solvers:
+        ledger.send(f"{solver.address[:10]} joins with a {config.stake_wei / ETH:.2f} ETH stake", market.join, job,
+                    sender=solver, value=config.stake_wei)
+    runs = {s.address: train_job(spec) for s in solvers}  # each solver trains on its own
+    for index in range(1, len(runs[solvers[0].address]) + 1):
+        for solver in solvers:
+            root = runs[solver.address][index - 1]
+            ledger.send(f"{solver.address[:10]} checkpoint {index}: {root.hex()[:16]}...", market.postCheckpoint,
+                        job, index, root, sender=solver)
+    agree = runs[solvers[0].address] == runs[solvers[1].address]
+    echo(f"  the two solvers' checkpoint roots {'agree' if agree else 'DIFFER'} at every checkpoint")
+
+    echo("== 5. A swarm round with commit-reveal votes")
+    round_ = swarm.currentRound()
+    for operator, ident in zip(operators, peers, strict=True):
+        ledger.send(f"peer {ident.peer_id.to_base58()[:12]}... joins round {round_}", swarm.joinRound,
+                    ident.peer_id_digest, sender=operator)
+    choices = {0: 1, 1: 2, 2: 1}  # A votes B, B votes C, C votes B
+    salts = {}
+    for i, operator in enumerate(operators):
+        salts[i] = secrets.token_bytes(32)
+        commitment = swarm.voteCommitment(round_, peers[i].peer_id_digest, peers[choices[i]].peer_id_digest,
+                                          salts[i])
+        ledger.send(f"peer {i} commits a sealed vote", swarm.commitVote, peers[i].peer_id_digest, commitment,
+                    sender=operator)
+    anvil.increase_time(3 * config.stage_s)  # past the round's last stage: the reveal window opens
+    ledger.send("anyone advances the stage once its deadline passed", swarm.advanceStage, sender=gov)
+    for i, operator in enumerate(operators):
+        ledger.send(f"peer {i} reveals its vote", swarm.revealVote, peers[i].peer_id_digest, round_,
+                    peers[choices[i]].peer_id_digest, salts[i], sender=operator)
+    winner, votes = swarm.roundWinner(round_)
+    winner_name = next(i for i, p in enumerate(peers) if p.peer_id_digest == bytes(winner))
+    echo(f"  round {round_} winner: peer {winner_name} ({peers[winner_name].peer_id.to_base58()[:16]}...) "
+         f"with {votes} votes")
+
+    echo("== 6. The challenge window closes; milestones are released; everyone is paid")
+    anvil.increase_time(config.challenge_window_s + 1)
+    for solver in solvers:
+        ledger.send(f"{solver.address[:10]} claims its verified milestones", market.claim, job, sender=solver)
+        ledger.send(f"{solver.address[:10]} withdraws", market.withdraw, job, sender=solver)
+    if market.owed(job, crowdfund.address) > 0:
+        ledger.send("anyone syncs what the market returned to the crowdfund", crowdfund.sync, campaign, sender=gov)
+    for funder in funders:
+        if crowdfund.claimableOf(campaign, funder) > 0:
+            ledger.send(f"{funder.address[:10]} claims its pro-rata refund", crowdfund.claimRefund, campaign,
+                        sender=funder)
+    echo(f"  milestones released: {crowdfund.milestonesReleased(campaign)}; "
+         f"market holds {chain.provider.get_balance(market.address)} wei, "
+         f"crowdfund holds {chain.provider.get_balance(crowdfund.address)} wei")
+
+    for row in rows:
+        row.after = chain.provider.get_balance(row.address)
+        row.fees = ledger.fees[row.address]
+    return rows
+
+
+def format_table(rows: list[Row]) -> str:
+    """The closing table: ETH before and after, the change, and how much of it was gas."""
+    head = f"{'account':<22}{'address':<14}{'before ETH':>14}{'after ETH':>14}{'change':>12}{'gas paid':>11}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r.role:<22}{r.address[:12]:<14}{r.before / ETH:>14.4f}{r.after / ETH:>14.4f}"
+                     f"{(r.after - r.before) / ETH:>+12.4f}{r.fees / ETH:>11.5f}")
+    return "\n".join(lines)

@@ -1,0 +1,28 @@
+"""Deploy the contract set to the chosen network and record it in deployments/.
+
+    ape run deploy --network ethereum:local:test --account TEST::0
+    ape run deploy --network ethereum:local:node --account TEST::0     # anvil from `make chain`
+    ape run deploy --network ethereum:sepolia:node --account my-wallet  # any configured network
+
+Running it again on the same chain reuses what is deployed; `--fresh` deploys a new set.
+"""
+
+from __future__ import annotations
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+
+from offchain.chain.deploy import DeployConfig, deploy_all, deployments_file
+
+
+@click.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.option("--fresh", is_flag=True, help="Deploy a new set even if one is recorded for this chain.")
+@click.option("--stage-seconds", type=int, default=60, show_default=True, help="Duration of each swarm stage.")
+def cli(account, fresh: bool, stage_seconds: int) -> None:
+    config = DeployConfig(stage_durations=(stage_seconds,) * 3)
+    deployment = deploy_all(account, config=config, fresh=fresh)
+    for name, contract in deployment.contracts.items():
+        how = "reused" if name in deployment.reused else "deployed"
+        click.echo(f"{name:18} {contract.address}  ({how})")
+    click.echo(f"recorded in {deployments_file()}")

@@ -1,0 +1,56 @@
+"""`ape run deploy` and the deployment records it keeps per network."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from offchain.chain.deploy import DeployConfig, deploy_all, deployments_file, load_deployment
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMES = ["IdentityRegistry", "SwarmCoordinator", "JobMarket", "Crowdfund"]
+
+
+def test_deploy_all_then_again_reuses_everything(deployer, chain):
+    """A second deployment on the same chain reuses every contract and records the same addresses."""
+    first = deploy_all(deployer, fresh=True)
+    assert first.deployed == NAMES
+    second = deploy_all(deployer)
+    assert second.reused == NAMES and second.deployed == []
+    assert {n: c.address for n, c in first.contracts.items()} == {n: c.address for n, c in second.contracts.items()}
+    record = json.loads(deployments_file().read_text())
+    assert record["chain_id"] == chain.chain_id
+    assert record["contracts"]["JobMarket"]["address"] == first.JobMarket.address
+    assert load_deployment().Crowdfund.address == first.Crowdfund.address
+
+
+def test_deploy_all_wires_contracts_together(deployer):
+    """The coordinator reads the deployed registry and the crowdfund funds jobs on the deployed market."""
+    d = deploy_all(deployer, config=DeployConfig(stage_durations=(30, 40, 50)), fresh=True)
+    assert d.SwarmCoordinator.registry() == d.IdentityRegistry.address
+    assert list(d.SwarmCoordinator.stageDurations()) == [30, 40, 50]
+    assert d.Crowdfund.MARKET() == d.JobMarket.address
+    assert d.JobMarket.hasRole(d.JobMarket.DEFAULT_ADMIN_ROLE(), deployer)
+
+
+def test_deploy_fresh_flag_deploys_new_set(deployer):
+    """`fresh=True` ignores the record and deploys new contracts."""
+    first = deploy_all(deployer, fresh=True)
+    again = deploy_all(deployer, fresh=True)
+    assert again.deployed == NAMES
+    assert again.IdentityRegistry.address != first.IdentityRegistry.address
+
+
+def test_ape_run_deploy_script_succeeds():
+    """`ape run deploy` on the test network deploys the set and prints every address."""
+    ape = Path(sys.executable).with_name("ape")
+    out = subprocess.run(
+        [str(ape), "run", "deploy", "--network", "ethereum:local:test", "--account", "TEST::0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    for name in NAMES:
+        assert name in out.stdout
+    assert "recorded in" in out.stdout

@@ -1,66 +1,123 @@
-"""Merkle trees that OpenZeppelin's `MerkleProof.verify` accepts (sorted-pair keccak256).
+"""Merkle trees OpenZeppelin accepts: StandardMerkleTree in Python, and the reward tree SwarmCoordinator commits to.
 
-Reward commitments on SwarmCoordinator are roots of such a tree over per-question rewards, with the
-StandardMerkleTree leaf encoding `keccak256(bytes.concat(keccak256(abi.encode(uint256 index, uint256 reward))))`
-(double hashing keeps a leaf from ever being read as an inner node).
+The layout is exactly `@openzeppelin/merkle-tree`'s `StandardMerkleTree` (format "standard-v1"): a leaf is
+`keccak256(keccak256(abi.encode(values...)))`, leaves are sorted by hash, the tree is a flat array with the
+root at 0 and the children of `i` at `2i + 1`, `2i + 2`, and an inner node hashes its two children in
+ascending order. Proofs verify with OpenZeppelin's `MerkleProof.verify`, which is what
+`SwarmCoordinator.verifyReward` uses.
+
+    from offchain.chain.merkle import RewardTree
+    tree = RewardTree([3, 0, 5])                         # reward of question 0, 1, 2
+    coordinator.submitRewardCommitment(peer, rnd, tree.root, tree.total, tree.num_questions, sender=owner)
+    coordinator.verifyReward(rnd, peer, 2, 5, tree.proof(2))   # True
+
+Run its tests with `.venv/bin/ape test tests/swarm/test_merkle.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from eth_abi import encode
 from eth_utils import keccak
 
 
-def reward_leaf(index: int, reward: int) -> bytes:
-    """The leaf of question `index` with its `reward` (uint256 each)."""
-    return keccak(keccak(encode(["uint256", "uint256"], [index, reward])))
-
-
 def _hash_pair(a: bytes, b: bytes) -> bytes:
-    # OpenZeppelin's commutative hash: the smaller word first.
-    return keccak(a + b) if a < b else keccak(b + a)
+    """OpenZeppelin's commutative node hash: keccak of the two children, smaller first."""
+    return keccak(a + b) if a <= b else keccak(b + a)
 
 
-class MerkleTree:
-    """A sorted-pair Merkle tree over 32-byte leaves; an odd node is carried up unchanged."""
+@dataclass(frozen=True)
+class StandardMerkleTree:
+    """An OpenZeppelin StandardMerkleTree over ABI-encoded tuples."""
 
-    def __init__(self, leaves: Sequence[bytes]):
-        assert leaves, "a Merkle tree needs at least one leaf"
-        assert all(len(leaf) == 32 for leaf in leaves), "leaves are 32-byte hashes"
-        self.leaves = list(leaves)
-        self.layers: list[list[bytes]] = [self.leaves]
-        while len(self.layers[-1]) > 1:
-            below = self.layers[-1]
-            above = [_hash_pair(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
-            if len(below) % 2:
-                above.append(below[-1])
-            self.layers.append(above)
+    tree: tuple[bytes, ...]  # flat array, root at 0, leaves at the end
+    values: tuple[tuple[Any, ...], ...]  # the tuples in the order they were given
+    tree_indices: tuple[int, ...]  # tree_indices[i] is where values[i]'s leaf sits in `tree`
+    leaf_encoding: tuple[str, ...]  # ABI types of each tuple, e.g. ("uint256", "uint256")
+
+    @staticmethod
+    def leaf_hash(leaf_encoding: Sequence[str], value: Sequence[Any]) -> bytes:
+        """`keccak256(bytes.concat(keccak256(abi.encode(value...))))`: double hashed, never an inner node."""
+        return keccak(keccak(encode(list(leaf_encoding), list(value))))
+
+    @classmethod
+    def of(cls, values: Sequence[Sequence[Any]], leaf_encoding: Sequence[str]) -> StandardMerkleTree:
+        """Build the tree as `StandardMerkleTree.of(values, leafEncoding)` does (leaves sorted)."""
+        assert len(values) > 0, "a Merkle tree needs at least one leaf"
+        hashed = sorted(
+            ((cls.leaf_hash(leaf_encoding, v), i) for i, v in enumerate(values)),
+            key=lambda pair: pair[0],
+        )
+        n = len(hashed)
+        tree: list[bytes] = [b""] * (2 * n - 1)
+        indices = [0] * n
+        for position, (leaf, value_index) in enumerate(hashed):
+            tree[len(tree) - 1 - position] = leaf
+            indices[value_index] = len(tree) - 1 - position
+        for i in range(len(tree) - 1 - n, -1, -1):
+            tree[i] = _hash_pair(tree[2 * i + 1], tree[2 * i + 2])
+        return cls(
+            tree=tuple(tree),
+            values=tuple(tuple(v) for v in values),
+            tree_indices=tuple(indices),
+            leaf_encoding=tuple(leaf_encoding),
+        )
 
     @property
     def root(self) -> bytes:
-        return self.layers[-1][0]
+        return self.tree[0]
 
-    def proof(self, index: int) -> list[bytes]:
-        """Sibling hashes from leaf `index` up to the root."""
-        assert 0 <= index < len(self.leaves), f"leaf {index} out of range"
+    def proof(self, value_index: int) -> list[bytes]:
+        """Sibling hashes from the leaf of `values[value_index]` up to the root."""
+        index = self.tree_indices[value_index]
         out = []
-        for layer in self.layers[:-1]:
-            sibling = index ^ 1
-            if sibling < len(layer):
-                out.append(layer[sibling])
-            index //= 2
+        while index > 0:
+            sibling = index + 1 if index % 2 == 1 else index - 1
+            out.append(self.tree[sibling])
+            index = (index - 1) // 2
         return out
 
+    def verify(self, value: Sequence[Any], proof: Sequence[bytes]) -> bool:
+        """Process `proof` from the leaf of `value` as `MerkleProof.verify` does."""
+        node = self.leaf_hash(self.leaf_encoding, value)
+        for sibling in proof:
+            node = _hash_pair(node, bytes(sibling))
+        return node == self.root
 
-class RewardTree(MerkleTree):
-    """The tree a peer commits on SwarmCoordinator: one leaf per question, in question order."""
+
+REWARD_LEAF_ENCODING = ("uint256", "uint256")  # (questionIndex, reward)
+
+
+def reward_leaf(index: int, reward: int) -> bytes:
+    """The leaf of question `index` with its `reward`, as `SwarmCoordinator.verifyReward` hashes it."""
+    return StandardMerkleTree.leaf_hash(REWARD_LEAF_ENCODING, (index, reward))
+
+
+class RewardTree:
+    """The rewards of one peer in one round: a StandardMerkleTree with leaf `(questionIndex, reward)` per question."""
 
     def __init__(self, rewards: Sequence[int]):
-        self.rewards = list(rewards)
-        super().__init__([reward_leaf(i, r) for i, r in enumerate(self.rewards)])
+        """The tree over questions `0..len(rewards) - 1`; `rewards[i]` is question i's reward (reward units)."""
+        assert all(r >= 0 for r in rewards), "rewards are non-negative integers"
+        self.rewards: tuple[int, ...] = tuple(rewards)
+        self.tree = StandardMerkleTree.of([(i, r) for i, r in enumerate(self.rewards)], REWARD_LEAF_ENCODING)
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root
 
     @property
     def total(self) -> int:
+        """The `claimedTotal` to commit."""
         return sum(self.rewards)
+
+    @property
+    def num_questions(self) -> int:
+        return len(self.rewards)
+
+    def proof(self, question_index: int) -> list[bytes]:
+        """Proof of `(question_index, rewards[question_index])` for `verifyReward`."""
+        return self.tree.proof(question_index)

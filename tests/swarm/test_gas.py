@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offchain.chain.reward_tree import RewardTree
+from offchain.chain.merkle import RewardTree
 
 VOTE_PAIR_CAP = 196_595  # commitVote + revealVote together
 REWARD_COMMITMENT_CAP = 90_000  # submitRewardCommitment
@@ -35,7 +35,7 @@ def test_reveal_vote_leader_change_gas_within_target(swarm, clock):
 def test_submit_reward_commitment_gas_within_target(swarm, coordinator, peers):
     """A peer's first reward commitment ever costs at most 90,000 gas."""
     swarm.join("A")
-    tree = RewardTree.from_rewards([10**17] * 8)
+    tree = RewardTree([10**17] * 8)
     a = peers["A"]
     tx = coordinator.submitRewardCommitment(a.id, 0, tree.root, tree.total, 8, sender=a.owner)
     print(f"submitRewardCommitment gas: {tx.gas_used}")

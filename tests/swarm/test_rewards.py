@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offchain.chain.reward_tree import RewardTree
+from offchain.chain.merkle import RewardTree
 
 ADMIN_ROLE = b"\x00" * 32
 UNIT = 10**17  # a tenth of the per-question cap
@@ -13,7 +13,7 @@ UNIT = 10**17  # a tenth of the per-question cap
 @pytest.fixture
 def tree():
     """Rewards of five questions, one of them zero."""
-    return RewardTree.from_rewards([3 * UNIT, 0, 10 * UNIT, UNIT, 7 * UNIT])
+    return RewardTree([3 * UNIT, 0, 10 * UNIT, UNIT, 7 * UNIT])
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_submit_reward_commitment_twice_reverts(joined, coordinator, clock, peer
     _submit(coordinator, peers["A"], 0, tree)
     clock.tx_in(1)
     with reverts(coordinator.SwarmRewardAlreadyCommitted, round=0, peerId=peers["A"].id):
-        _submit(coordinator, peers["A"], 0, RewardTree.from_rewards([1]))
+        _submit(coordinator, peers["A"], 0, RewardTree([1]))
 
 
 @pytest.mark.parametrize("count", [0, 65])
@@ -126,7 +126,7 @@ def test_peer_stats_sum_claims_over_rounds(joined, coordinator, clock, peers, tr
     _submit(coordinator, peers["A"], 0, tree)
     clock.tx_in(1, 1)
     coordinator.joinRound(peers["A"].id, sender=peers["A"].owner)
-    second = RewardTree.from_rewards([UNIT, UNIT])
+    second = RewardTree([UNIT, UNIT])
     _submit(coordinator, peers["A"], 1, second)
     stats = coordinator.peerStats(peers["A"].id)
     assert (stats.totalClaimed, stats.rewardCommitments, stats.roundsJoined) == (tree.total + 2 * UNIT, 2, 2)
@@ -141,7 +141,7 @@ def test_set_reward_limits_succeeds(joined, coordinator, deployer, peers, revert
     [event] = tx.events.filter(coordinator.RewardLimitsUpdated)
     assert (event.maxRewardPerQuestion, event.maxQuestionsPerRound) == (5, 2)
     assert (coordinator.maxRewardPerQuestion(), coordinator.maxQuestionsPerRound()) == (5, 2)
-    small = RewardTree.from_rewards([5, 6])
+    small = RewardTree([5, 6])
     with reverts(coordinator.SwarmClaimTooLarge, claimedTotal=11, maxClaim=10):
         _submit(coordinator, peers["A"], 0, small)
     with reverts(coordinator.SwarmQuestionCountOutOfRange, numQuestions=3, maxQuestionsPerRound=2):
@@ -185,7 +185,7 @@ def test_verify_reward_inner_node_as_leaf_fails(joined, coordinator, peers, tree
 
 def test_verify_reward_single_question_empty_proof_succeeds(joined, coordinator, peers):
     """With one question the root is the leaf and the proof is empty."""
-    single = RewardTree.from_rewards([4 * UNIT])
+    single = RewardTree([4 * UNIT])
     _submit(coordinator, peers["A"], 0, single)
     assert single.proof(0) == []
     assert coordinator.verifyReward(0, peers["A"].id, 0, 4 * UNIT, [])

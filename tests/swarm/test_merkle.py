@@ -1,10 +1,10 @@
-"""offchain.chain.reward_tree: byte-for-byte OpenZeppelin StandardMerkleTree, and proofs the contract accepts."""
+"""offchain.chain.merkle: byte-for-byte OpenZeppelin StandardMerkleTree, and proofs the contract accepts."""
 
 from __future__ import annotations
 
 import pytest
 
-from offchain.chain.reward_tree import RewardTree, StandardMerkleTree
+from offchain.chain.merkle import RewardTree, StandardMerkleTree, reward_leaf
 
 # Golden vector: a tree dumped by @openzeppelin/merkle-tree (format "standard-v1", leafEncoding
 # ["address", "uint256"]), as published in a public project that loads it with StandardMerkleTree.load.
@@ -27,10 +27,19 @@ def test_standard_tree_matches_openzeppelin_vector():
     assert tree.tree_indices == OZ_TREE_INDICES
 
 
+def test_reward_leaf_is_double_hashed_abi_encoding():
+    """A reward leaf is keccak256(keccak256(abi.encode(uint256 index, uint256 reward))), a one-leaf tree's root."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    assert reward_leaf(3, 42) == keccak(keccak(encode(["uint256", "uint256"], [3, 42])))
+    assert RewardTree([42]).root == reward_leaf(0, 42)
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 33])
 def test_reward_tree_proofs_verify(n):
     """Every question's proof verifies off chain and a changed reward does not."""
-    tree = RewardTree.from_rewards([(i * 7919) % 1000 for i in range(n)])
+    tree = RewardTree([(i * 7919) % 1000 for i in range(n)])
     for i, reward in enumerate(tree.rewards):
         assert tree.tree.verify((i, reward), tree.proof(i))
         assert not tree.tree.verify((i, reward + 1), tree.proof(i))
@@ -39,7 +48,7 @@ def test_reward_tree_proofs_verify(n):
 def test_reward_tree_proofs_verify_on_chain(swarm, coordinator, peers):
     """A 33-question tree built in Python is accepted by verifyReward for every question (odd sizes included)."""
     swarm.join("A")
-    tree = RewardTree.from_rewards([(i * 31) % 17 for i in range(33)])
+    tree = RewardTree([(i * 31) % 17 for i in range(33)])
     coordinator.submitRewardCommitment(peers["A"].id, 0, tree.root, tree.total, 33, sender=peers["A"].owner)
     for i in (0, 1, 16, 31, 32):
         assert coordinator.verifyReward(0, peers["A"].id, i, tree.rewards[i], tree.proof(i))

@@ -33,7 +33,7 @@ tmp=$(mktemp)
 sed "s#@@SOLC_MODULE@@#$ROOT/node_modules/solc#" tools/solc-shim.js > "$tmp"
 if ! cmp -s "$tmp" "$shim" 2>/dev/null; then
   install -m 0755 "$tmp" "$shim"
-  rm -f "$shim.version"
+  rm -f "$shim.version" "$SOLCX_DIR/.solc-v0.8.37.version"  # old and current version caches
 fi
 rm -f "$tmp"
 echo "$want" > "$stamp"

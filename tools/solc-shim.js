@@ -10,7 +10,9 @@ const path = require('path');
 // The installer rewrites this line to the project's node_modules/solc.
 const SOLC_MODULE = process.env.SOLC_JS_MODULE || '@@SOLC_MODULE@@';
 // Loading soljson costs ~0.7 s; `--version` is asked often, so it is answered from a cache file.
-const VERSION_CACHE = __filename + '.version';
+// The cache is a dotfile: py-solc-x parses every `solc-v*` name in this folder as a version, and
+// `solc-v0.8.37.version` made it raise InvalidVersion on every compile.
+const VERSION_CACHE = path.join(path.dirname(__filename), '.' + path.basename(__filename) + '.version');
 
 function loadSolc() {
   return require(SOLC_MODULE);

@@ -178,15 +178,22 @@ interface ISwarmCoordinator {
     function setStageDurations(uint32[] calldata durations) external;
 
     /// @notice The round `block.timestamp` is in.
+    /// @return round_ The round number (round 0 starts at deployment).
     function currentRound() external view returns (uint256 round_);
 
     /// @notice The stage of the current round `block.timestamp` is in.
+    /// @return stage_ The stage index, `0..stageCount() - 1`.
     function currentStage() external view returns (uint256 stage_);
 
-    /// @notice When the current stage ends (unix seconds): the first second of the next stage.
+    /// @notice When the current stage ends: the first second of the next stage.
+    /// @return deadline_ Unix seconds.
     function stageDeadline() external view returns (uint256 deadline_);
 
     /// @notice Round, stage, and the stage's start and deadline at `block.timestamp`, in one call.
+    /// @return round_ As `currentRound()`.
+    /// @return stage_ As `currentStage()`.
+    /// @return stageStartedAt_ When the current stage started (unix seconds).
+    /// @return stageDeadline_ As `stageDeadline()`.
     function schedule()
         external
         view
@@ -199,17 +206,22 @@ interface ISwarmCoordinator {
     function anchor() external view returns (uint256 round_, uint256 stage_, uint256 stageStartedAt_);
 
     /// @notice Number of stages per round (fixed at construction).
+    /// @return count_ 1 to 8.
     function stageCount() external view returns (uint256 count_);
 
-    /// @notice The stage durations (seconds) the round in progress at the anchor uses.
+    /// @notice The stage durations of the round `block.timestamp` is in.
+    /// @return durations_ Seconds per stage.
     function stageDurations() external view returns (uint32[] memory durations_);
 
-    /// @notice Durations waiting to apply, and the first round they apply to; empty and 0 when none.
+    /// @notice Durations set but not yet in effect at `block.timestamp`.
+    /// @return durations_ Seconds per stage; empty when none are waiting.
+    /// @return effectiveRound_ The first round that uses them; 0 when none are waiting.
     function pendingStageDurations() external view returns (uint32[] memory durations_, uint256 effectiveRound_);
 
     // ---------------------------------------------------------------- bootnodes
 
     /// @notice Role allowed to edit the bootnode list.
+    /// @return role_ `keccak256("BOOTNODE_MANAGER_ROLE")`.
     function BOOTNODE_MANAGER_ROLE() external view returns (bytes32 role_);
 
     /// @notice Append bootnodes (bootnode manager only).
@@ -224,27 +236,37 @@ interface ISwarmCoordinator {
     function clearBootnodes() external;
 
     /// @notice All bootnode multiaddrs.
+    /// @return bootnodes_ The list (order changes on removal).
     function getBootnodes() external view returns (string[] memory bootnodes_);
 
     /// @notice Number of bootnodes.
+    /// @return count_ The length of `getBootnodes()`.
     function bootnodeCount() external view returns (uint256 count_);
 
     // ---------------------------------------------------------------- participation
 
     /// @notice The identity registry that says who owns a peer.
+    /// @return registry_ The registry (immutable).
     function registry() external view returns (IIdentityRegistry registry_);
 
     /// @notice Join the current round with a peer the caller owns.
-    /// @param peerId The peer.
+    /// @param peerId The peer; registered, owned by the caller, not yet in the round.
     function joinRound(bytes32 peerId) external;
 
     /// @notice Whether `peerId` joined round `round`.
+    /// @param round The round.
+    /// @param peerId The peer.
+    /// @return joined_ True once it joined.
     function participated(uint256 round, bytes32 peerId) external view returns (bool joined_);
 
     /// @notice Number of peers that joined round `round`.
+    /// @param round The round.
+    /// @return count_ Distinct peers.
     function participantCount(uint256 round) external view returns (uint256 count_);
 
     /// @notice A peer's cumulative statistics.
+    /// @param peerId The peer.
+    /// @return stats_ Its counters over all rounds.
     function peerStats(bytes32 peerId) external view returns (PeerStats memory stats_);
 
     // ---------------------------------------------------------------- votes
@@ -263,12 +285,19 @@ interface ISwarmCoordinator {
 
     /// @notice The commitment a vote must be made with:
     ///         `keccak256(abi.encode(block.chainid, address(this), round, voterPeerId, candidatePeerId, salt))`.
+    /// @param round The voted round.
+    /// @param voterPeerId The voter.
+    /// @param candidatePeerId The peer voted for.
+    /// @param salt A fresh 32-byte secret.
+    /// @return commitment_ The value to pass to `commitVote`.
     function voteCommitment(uint256 round, bytes32 voterPeerId, bytes32 candidatePeerId, bytes32 salt)
         external
         view
         returns (bytes32 commitment_);
 
     /// @notice A voter's vote in round `round`.
+    /// @param round The voted round.
+    /// @param voterPeerId The voter.
     /// @return commitment_ The commitment (zero when none).
     /// @return revealed_ Whether it was revealed.
     /// @return candidatePeerId_ The peer voted for (zero until revealed).
@@ -278,16 +307,27 @@ interface ISwarmCoordinator {
         returns (bytes32 commitment_, bool revealed_, bytes32 candidatePeerId_);
 
     /// @notice Revealed votes cast for `peerId` in round `round`.
+    /// @param round The round.
+    /// @param peerId The candidate.
+    /// @return votes_ Its revealed votes.
     function votesFor(uint256 round, bytes32 peerId) external view returns (uint256 votes_);
 
     /// @notice Committed and revealed vote counts of round `round`.
+    /// @param round The round.
+    /// @return committed_ Votes committed.
+    /// @return revealed_ Votes revealed (and counted).
     function voteCounts(uint256 round) external view returns (uint256 committed_, uint256 revealed_);
 
     /// @notice The peer with most revealed votes in round `round` (zero and 0 when none).
     /// @dev Final once `isRevealOver(round)`; a tie keeps the peer that reached the count first.
+    /// @param round The round.
+    /// @return peerId_ The leader.
+    /// @return votes_ Its revealed votes.
     function roundWinner(uint256 round) external view returns (bytes32 peerId_, uint256 votes_);
 
     /// @notice Whether the reveal window of round `round` has closed, so `roundWinner(round)` is final.
+    /// @param round The round.
+    /// @return over_ True from stage 1 of round `round + 1` on.
     function isRevealOver(uint256 round) external view returns (bool over_);
 
     // ---------------------------------------------------------------- rewards
@@ -309,20 +349,32 @@ interface ISwarmCoordinator {
         uint32 numQuestions
     ) external;
 
-    /// @notice Set the bounds on reward commitments (default admin only).
+    /// @notice Set the bounds on reward commitments (default admin only); they apply to later commitments.
+    /// @param maxRewardPerQuestion Largest average reward per question a commitment may claim.
+    /// @param maxQuestionsPerRound Largest number of questions one commitment may cover.
     function setRewardLimits(uint128 maxRewardPerQuestion, uint32 maxQuestionsPerRound) external;
 
     /// @notice Largest average reward per question a commitment may claim.
+    /// @return max_ In reward units.
     function maxRewardPerQuestion() external view returns (uint128 max_);
 
     /// @notice Largest number of questions one commitment may cover.
+    /// @return max_ Questions.
     function maxQuestionsPerRound() external view returns (uint32 max_);
 
-    /// @notice The reward commitment of `peerId` for round `round` (all zero when none).
+    /// @notice The reward commitment of `peerId` for round `round`.
+    /// @param round The round.
+    /// @param peerId The peer.
+    /// @return commitment_ Root, claimed total and question count; all zero when none.
     function rewardCommitment(uint256 round, bytes32 peerId) external view returns (RewardCommitment memory commitment_);
 
     /// @notice Whether `reward` for question `questionIndex` is in the committed tree of `peerId` for `round`.
+    /// @param round The round.
+    /// @param peerId The peer.
+    /// @param questionIndex The question.
+    /// @param reward The reward claimed for it.
     /// @param proof StandardMerkleTree proof of the leaf.
+    /// @return valid_ True when the proof leads to the committed root; false when nothing was committed.
     function verifyReward(uint256 round, bytes32 peerId, uint256 questionIndex, uint256 reward, bytes32[] calldata proof)
         external
         view

@@ -299,6 +299,22 @@ def test_set_stage_durations_twice_in_round_last_wins(coordinator, clock, deploy
     assert tuple(coordinator.schedule()) == (1, 2, clock.start(1) + 40, clock.start(1) + 60)
 
 
+def test_set_stage_durations_after_earlier_change_promotes_then_queues(coordinator, clock, deployer, eve):
+    """A change made rounds after an earlier one first makes the earlier one current, then queues itself."""
+    coordinator.setStageDurations([10, 10, 10], sender=deployer)  # rounds >= 1 last 30 s
+    round1 = clock.start(1)
+    clock.tx_at(round1 + 30 * 2 + 15)  # round 3, stage 1
+    tx = coordinator.setStageDurations([5, 5, 5], sender=deployer)
+    [stage] = tx.events.filter(coordinator.StageAdvanced)
+    assert (stage.round, stage.stage, stage.startedAt) == (3, 1, round1 + 70)
+    [event] = tx.events.filter(coordinator.StageDurationsUpdated)
+    assert event.effectiveRound == 4
+    assert list(coordinator.stageDurations()) == [10, 10, 10]
+    assert coordinator.pendingStageDurations() == ([5, 5, 5], 4)
+    clock.view_at(round1 + 90 + 15 * 2 + 11)  # round 4 starts at round1 + 90; round 6, stage 2
+    assert tuple(coordinator.schedule()) == (6, 2, round1 + 130, round1 + 135)
+
+
 def test_set_stage_durations_not_admin_reverts(coordinator, eve, reverts):
     """Only the default admin may change durations."""
     with reverts(coordinator.AccessControlUnauthorizedAccount, account=eve.address, neededRole=ADMIN_ROLE):

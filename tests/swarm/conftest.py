@@ -69,7 +69,8 @@ def registry(project, deployer):
 def peers(registry, peer_identities, alice, bob, carol, dave):
     """Peers A, B, C, D owned by alice, bob, carol, dave, and A2, alice's second peer."""
     out = {}
-    for name, owner, ident in zip(("A", "B", "C", "D", "A2"), (alice, bob, carol, dave, alice), peer_identities):
+    owners = {"A": alice, "B": bob, "C": carol, "D": dave, "A2": alice}
+    for (name, owner), ident in zip(owners.items(), peer_identities, strict=True):
         registry.registerPeer(*ident.registration_proof(registry, owner), sender=owner)
         out[name] = Peer(id=ident.peer_id_digest, owner=owner, identity=ident)
     return out
@@ -137,7 +138,7 @@ def reverts():
 
 
 def vote_commitment(chain_id: int, coordinator_address: str, round_: int, voter: bytes, candidate: bytes, salt: bytes):
-    """The commitment computed off chain: keccak256(abi.encode(chainid, coordinator, round, voter, candidate, salt))."""
+    """Off-chain commitment: keccak256(abi.encode(chainid, coordinator, round, voter, candidate, salt))."""
     return keccak(
         encode(
             ["uint256", "address", "uint256", "bytes32", "bytes32", "bytes32"],

@@ -9,7 +9,7 @@ REWARD_COMMITMENT_CAP = 90_000  # submitRewardCommitment
 
 
 def test_commit_and_reveal_vote_gas_within_target(swarm, clock):
-    """The first vote of a round (fresh leader slot: the dearest case) costs at most 196,595 gas to commit and reveal."""
+    """The first vote of a round (fresh leader slot, the dearest case) commits and reveals in <= 196,595 gas."""
     swarm.join("A", "B", "C")
     commit = swarm.commit(0, "A", "B")
     clock.tx_in(1)

@@ -94,10 +94,10 @@ def test_submit_reward_commitment_twice_reverts(joined, coordinator, clock, peer
 
 
 @pytest.mark.parametrize("count", [0, 65])
-def test_submit_reward_commitment_question_count_out_of_range_reverts(joined, coordinator, peers, tree, reverts, count):
+def test_submit_reward_commitment_question_count_out_of_range_reverts(joined, coordinator, peers, reverts, count):
     """The question count must be between 1 and maxQuestionsPerRound."""
     with reverts(coordinator.SwarmQuestionCountOutOfRange, numQuestions=count, maxQuestionsPerRound=64):
-        _submit(coordinator, peers["A"], 0, tree, total=0, count=count)
+        _submit(coordinator, peers["A"], 0, RewardTree([0]), total=0, count=count)
 
 
 def test_submit_reward_commitment_at_cap_succeeds(joined, coordinator, peers, tree, cfg):

@@ -19,6 +19,9 @@ from offchain.chain.demo import format_table, run_demo
 @click.command()
 @click.option("--port", type=int, default=None, help="anvil port on 127.0.0.1 (default: a free one).")
 def cli(port: int | None) -> None:
+    from ape.logging import logger
+
+    logger.set_level("WARNING")  # the story prints each transaction itself; Ape's per-tx INFO lines are noise
     with tempfile.TemporaryDirectory(prefix="verde-demo-") as tmp, Anvil.start(port=port) as anvil:
         click.echo(f"anvil on {anvil.uri} (prague, chain id 1337)")
         with anvil.connect():

@@ -178,7 +178,10 @@ def run_demo(anvil: Anvil, workdir: Path, *, config: DemoConfig = DemoConfig(), 
                                           salts[i])
         ledger.send(f"peer {i} commits a sealed vote", swarm.commitVote, peers[i].peer_id_digest, commitment,
                     sender=operator)
-    anvil.increase_time(3 * config.stage_s)  # past the round's last stage: the reveal window opens
+    # Skip to the next round's first stage: the reveal window of this round's votes.
+    _, stage, _, deadline = swarm.schedule()
+    durations = list(swarm.stageDurations())
+    anvil.increase_time(deadline - chain.pending_timestamp + sum(durations[stage + 1 :]) + 1)
     ledger.send("anyone advances the stage once its deadline passed", swarm.advanceStage, sender=gov)
     for i, operator in enumerate(operators):
         ledger.send(f"peer {i} reveals its vote", swarm.revealVote, peers[i].peer_id_digest, round_,

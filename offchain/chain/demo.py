@@ -115,8 +115,9 @@ def run_demo(anvil: Anvil, workdir: Path, *, config: DemoConfig = DemoConfig(), 
     echo("== 1. Deploy the contract set")
     d = deploy_all(gov, config=DeployConfig(stage_durations=(config.stage_s,) * 3), fresh=True)
     for name, c in d.contracts.items():
-        ledger.fees[gov.address] += c.receipt.total_fees_paid
-        echo(f"  {name:<18} {c.address}  gas {c.receipt.gas_used:>9,}")
+        receipt = chain.get_receipt(c.txn_hash)
+        ledger.fees[gov.address] += receipt.total_fees_paid
+        echo(f"  {name:<18} {c.address}  gas {receipt.gas_used:>9,}")
     registry, swarm, market, crowdfund = d.IdentityRegistry, d.SwarmCoordinator, d.JobMarket, d.Crowdfund
 
     echo("== 2. Three fresh hivemind identities register with RSA key proofs")

@@ -96,7 +96,10 @@ def measure() -> dict[str, int]:
         gas["refund"] = cf.refund(failed_id, sender=funders[1]).gas_used
         gas["launch"] = cf.launch(ok_id, sender=gov).gas_used
         launched_job = cf.campaignOf(ok_id).jobId
-        market.cancelJob(launched_job, sender=funders[2])  # past nobody's deadline yet: only the requester may
+        chain.mine(deltatime=900)  # nobody joined by the join deadline: anyone may cancel, the pool flows back
+        market.cancelJob(launched_job, sender=gov)
+        gas["sync"] = cf.sync(ok_id, sender=gov).gas_used
+        gas["claim_refund"] = cf.claimRefund(ok_id, sender=funders[0]).gas_used
     return gas
 
 
@@ -122,6 +125,8 @@ def main() -> int:
         ("contribute", "", gas["contribute"]),
         ("refund (goal missed)", "", gas["refund"]),
         ("launch campaign", "", gas["launch"]),
+        ("sync returned funds", "", gas["sync"]),
+        ("claim pro-rata refund", "", gas["claim_refund"]),
     ]
     failed = False
     for label, key, value in rows:

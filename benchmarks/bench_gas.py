@@ -105,8 +105,11 @@ def measure() -> dict[str, int]:
 
 def main() -> int:
     os.chdir(ROOT)  # Ape finds the project from the working directory
+    from ape.logging import logger
+
+    logger.set_level("WARNING")
     gas = measure()
-    print(f"{'operation':<28}{'gas':>10}{'reference':>12}{'target':>10}  ok")
+    print(f"{'operation':<28}{'gas':>10}{'reference':>12}{'ratio':>7}{'target':>10}  ok")
     rows = [
         ("register with key proof", "register", gas["register"]),
         ("join round", "", gas["join_round"]),
@@ -131,10 +134,11 @@ def main() -> int:
     failed = False
     for label, key, value in rows:
         ref = f"{REFERENCE[key]:,}" if key in REFERENCE else ""
+        ratio = f"{value / REFERENCE[key]:.2f}" if key in REFERENCE else ""
         tgt = f"{TARGET[key]:,}" if key in TARGET else ""
         ok = "" if key not in TARGET else ("yes" if value <= TARGET[key] else "NO")
         failed |= ok == "NO"
-        print(f"{label:<28}{value:>10,}{ref:>12}{tgt:>10}  {ok}")
+        print(f"{label:<28}{value:>10,}{ref:>12}{ratio:>7}{tgt:>10}  {ok}")
     print(
         f"gas: register={gas['register']} commit_vote={gas['commit_vote']} reveal_vote={gas['reveal_vote']} "
         f"reward_commit={gas['reward_commit']} checkpoint={gas['checkpoint']}"

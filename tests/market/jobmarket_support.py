@@ -40,6 +40,27 @@ class Defaults:
 DEFAULTS = Defaults()
 
 
+def job_params(chain: Any, d: Defaults = DEFAULTS, **overrides: Any) -> tuple:
+    """A JobParams tuple (ETH unless `token` is given); deadlines relative to the next block's timestamp."""
+    now = chain.pending_timestamp
+    p = {
+        "specHash": b"\x5e" * 32,
+        "steps": d.steps,
+        "checkpointInterval": d.interval,
+        "numSolvers": d.num_solvers,
+        "token": ZERO_ADDRESS,
+        "payment": d.payment,
+        "stake": d.stake,
+        "joinDeadline": now + d.join_in,
+        "completionDeadline": now + d.complete_in,
+        "challengeWindow": d.window,
+    }
+    unknown = set(overrides) - set(p)
+    assert not unknown, f"not JobParams fields: {sorted(unknown)}"
+    p.update(overrides)
+    return tuple(p.values())
+
+
 @dataclasses.dataclass(frozen=True)
 class Asset:
     """The escrow asset of a suite run: ETH (token is None) or an ERC20."""
@@ -90,22 +111,8 @@ class Harness:
     d: Defaults = DEFAULTS
 
     def params(self, **overrides: Any) -> tuple:
-        """A JobParams tuple; deadlines relative to the next block's timestamp unless overridden."""
-        now = self.chain.pending_timestamp
-        p = {
-            "specHash": b"\x5e" * 32,
-            "steps": self.d.steps,
-            "checkpointInterval": self.d.interval,
-            "numSolvers": self.d.num_solvers,
-            "token": self.asset.address,
-            "payment": self.d.payment,
-            "stake": self.d.stake,
-            "joinDeadline": now + self.d.join_in,
-            "completionDeadline": now + self.d.complete_in,
-            "challengeWindow": self.d.window,
-        }
-        p.update(overrides)
-        return tuple(p.values())
+        """A JobParams tuple in this harness's asset; deadlines relative to the next block unless overridden."""
+        return job_params(self.chain, self.d, **{"token": self.asset.address, **overrides})
 
     def post(self, sender: Any = None, **overrides: Any) -> Any:
         """Post a job paid by `sender` (default the requester); returns the receipt."""

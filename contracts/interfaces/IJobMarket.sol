@@ -38,7 +38,7 @@ interface IJobMarket {
         uint64 checkpointInterval; // steps between two checkpoint commitments (> 0)
         uint32 numSolvers; // solvers needed before training starts (> 0)
         address token; // payment and stake asset; address(0) for ETH
-        uint256 payment; // total payment, split evenly across solvers and milestones (>= one wei per milestone)
+        uint256 payment; // total payment, split evenly over solvers and milestones (>= 1 wei per milestone)
         uint256 stake; // stake each solver posts (may be 0)
         uint64 joinDeadline; // unix seconds: the job must be full by then (> now)
         uint64 completionDeadline; // unix seconds: final checkpoint by then (> joinDeadline)

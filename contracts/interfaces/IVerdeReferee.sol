@@ -158,7 +158,11 @@ interface IVerdeReferee {
     /// @param loserAccount The loser's address.
     /// @param how How it was decided.
     event DisputeResolved(
-        uint256 indexed disputeId, Party winner, address indexed winnerAccount, address indexed loserAccount, Resolution how
+        uint256 indexed disputeId,
+        Party winner,
+        address indexed winnerAccount,
+        address indexed loserAccount,
+        Resolution how
     );
     /// @notice `amount` of bond credit was paid out to `account`.
     /// @param account The payee.

@@ -154,7 +154,7 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
         if (job.joined == job.params.numSolvers) {
             job.status = JobStatus.Running;
             // The rounding dust of the milestone split belongs to nobody's work: give it back now.
-            uint256 milestones = uint256(job.params.numSolvers) * _numCheckpoints(job.params.steps, job.params.checkpointInterval);
+            uint256 milestones = uint256(job.params.numSolvers) * _countOf(job.params);
             uint256 dust = job.params.payment % milestones;
             if (dust != 0) _credit(job, _jobId, job.requester, dust);
             emit JobStarted(_jobId);
@@ -174,7 +174,7 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
         if (block.timestamp > job.params.completionDeadline) {
             revert JobCompletionClosed(_jobId, job.params.completionDeadline);
         }
-        if (info.posted >= _numCheckpoints(job.params.steps, job.params.checkpointInterval)) revert JobSolverFinished(_jobId, msg.sender);
+        if (info.posted == _countOf(job.params)) revert JobSolverFinished(_jobId, msg.sender);
         // INVARIANT: checkpoints are posted in order, so the verified ones always form a prefix.
         if (_index != info.posted + 1) revert JobCheckpointOutOfOrder(_jobId, _index, info.posted + 1);
 
@@ -207,10 +207,10 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
             ++to;
         }
 
-        uint32 count = _numCheckpoints(job.params.steps, job.params.checkpointInterval);
+        uint32 count = _countOf(job.params);
         if (to > released) {
             info.released = to;
-            amount_ = uint256(to - released) * _milestone(job.params.payment, job.params.numSolvers, count);
+            amount_ = uint256(to - released) * _milestoneOf(job.params, count);
             _credit(job, _jobId, msg.sender, amount_);
             emit MilestonesReleased(_jobId, msg.sender, released + 1, to, amount_);
         }
@@ -237,14 +237,15 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
             revert JobCompletionNotOver(_jobId, job.params.completionDeadline);
         }
         if (info.slashed) revert JobSolverSlashed(_jobId, _solver);
-        uint32 count = _numCheckpoints(job.params.steps, job.params.checkpointInterval);
+        uint32 count = _countOf(job.params);
         if (info.defaulted || info.posted == count) revert JobSolverFinished(_jobId, _solver);
         // INVARIANT: the stake stays put while a dispute may still award part of it to a challenger.
         if (info.disputes != 0) revert JobSolverDisputed(_jobId, _solver);
 
         info.defaulted = true;
         if (info.released == info.posted) info.finished = true;
-        uint256 forfeited = job.params.stake + uint256(count - info.posted) * _milestone(job.params.payment, job.params.numSolvers, count);
+        uint256 unposted = uint256(count - info.posted) * _milestoneOf(job.params, count);
+        uint256 forfeited = job.params.stake + unposted;
         _credit(job, _jobId, job.requester, forfeited);
         emit SolverDefaulted(_jobId, _solver, forfeited);
     }
@@ -309,9 +310,10 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
         // INVARIANT: a credit to address(0) could never be withdrawn.
         if (_recipient == address(0)) revert JobZeroAddress("recipient");
 
-        uint32 count = _numCheckpoints(job.params.steps, job.params.checkpointInterval);
+        uint32 count = _countOf(job.params);
         uint256 stakeHeld = info.defaulted ? 0 : job.params.stake;
-        uint256 unreleased = uint256(_earnable(info, count) - info.released) * _milestone(job.params.payment, job.params.numSolvers, count);
+        uint256 milestone = _milestoneOf(job.params, count);
+        uint256 unreleased = uint256(_earnable(info, count) - info.released) * milestone;
         uint256 toRecipient = stakeHeld * _rewardBps / BPS;
         uint256 toRequester = stakeHeld - toRecipient + unreleased;
 
@@ -340,8 +342,8 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     /// and its unreleased payment goes to the requester.
     function _void(uint256 _jobId, Job storage _job_) internal {
         _job_.status = JobStatus.Voided;
-        uint32 count = _numCheckpoints(_job_.params.steps, _job_.params.checkpointInterval);
-        uint256 milestone = _milestone(_job_.params.payment, _job_.params.numSolvers, count);
+        uint32 count = _countOf(_job_.params);
+        uint256 milestone = _milestoneOf(_job_.params, count);
         uint256 stake = _job_.params.stake;
         uint256 refunded = 0;
         address[] storage solvers = _solvers[_jobId];
@@ -407,7 +409,9 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
             revert JobInvalidParams("payment below one wei per milestone");
         }
         if (_p.joinDeadline <= block.timestamp) revert JobInvalidParams("joinDeadline not in the future");
-        if (_p.completionDeadline <= _p.joinDeadline) revert JobInvalidParams("completionDeadline not after joinDeadline");
+        if (_p.completionDeadline <= _p.joinDeadline) {
+            revert JobInvalidParams("completionDeadline not after joinDeadline");
+        }
         if (_p.token != address(0) && _p.token.code.length == 0) revert JobInvalidParams("token has no code");
     }
 
@@ -426,6 +430,16 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     function _numCheckpoints(uint64 _steps, uint64 _interval) internal pure returns (uint32 count_) {
         // SAFETY: steps + interval - 1 cannot overflow uint256 from two uint64s; the cast is checked in _validate.
         count_ = uint32((uint256(_steps) + _interval - 1) / _interval);
+    }
+
+    /// @dev A stored job's checkpoint count.
+    function _countOf(JobParams storage _p) internal view returns (uint32 count_) {
+        count_ = _numCheckpoints(_p.steps, _p.checkpointInterval);
+    }
+
+    /// @dev A stored job's milestone, given its checkpoint count.
+    function _milestoneOf(JobParams storage _p, uint32 _count) internal view returns (uint256 amount_) {
+        amount_ = _milestone(_p.payment, _p.numSolvers, _count);
     }
 
     /// @dev One milestone: payment / (numSolvers * numCheckpoints).
@@ -452,14 +466,13 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IJobMarket
     function numCheckpoints(uint256 _jobId) external view returns (uint32 count_) {
-        JobParams storage p = _job(_jobId).params;
-        count_ = _numCheckpoints(p.steps, p.checkpointInterval);
+        count_ = _countOf(_job(_jobId).params);
     }
 
     /// @inheritdoc IJobMarket
     function milestoneOf(uint256 _jobId) external view returns (uint256 amount_) {
         JobParams storage p = _job(_jobId).params;
-        amount_ = _milestone(p.payment, p.numSolvers, _numCheckpoints(p.steps, p.checkpointInterval));
+        amount_ = _milestoneOf(p, _countOf(p));
     }
 
     /// @inheritdoc IJobMarket

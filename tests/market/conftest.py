@@ -57,6 +57,12 @@ def market(project, deployer, referee):
 
 
 @pytest.fixture(scope="session")
+def lens(project, deployer):
+    """Batch reader of a job's escrow and credits (one eth_call per invariant check)."""
+    return deployer.deploy(project.JobMarketLens)
+
+
+@pytest.fixture(scope="session")
 def token(project, deployer, market, alice, bob, carol, dave, eve):
     """TestToken with a large balance and a max approval to the market for every named account."""
     token = deployer.deploy(project.TestToken)

@@ -163,15 +163,6 @@ class Harness:
         """Make the next block's timestamp exactly `timestamp`."""
         self.chain.pending_timestamp = timestamp
 
-    def milestone(self) -> int:
-        return self.d.payment // (self.d.num_solvers * self.checkpoints_per_job())
-
-    def checkpoints_per_job(self) -> int:
-        return -(-self.d.steps // self.d.interval)
-
-    def dust(self) -> int:
-        return self.d.payment % (self.d.num_solvers * self.checkpoints_per_job())
-
 
 @contextmanager
 def isolated(chain: Any) -> Iterator[None]:

@@ -705,7 +705,9 @@ def test_dispute_functions_without_role_revert(h, market, running_job, bob, caro
         "voidResult": (running_job,),
     }[function]
     for caller in (eve, h.requester, bob):
-        with ape.reverts(market.AccessControlUnauthorizedAccount, account=caller.address, neededRole=market.DISPUTE_ROLE()):
+        with ape.reverts(
+            market.AccessControlUnauthorizedAccount, account=caller.address, neededRole=market.DISPUTE_ROLE()
+        ):
             getattr(market, function)(*args, sender=caller)
 
 

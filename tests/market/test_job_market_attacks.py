@@ -49,7 +49,9 @@ def test_join_fee_on_transfer_token_reverts(market, chain, fee_token, alice, bob
     """A fee token that slipped through on a fee-free tiny payment is still rejected when a stake is short."""
     h = _harness(market, chain, fee_token, alice, (bob, carol), referee)
     job_id = h.job_id(h.post(payment=8))  # 1% of 8 rounds down to no fee
-    with ape.reverts(market.JobTokenFeeOnTransfer, token=fee_token.address, received=D.stake * 99 // 100, expected=D.stake):
+    with ape.reverts(
+        market.JobTokenFeeOnTransfer, token=fee_token.address, received=D.stake * 99 // 100, expected=D.stake
+    ):
         h.join(job_id, bob)
     assert market.escrowOf(job_id) == 8 == fee_token.balanceOf(market)
 

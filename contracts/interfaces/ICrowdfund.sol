@@ -315,7 +315,7 @@ interface ICrowdfund {
     /// @return solvers_ Solvers that joined.
     /// @return milestonesTotal_ Milestones of the whole job: checkpoints per solver times numSolvers.
     /// @return checkpointsPosted_ Checkpoints posted, summed over solvers.
-    /// @return milestonesReleased_ Posted checkpoints whose challenge window has passed (verified).
+    /// @return milestonesReleased_ Milestones released (verified and credited) to solvers, summed over solvers.
     function jobProgress(uint256 campaignId)
         external
         view
@@ -328,8 +328,9 @@ interface ICrowdfund {
             uint32 milestonesReleased_
         );
 
-    /// @notice Milestones of the campaign's job whose checkpoints are verified (posted, window passed).
+    /// @notice Milestones of the campaign's job the JobMarket has released: each one a checkpoint whose
+    /// challenge window passed undisputed, credited to its solver.
     /// @param campaignId The campaign.
-    /// @return released_ The count, summed over solvers.
+    /// @return released_ The count, summed over solvers (0 before launch).
     function milestonesReleased(uint256 campaignId) external view returns (uint32 released_);
 }

@@ -400,24 +400,19 @@ contract Crowdfund is ICrowdfund, ReentrancyGuardTransient {
         });
     }
 
-    /// @dev Job `_jobId`'s milestones in all, and its checkpoints posted and verified (window passed),
-    /// summed over its solvers. One JobMarket read per posted checkpoint: meant for eth_call.
+    /// @dev Job `_jobId`'s milestones in all, and its checkpoints posted and milestones released (credited
+    /// to solvers), summed over its solvers as the JobMarket records them.
     function _progressOf(uint256 _jobId, IJobMarket.JobParams memory _params)
         internal
         view
         returns (uint32 total_, uint32 posted_, uint32 released_)
     {
-        uint32 count = MARKET.numCheckpoints(_jobId);
-        total_ = count * _params.numSolvers;
+        total_ = MARKET.numCheckpoints(_jobId) * _params.numSolvers;
         address[] memory solvers = MARKET.solversOf(_jobId);
         for (uint256 i; i < solvers.length; ++i) {
-            for (uint32 k = 1; k <= count; ++k) {
-                (, uint64 postedAt) = MARKET.checkpointOf(_jobId, solvers[i], k);
-                // Checkpoints are posted in order: the first gap ends this solver's list.
-                if (postedAt == 0) break;
-                ++posted_;
-                if (block.timestamp >= uint256(postedAt) + _params.challengeWindow) ++released_;
-            }
+            IJobMarket.SolverInfo memory info = MARKET.solverOf(_jobId, solvers[i]);
+            posted_ += info.posted;
+            released_ += info.released;
         }
     }
 

@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {ICrowdfund} from "../interfaces/ICrowdfund.sol";
@@ -30,6 +31,9 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 /// is a sync that pulled a credit the JobMarket made to the requester; a job makes a handful of those
 /// (a cancel or a void, and at most one default or slash per solver), which bounds the loop.
 ///
+/// NOTE: Paid-out amounts are stored in 192 bits to pack them with counters (a claim costs two fewer
+/// fresh storage slots); amounts above 2^192 - 1 base units, far beyond any real token's supply, revert.
+///
 /// WARNING: Tokens whose balances change without transfers (rebasing) or that take fees are not
 /// supported; contributions and syncs check the balance change and revert on any difference.
 ///
@@ -51,14 +55,14 @@ contract Crowdfund is ICrowdfund, ReentrancyGuardTransient {
     /// @notice A contributor's record in one campaign.
     struct Position {
         uint256 contributed; // everything it contributed; kept after refunds as attribution
-        uint256 claimed; // everything paid back to it, rounding dust excluded
+        uint192 claimed; // everything paid back to it, rounding dust excluded (packed with `epoch`)
         uint64 epoch; // the last epoch it claimed (0: none)
     }
 
     /// @notice One sync that pulled funds, shared out on its own.
     struct Epoch {
         uint256 amount; // what the sync pulled
-        uint256 paid; // what contributors claimed of it so far, dust included
+        uint192 paid; // what contributors claimed of it so far, dust included (packed with `claimers`)
         uint64 claimers; // contributors that claimed it so far
     }
 
@@ -179,7 +183,7 @@ contract Crowdfund is ICrowdfund, ReentrancyGuardTransient {
             c.status = CampaignStatus.Failed;
             emit CampaignFailed(_campaignId, c.raised);
         }
-        p.claimed = p.contributed;
+        p.claimed = SafeCast.toUint192(p.contributed);
         c.paidOut += amount_;
 
         emit Refunded(_campaignId, msg.sender, amount_);
@@ -235,10 +239,10 @@ contract Crowdfund is ICrowdfund, ReentrancyGuardTransient {
                 dust += e.amount - paid;
                 paid = e.amount;
             }
-            e.paid = paid;
+            e.paid = SafeCast.toUint192(paid);
         }
         amount_ = share + dust;
-        p.claimed += share;
+        p.claimed = SafeCast.toUint192(p.claimed + share);
         p.epoch = last;
         c.paidOut += amount_;
 

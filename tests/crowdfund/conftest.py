@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from crowdfund_helpers import DAY, GOAL, Asset, event, template
 
-
 # ---------------------------------------------------------------- accounts
 
 

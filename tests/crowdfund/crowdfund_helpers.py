@@ -147,3 +147,38 @@ def pro_rata(amount: int, contributions: list[int]) -> list[int]:
     """One sync's floor shares per contribution, the last claimant's dust not included."""
     raised = sum(contributions)
     return [amount * c // raised for c in contributions]
+
+
+class Ledger:
+    """Reference model of Crowdfund's claims: each sync (epoch) is shared on its own by floor(amount *
+    contribution / raised), and the contributor that claims an epoch last takes its rounding dust."""
+
+    def __init__(self, contributions: dict[str, int]):
+        self.contributions = dict(contributions)  # address -> total contribution, in first-contribution order
+        self.raised = sum(contributions.values())
+        self.epochs: list[list[int]] = []  # [amount, paid, claimers] per sync
+        self.last = dict.fromkeys(contributions, 0)  # address -> epochs claimed
+
+    def sync(self, amount: int) -> None:
+        """Record a sync that pulled `amount`."""
+        self.epochs.append([amount, 0, 0])
+
+    def claimable(self, who: str) -> int:
+        """Floor shares of the epochs `who` has not claimed (no dust)."""
+        c = self.contributions[who]
+        return sum(e[0] * c // self.raised for e in self.epochs[self.last[who] :])
+
+    def claim(self, who: str) -> tuple[int, int]:
+        """Apply `who`'s claim; returns (share, dust) as RefundClaimed reports them."""
+        c = self.contributions[who]
+        share = dust = 0
+        for e in self.epochs[self.last[who] :]:
+            s = e[0] * c // self.raised
+            share += s
+            e[1] += s
+            e[2] += 1
+            if e[2] == len(self.contributions):
+                dust += e[0] - e[1]
+                e[1] = e[0]
+        self.last[who] = len(self.epochs)
+        return share, dust

@@ -1,0 +1,89 @@
+"""Fixtures for JobMarket: contracts deployed once per session (Ape snapshots and restores chain state
+around every test), and one parametrized `asset` fixture that runs the whole suite twice, once with ETH
+escrow and once with an ERC20 (TestToken).
+
+Roles: `deployer` is governance (DEFAULT_ADMIN_ROLE), `referee` holds DISPUTE_ROLE (the Verde referee's
+stand-in), `alice` posts jobs, `bob` and `carol` solve, `dave` is a spare solver, `eve` an outsider.
+
+Run: `.venv/bin/ape test tests/market -q -p no:cacheprovider`
+"""
+
+from __future__ import annotations
+
+import pytest
+from ape.exceptions import CustomError
+from ape.pytest.contextmanagers import RevertsContextManager
+from jobmarket_support import MAX_UINT256, Asset, Harness
+
+# ---------------------------------------------------------------- strict reverts
+
+
+@pytest.fixture(autouse=True)
+def _strict_reverts(monkeypatch):
+    """Make `ape.reverts(Error, **inputs)` fail on a revert that is not `Error` and on input names `Error` lacks.
+
+    Ape silently skips both cases (an undecoded revert passes, a misspelt input is ignored).
+    """
+    original_exit = RevertsContextManager.__exit__
+
+    def strict_exit(self, exc_type, exc_value, traceback):
+        expected = self.expected_message
+        if exc_value is not None and isinstance(expected, type) and issubclass(expected, CustomError):
+            # By name: error classes of a ContractContainer and of its deployed instances are distinct types.
+            if not isinstance(exc_value, CustomError) or type(exc_value).__name__ != expected.__name__:
+                raise AssertionError(f"expected revert {expected.__name__}, got {exc_value!r}") from exc_value
+            unknown = set(self.error_inputs) - set(exc_value.inputs)
+            if unknown:
+                raise AssertionError(f"{expected.__name__} has no inputs {sorted(unknown)}: {exc_value.inputs}")
+        return original_exit(self, exc_type, exc_value, traceback)
+
+    monkeypatch.setattr(RevertsContextManager, "__exit__", strict_exit)
+
+
+# ---------------------------------------------------------------- accounts and contracts
+
+
+@pytest.fixture(scope="session")
+def referee(accounts):
+    """Holds DISPUTE_ROLE: stands in for the Verde referee."""
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def market(project, deployer, referee):
+    market = deployer.deploy(project.JobMarket, deployer)
+    market.grantRole(market.DISPUTE_ROLE(), referee, sender=deployer)
+    return market
+
+
+@pytest.fixture(scope="session")
+def token(project, deployer, market, alice, bob, carol, dave, eve):
+    """TestToken with a large balance and a max approval to the market for every named account."""
+    token = deployer.deploy(project.TestToken)
+    for account in (alice, bob, carol, dave, eve):
+        token.mint(account, 10**24, sender=deployer)
+        token.approve(market, MAX_UINT256, sender=account)
+    return token
+
+
+@pytest.fixture(scope="session", params=["eth", "erc20"])
+def asset(request, token, chain) -> Asset:
+    """The escrow asset; every test that uses it runs once per asset."""
+    return Asset(name=request.param, token=None if request.param == "eth" else token, chain=chain)
+
+
+@pytest.fixture(scope="session")
+def h(market, asset, chain, alice, bob, carol, referee) -> Harness:
+    return Harness(market=market, asset=asset, chain=chain, requester=alice, solvers=(bob, carol), referee=referee)
+
+
+@pytest.fixture
+def open_job(h) -> int:
+    """A posted job nobody has joined yet."""
+    return h.job_id(h.post())
+
+
+@pytest.fixture
+def running_job(h) -> int:
+    """A job both solvers joined: Running, dust credited to the requester."""
+    return h.start()

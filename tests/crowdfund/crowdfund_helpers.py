@@ -43,6 +43,7 @@ class Asset:
 
     name: str  # "eth" or "erc20", for test ids
     token: Any  # the ERC20 contract instance, or None for ETH
+    prefunded: bool = False  # payers already hold plenty and approved every spender: fund() does nothing
 
     @property
     def address(self) -> str:
@@ -66,7 +67,7 @@ class Asset:
 
     def fund(self, account: Any, spender: Any, amount: int) -> None:
         """Give an ERC20 payer `amount` and approve `spender` for it (ETH accounts are pre-funded)."""
-        if not self.is_eth:
+        if not (self.is_eth or self.prefunded):
             self.token.mint(account, amount, sender=account)
             self.token.approve(spender, amount, sender=account)
 

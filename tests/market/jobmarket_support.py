@@ -7,6 +7,8 @@ default import mode); named uniquely so it cannot clash with another suite's hel
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -169,3 +171,17 @@ class Harness:
 
     def dust(self) -> int:
         return self.d.payment % (self.d.num_solvers * self.checkpoints_per_job())
+
+
+@contextmanager
+def isolated(chain: Any) -> Iterator[None]:
+    """Run a block on a snapshot of the chain and restore it afterwards, letting exceptions propagate.
+
+    Use this instead of `chain.isolate()`: Ape 0.8.52's `isolate` catches and drops every Exception raised
+    inside it, so a failing assertion in a hypothesis example would silently pass.
+    """
+    snapshot = chain.snapshot()
+    try:
+        yield
+    finally:
+        chain.restore(snapshot)

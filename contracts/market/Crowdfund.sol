@@ -157,10 +157,12 @@ contract Crowdfund is ICrowdfund, ReentrancyGuardTransient {
         c.status = CampaignStatus.Launched;
 
         IJobMarket.JobParams memory params = _paramsOf(c, payment);
-        if (c.token == address(0)) {
+        address token = c.token;
+        if (token == address(0)) {
             jobId_ = MARKET.postJob{value: payment}(params);
         } else {
-            IERC20(c.token).forceApprove(address(MARKET), payment);
+            // The JobMarket pulls exactly `payment`, which leaves the allowance at zero again.
+            IERC20(token).forceApprove(address(MARKET), payment);
             jobId_ = MARKET.postJob(params);
         }
         // SAFETY: the job id only exists once postJob returns, so it is stored and announced after the

@@ -634,3 +634,56 @@ def test_job_progress_after_cancel(crowdfund, market, launched, eth, eve, chain)
     chain.mine(timestamp=crowdfund.campaignOf(cid).template.joinDeadline + 1)
     market.cancelJob(job_id, sender=eve)
     assert tuple(crowdfund.jobProgress(cid)) == (job_id, JOB_CANCELLED, 0, MILESTONES, 0, 0)
+
+
+# ---------------------------------------------------------------- deadlines and isolation
+
+
+def test_contribute_last_second_succeeds_and_deadline_reverts(crowdfund, create, contribute, eth, alice, chain):
+    """Contributions land until deadline - 1; at the deadline itself funding is closed."""
+    cid = create(eth)
+    deadline = crowdfund.campaignOf(cid).deadline
+    chain.pending_timestamp = deadline - 1
+    receipt = contribute(eth, cid, alice, 10)
+    assert chain.blocks[receipt.block_number].timestamp == deadline - 1
+    chain.pending_timestamp = deadline
+    with reverts_with(crowdfund.CrowdfundNotFunding, campaignId=cid, status=FAILED):
+        contribute(eth, cid, alice, 10)
+
+
+def test_launch_last_second_before_join_deadline_succeeds(crowdfund, create, contribute, asset, alice, chain):
+    """A funded campaign can still launch at joinDeadline - 1, the last second the JobMarket accepts the job."""
+    cid = create(asset)
+    contribute(asset, cid, alice, GOAL)
+    join_deadline = crowdfund.campaignOf(cid).template.joinDeadline
+    chain.pending_timestamp = join_deadline - 1
+    receipt = crowdfund.launch(cid, sender=alice)
+    assert chain.blocks[receipt.block_number].timestamp == join_deadline - 1
+    assert crowdfund.statusOf(cid) == LAUNCHED
+
+
+def test_campaigns_in_one_asset_keep_separate_books(
+    crowdfund, market, create, contribute, asset, alice, bob, eve, chain
+):
+    """Two campaigns in one asset: one fails and refunds, one launches and is cancelled; neither touches the other."""
+    failing = create(asset, duration=HOUR)
+    funded = create(asset)
+    contribute(asset, failing, alice, 300)
+    contribute(asset, funded, alice, GOAL)
+    contribute(asset, funded, bob, 300)
+    job_id = event(crowdfund.launch(funded, sender=eve), crowdfund.CampaignLaunched).jobId
+    assert asset.balance(crowdfund) == 300 == crowdfund.liabilityOf(failing)
+
+    chain.mine(timestamp=crowdfund.campaignOf(funded).template.joinDeadline + 1)
+    market.cancelJob(job_id, sender=eve)
+    crowdfund.sync(funded, sender=eve)
+    assert asset.balance(crowdfund) == 300 + GOAL + 300
+    assert crowdfund.liabilityOf(failing) == 300
+    assert crowdfund.liabilityOf(funded) == GOAL + 300
+
+    crowdfund.refund(failing, sender=alice)
+    with reverts_with(crowdfund.CrowdfundNothingToRefund, campaignId=failing, account=bob.address):
+        crowdfund.refund(failing, sender=bob)
+    assert event(crowdfund.claimRefund(funded, sender=bob), crowdfund.RefundClaimed).amount == 300
+    assert event(crowdfund.claimRefund(funded, sender=alice), crowdfund.RefundClaimed).amount == GOAL
+    assert asset.balance(crowdfund) == 0

@@ -44,6 +44,16 @@ def eve(accounts):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _deployments_in_tmp(tmp_path_factory):
+    """Deployment records written by tests go to a temporary folder, never into deployments/."""
+    import os
+
+    os.environ["VERDE_DEPLOYMENTS_DIR"] = str(tmp_path_factory.mktemp("deployments"))
+    yield
+    os.environ.pop("VERDE_DEPLOYMENTS_DIR", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _reap_children():
     """Kill any child process a test leaves behind (hivemind daemons, anvil)."""
     yield

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-DEPLOYMENTS_DIR = ROOT / "deployments"
+DEPLOYMENTS_DIR = ROOT / "deployments"  # $VERDE_DEPLOYMENTS_DIR overrides it (tests use a temporary folder)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ def deployments_file(provider: Any | None = None) -> Path:
 
         provider = chain.provider
     network = provider.network
-    return DEPLOYMENTS_DIR / f"{network.ecosystem.name}-{network.name}-{provider.name}.json"
+    folder = Path(os.environ.get("VERDE_DEPLOYMENTS_DIR", DEPLOYMENTS_DIR))
+    return folder / f"{network.ecosystem.name}-{network.name}-{provider.name}.json"
 
 
 def _constructors(config: DeployConfig, admin: str) -> list[tuple[str, Callable[[dict[str, Any]], list[Any]]]]:

@@ -100,7 +100,7 @@ def train_job(spec: dict[str, Any]) -> list[bytes]:
     return roots
 
 
-def run_demo(anvil: Anvil, workdir: Path, *, config: DemoConfig = DemoConfig(), echo=print) -> list[Row]:
+def run_demo(anvil: Anvil, workdir: Path, *, config: DemoConfig = DemoConfig(), echo=print) -> list[Row]:  # noqa: B008 (frozen)
     """Play the whole story on `anvil` (already connected through Ape) and return the balance table."""
     from ape import accounts, chain
 

@@ -75,7 +75,7 @@ def _constructors(config: DeployConfig, admin: str) -> list[tuple[str, Callable[
     ]
 
 
-def deploy_all(deployer: Any, *, config: DeployConfig = DeployConfig(), fresh: bool = False) -> Deployment:
+def deploy_all(deployer: Any, *, config: DeployConfig = DeployConfig(), fresh: bool = False) -> Deployment:  # noqa: B008
     """Deploy (or reuse) the whole contract set and record it in the network's deployments file.
 
     Parameters

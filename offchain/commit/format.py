@@ -234,10 +234,7 @@ ZERO_HASHES = _zero_hashes(64)  # heights 0..64: enough for any tree that fits i
 def tensor_root_from(data_root: bytes, code: DType | int, shape: tuple[int, ...]) -> bytes:
     """keccak256(0x02 ‖ dataRoot ‖ uint8 dtype ‖ uint256 dims...): binds the data to its dtype and shape."""
     return keccak256(
-        bytes([TENSOR_TAG])
-        + data_root
-        + bytes([int(code)])
-        + b"".join(int(d).to_bytes(32, "big") for d in shape)
+        bytes([TENSOR_TAG]) + data_root + bytes([int(code)]) + b"".join(int(d).to_bytes(32, "big") for d in shape)
     )
 
 

@@ -141,7 +141,7 @@ class RangeProof:
     start: int  # first flat element index
     count: int  # elements in the range, >= 1
     leaves: tuple[bytes, ...]  # the 32-byte data of every leaf the range's words touch, in order
-    siblings: tuple[bytes, ...]  # per level bottom-up: left neighbour if the range starts odd, then right if it ends even
+    siblings: tuple[bytes, ...]  # per level bottom-up: left neighbour if the range starts odd, right if it ends even
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,8 @@ def as_row_major(x: Any) -> tuple[np.ndarray, DType]:
         raise NotATensorError(f"cannot commit a {type(x).__name__}: pass a torch.Tensor or a numpy.ndarray")
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
-    return np.ascontiguousarray(array), code
+    # Not np.ascontiguousarray: it would turn a 0-d array into shape (1,), which binds another shape.
+    return (array if array.flags.c_contiguous else array.copy(order="C")), code
 
 
 def to_words(array: np.ndarray, code: DType) -> np.ndarray:

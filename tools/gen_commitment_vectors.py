@@ -144,9 +144,7 @@ def checkpoint_vector(
     leaves = [keccak(b"\x03" + keccak(n.encode("utf-8")) + bytes.fromhex(members[n]["root"][2:])) for n in names]
     levels = tree(leaves)
     tensors_root = levels[-1][0]
-    root = keccak(
-        b"\x04" + tensors_root + len(names).to_bytes(32, "big") + step.to_bytes(32, "big") + batch_hash
-    )
+    root = keccak(b"\x04" + tensors_root + len(names).to_bytes(32, "big") + step.to_bytes(32, "big") + batch_hash)
     return {
         "name": name,
         "note": note,
@@ -201,7 +199,9 @@ def build() -> dict[str, Any]:
         tensor_vector("f32_8", "float32", [8], specials, "exactly one full leaf of special values"),
         tensor_vector("f32_9", "float32", [9], extremes, "one element into a second leaf; subnormal/normal edges"),
         tensor_vector("f32_17", "float32", [17], [f32(i * 0.5 - 4.0) for i in range(17)], "three leaves -> 4"),
-        tensor_vector("f32_2d", "float32", [3, 5], [f32(r * 10 + c + 0.25) for r in range(3) for c in range(5)], "2-D"),
+        tensor_vector(
+            "f32_2d", "float32", [3, 5], [f32(r * 10 + c + 0.25) for r in range(3) for c in range(5)], "2-D 3x5"
+        ),
         tensor_vector(
             "f32_3d", "float32", [2, 3, 4], [f32((i - 12) / 8) for i in range(24)], "3-D, three leaves padded to four"
         ),

@@ -155,7 +155,7 @@ def as_row_major(x: Any) -> tuple[np.ndarray, DType]:
     Raises
     ------
     NotATensorError
-        `x` is neither a torch.Tensor nor a numpy.ndarray.
+        `x` is neither a torch.Tensor nor a numpy.ndarray (or numpy scalar, taken as 0-d).
     UnsupportedDtypeError
         Its dtype has no code.
     """
@@ -166,9 +166,9 @@ def as_row_major(x: Any) -> tuple[np.ndarray, DType]:
         if t.device.type != "cpu":
             t = t.cpu()
         array = t.contiguous().numpy()
-    elif isinstance(x, np.ndarray):
+    elif isinstance(x, np.ndarray | np.generic):  # a numpy scalar is a 0-d tensor
         code = dtype_code(x.dtype)
-        array = x
+        array = np.asarray(x)
     else:
         raise NotATensorError(f"cannot commit a {type(x).__name__}: pass a torch.Tensor or a numpy.ndarray")
     if not array.dtype.isnative:

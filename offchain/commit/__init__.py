@@ -55,6 +55,7 @@ from offchain.commit.tensor import (
     header_of,
     range_bits,
     tensor_root,
+    tensor_roots,
     verify_element,
     verify_range,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "keccak256",
     "range_bits",
     "tensor_root",
+    "tensor_roots",
     "training_state",
     "verify_checkpoint_tensor",
     "verify_element",

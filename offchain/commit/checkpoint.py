@@ -18,6 +18,7 @@ Run the tests with `.venv/bin/ape test tests/commit -q -p no:cacheprovider`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -38,7 +39,7 @@ from offchain.commit.format import (
     tree_depth,
 )
 from offchain.commit.merkle import HASH_BYTES, build_levels, range_siblings, root_from_range, root_of
-from offchain.commit.tensor import TensorCommitment, commit_tensor, tensor_root
+from offchain.commit.tensor import TensorCommitment, commit_tensor, tensor_roots
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,13 @@ def commit_checkpoint(tensors: Mapping[str, Any], *, step: int, batch_hash: byte
     )
 
 
-def checkpoint_header(tensors: Mapping[str, Any], *, step: int, batch_hash: bytes) -> CheckpointHeader:
+def checkpoint_header(
+    tensors: Mapping[str, Any], *, step: int, batch_hash: bytes, executor: Executor | None = None
+) -> CheckpointHeader:
     """The checkpoint header without keeping any tree; values may also be 32-byte tensor roots.
+
+    With an `executor` (e.g. a ProcessPoolExecutor the caller keeps for the whole run), the leaf hashing
+    is spread over its workers; the header is the same.
 
     Raises
     ------
@@ -182,6 +188,7 @@ def checkpoint_header(tensors: Mapping[str, Any], *, step: int, batch_hash: byte
     _check_step(step)
     batch = _check_batch_hash(batch_hash)
     roots: dict[str, bytes] = {}
+    pending: dict[str, Any] = {}
     for n in names:
         v = tensors[n]
         if isinstance(v, TensorCommitment):
@@ -191,15 +198,21 @@ def checkpoint_header(tensors: Mapping[str, Any], *, step: int, batch_hash: byte
                 raise MalformedHashError(f"tensor root of {n!r} must be 32 bytes")
             roots[n] = bytes(v)
         else:
-            roots[n] = tensor_root(v)
+            pending[n] = v
+    roots.update(tensor_roots(pending, executor=executor))
     return CheckpointHeader(
         tensors_root=root_of(_leaves(names, roots)), tensor_count=len(names), step=step, batch_hash=batch
     )
 
 
-def checkpoint_root(tensors: Mapping[str, Any], *, step: int, batch_hash: bytes) -> bytes:
-    """The checkpoint root of named tensors (or their 32-byte roots), a step and a batch hash."""
-    return checkpoint_header(tensors, step=step, batch_hash=batch_hash).root
+def checkpoint_root(
+    tensors: Mapping[str, Any], *, step: int, batch_hash: bytes, executor: Executor | None = None
+) -> bytes:
+    """The checkpoint root of named tensors (or their 32-byte roots), a step and a batch hash.
+
+    See `checkpoint_header` for the parameters and errors.
+    """
+    return checkpoint_header(tensors, step=step, batch_hash=batch_hash, executor=executor).root
 
 
 def verify_checkpoint_tensor(root: bytes, proof: CheckpointProof) -> bool:

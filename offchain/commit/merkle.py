@@ -15,6 +15,7 @@ Run the tests with `.venv/bin/ape test tests/commit -q -p no:cacheprovider`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 
 import numpy as np
 
@@ -78,6 +79,56 @@ def root_of(leaf_hashes: bytes) -> bytes:
     for height in range(tree_depth(count)):
         level = parent_level(level, height)
     return level
+
+
+CHUNK_LEAVES = 1 << 15  # leaves per parallel task: 1 MiB of leaf data, about 65,000 keccak calls
+
+
+def subtree_root(data: bytes, height: int) -> bytes:
+    """The root of a subtree of `height` levels over the leaves in `data` (fewer than 2**height are padded).
+
+    The unit of work of `data_roots`; a module-level function so a process pool can pickle it.
+    """
+    assert 0 < len(data) <= (LEAF_BYTES << height), "a subtree holds 1 .. 2**height leaves"
+    level = hash_leaves(data)
+    for h in range(height):
+        level = parent_level(level, h)
+    return level
+
+
+def data_roots(datas: Sequence[bytes], executor: Executor) -> list[bytes]:
+    """The data roots of several packed tensors, with the leaf hashing spread over `executor`'s workers.
+
+    Every tensor is cut into aligned subtrees of CHUNK_LEAVES leaves (a small tensor is one task); the
+    workers return the subtree roots, and the levels above them are hashed here. Equal to `root_of(
+    hash_leaves(data))` for each.
+    """
+    tasks: list[tuple[bytes, int]] = []
+    spans: list[tuple[int, int, int]] = []  # per tensor: first task, task count, leaves
+    chunk_height = tree_depth(CHUNK_LEAVES)
+    for data in datas:
+        leaves = len(data) // LEAF_BYTES
+        first = len(tasks)
+        if leaves <= CHUNK_LEAVES:
+            if leaves:
+                tasks.append((data, tree_depth(leaves)))
+        else:
+            step = CHUNK_LEAVES * LEAF_BYTES
+            tasks.extend((data[i : i + step], chunk_height) for i in range(0, len(data), step))
+        spans.append((first, len(tasks) - first, leaves))
+    results = list(executor.map(subtree_root, *zip(*tasks, strict=True))) if tasks else []
+    roots: list[bytes] = []
+    for first, count, leaves in spans:
+        if leaves == 0:
+            roots.append(EMPTY)
+        elif leaves <= CHUNK_LEAVES:
+            roots.append(results[first])
+        else:
+            level = b"".join(results[first : first + count])
+            for h in range(chunk_height, tree_depth(leaves)):
+                level = parent_level(level, h)
+            roots.append(level)
+    return roots
 
 
 def _node(levels: Sequence[bytes], height: int, index: int) -> bytes:

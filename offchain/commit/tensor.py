@@ -18,7 +18,8 @@ Run the tests with `.venv/bin/ape test tests/commit -q -p no:cacheprovider`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,7 @@ from offchain.commit.format import (
 from offchain.commit.merkle import (
     HASH_BYTES,
     build_levels,
+    data_roots,
     hash_leaves,
     range_sibling_count,
     range_siblings,
@@ -239,6 +241,34 @@ def tensor_root(x: Any) -> bytes:
     return tensor_root_from(data_root, code, tuple(int(d) for d in array.shape))
 
 
+def tensor_roots(values: Mapping[str, Any], *, executor: Executor | None = None) -> dict[str, bytes]:
+    """The tensor roots of several tensors; with an executor (e.g. a ProcessPoolExecutor) the hashing of
+    aligned 32,768-leaf subtrees runs on its workers, giving the same roots.
+
+    Parameters
+    ----------
+    values
+        name -> torch.Tensor or numpy.ndarray.
+    executor
+        Where to hash; None hashes here, one tensor after another.
+
+    Raises
+    ------
+    NotATensorError, UnsupportedDtypeError
+        A value cannot be committed.
+    """
+    if executor is None:
+        return {name: tensor_root(v) for name, v in values.items()}
+    headers: dict[str, TensorHeader] = {}
+    datas: list[bytes] = []
+    for name, v in values.items():
+        array, code = as_row_major(v)
+        headers[name] = TensorHeader(dtype=code, shape=tuple(int(d) for d in array.shape))
+        datas.append(pack_leaves(to_words(array, code)))
+    roots = data_roots(datas, executor)
+    return {name: tensor_root_from(r, h.dtype, h.shape) for (name, h), r in zip(headers.items(), roots, strict=True)}
+
+
 def header_of(x: Any) -> TensorHeader:
     """The header (dtype code and shape) `commit_tensor(x)` would bind."""
     array, code = as_row_major(x)
@@ -360,6 +390,7 @@ __all__ = [
     "header_of",
     "range_bits",
     "tensor_root",
+    "tensor_roots",
     "verify_element",
     "verify_range",
 ]

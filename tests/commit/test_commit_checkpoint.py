@@ -167,3 +167,31 @@ def test_training_state_scalars_converted_or_rejected():
         training_state(model, rng={"x": 0.1})
     with pytest.raises(NotATensorError):
         training_state(model, rng={"x": "abc"})
+
+
+def test_checkpoint_root_with_executor_matches_serial(monkeypatch, tensors):
+    """Spreading the hashing over a thread pool, in chunks of 4 leaves, gives the same root as hashing serially."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import offchain.commit.merkle as merkle
+
+    monkeypatch.setattr(merkle, "CHUNK_LEAVES", 4)
+    sized = dict(tensors)
+    for leaves in (0, 1, 4, 5, 33):
+        sized[f"x{leaves}"] = np.arange(leaves * 8, dtype=np.float32) - 7
+    sized["x_int64"] = np.arange(37, dtype=np.int64) - 20
+    expected = checkpoint_root(sized, step=3, batch_hash=BATCH)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert checkpoint_root(sized, step=3, batch_hash=BATCH, executor=pool) == expected
+
+
+def test_checkpoint_root_with_process_pool_matches_serial():
+    """A process pool hashing 32,768-leaf subtrees of a 2.8-chunk strided tensor gives the serial root."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    w = (np.arange(20000 * 40, dtype=np.float32) % 1000).reshape(20000, 40)[:, :37]  # 92,500 leaves
+    big = {"w": w, "b": np.ones(3, np.float32)}
+    expected = checkpoint_root(big, step=1, batch_hash=BATCH)
+    with ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("fork")) as pool:
+        assert checkpoint_root(big, step=1, batch_hash=BATCH, executor=pool) == expected

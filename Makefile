@@ -25,6 +25,11 @@ chain: setup
 bench-gas: setup
 	$(BIN)/python benchmarks/bench_gas.py
 
+.PHONY: bench-commit
+# Checkpoint commit speed (offchain/commit) against plain keccak of the same bytes; not part of `make test`.
+bench-commit: setup
+	$(BIN)/python benchmarks/bench_commit.py
+
 lint: setup
 	$(BIN)/ruff check offchain scripts tests benchmarks rollup
 

@@ -24,6 +24,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/
   echo "setup: installing npm packages from package-lock.json"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# OpenZeppelin's npm package carries 257 JSON build artifacts next to its sources; ape-solidity copies
+# the package whole into contracts/.cache, and Ape lists at most 500 files under contracts/, so with them
+# our own sources fall out of view after the first compile. Only the .sol sources are needed.
+# Ape's own package cache may hold a copy made before this trim.
+rm -rf node_modules/@openzeppelin/contracts/build contracts/.cache/openzeppelin/*/build \
+  "${APE_DATA_FOLDER:-$HOME/.ape}"/packages/projects/@openzeppelin_contracts/*/build
 
 # The compiler: py-solc-x only looks at solc-v* files in its folder; the shim wraps solc-js.
 SOLCX_DIR=${SOLCX_BINARY_PATH:-$HOME/.solcx}

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from offchain.chain.anvil import Anvil
-from offchain.chain.demo import format_table, run_demo
+from offchain.chain.demo import format_table, plot_balances, run_demo
 
 
 @click.command()
@@ -28,3 +28,4 @@ def cli(port: int | None) -> None:
             rows = run_demo(anvil, Path(tmp), echo=click.echo)
         click.echo("\n== Balances before and after")
         click.echo(format_table(rows))
+        click.echo(f"plot: {plot_balances(rows, Path('out') / 'demo-balances.png')}")

@@ -222,3 +222,28 @@ def format_table(rows: list[Row]) -> str:
         lines.append(f"{r.role:<22}{r.address[:12]:<14}{r.before / ETH:>14.4f}{r.after / ETH:>14.4f}"
                      f"{(r.after - r.before) / ETH:>+12.4f}{r.fees / ETH:>11.5f}")
     return "\n".join(lines)
+
+
+def plot_balances(rows: list[Row], path: Path) -> Path:
+    """A bar chart of each account's ETH change over the story (gas shown separately), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [r.role for r in rows]
+    change = [(r.after - r.before + r.fees) / ETH for r in rows]  # what the story moved, before gas
+    gas = [-r.fees / ETH for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.bar(labels, change, label="payments and refunds (ETH)")
+    ax.bar(labels, gas, bottom=[min(c, 0) for c in change], label="gas paid (ETH)")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("ETH")
+    ax.set_title("Demo: balance change per account")
+    ax.legend()
+    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

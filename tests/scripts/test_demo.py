@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from offchain.chain.anvil import Anvil
-from offchain.chain.demo import DemoConfig, format_table, run_demo
+from offchain.chain.demo import DemoConfig, format_table, plot_balances, run_demo
 
 
 def test_demo_story_pays_everyone(tmp_path):
@@ -29,3 +29,5 @@ def test_demo_story_pays_everyone(tmp_path):
     assert sum(r.before - r.after - r.fees for r in funders) == paid
     table = format_table(rows)
     assert table.count("\n") == len(rows) + 1
+    png = plot_balances(rows, tmp_path / "balances.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -95,52 +95,91 @@ library LibFloat32 {
     /// @param _b The right operand.
     /// @return r_ The rounded sum.
     function addRNE(Float32 _a, Float32 _b) internal pure returns (Float32 r_) {
-        uint256 a = Float32.unwrap(_a);
-        uint256 b = Float32.unwrap(_b);
-        uint256 ma = a & _ABS;
-        uint256 mb = b & _ABS;
-        // Make `a` the operand of larger magnitude: the result then takes a's sign (or is +0) and only b's
-        // significand needs aligning. Patterns of non-negative floats order like their magnitudes.
-        if (ma < mb) (a, b, ma, mb) = (b, a, mb, ma);
-        if (ma >= _INF) {
-            // a is inf or NaN, and b is no larger. NaN if either is NaN (then ma is), or inf - inf.
-            if (ma > _INF || (mb == _INF && a != b)) return NAN;
-            return Float32.wrap(uint32(a)); // the infinity (if b is one too, it has the same sign)
-        }
-        // x + 0 = x exactly; 0 + 0 is -0 only when both are -0, which `a & b` says in one step.
-        if (mb == 0) return Float32.wrap(uint32(ma == 0 ? a & b : a));
-        uint256 eb;
-        uint256 sa;
-        uint256 sb;
-        uint256 d;
-        assembly ("memory-safe") {
-            let ea := shr(23, ma)
-            eb := shr(23, mb)
-            // Significands with the hidden bit: a subnormal (e = 0) has none and counts as exponent 1.
-            sa := or(and(ma, _FRAC), shl(23, iszero(iszero(ea))))
-            sb := or(and(mb, _FRAC), shl(23, iszero(iszero(eb))))
-            eb := add(eb, iszero(eb))
-            // |a| >= |b| gives ea >= eb, so the difference is not negative.
-            d := sub(add(ea, iszero(ea)), eb)
-        }
-        // SAFETY: with d >= 26, |b| < 2^24 * 2^(eb-150) <= ulp(a) / 4, which is less than half the gap
-        // around a on either side (the gap below a power of two is ulp(a) / 2), so a +- |b| rounds to a.
-        if (d > 25) return Float32.wrap(uint32(a));
+        uint256 sign;
+        int256 pow2;
         uint256 sig;
+        uint256 n;
+        bool done;
         assembly ("memory-safe") {
-            // Align a to b's last bit: sa < 2^24 and d <= 25, so this is exact and below 2^49.
-            sa := shl(d, sa)
-            // Same signs add magnitudes; different signs subtract the smaller (sa << d >= sb as |a| >= |b|).
-            switch shr(31, xor(a, b))
-            case 0 { sig := add(sa, sb) }
-            default { sig := sub(sa, sb) }
+            let a := and(_a, 0xffffffff) // a Float32 on the stack may carry dirty high bits
+            let b := and(_b, 0xffffffff)
+            let ma := and(a, _ABS)
+            let mb := and(b, _ABS)
+            // Make `a` the operand of larger magnitude: the result then takes a's sign (or is +0) and only b's
+            // significand needs aligning. Patterns of non-negative floats order like their magnitudes.
+            if lt(ma, mb) {
+                let t := a
+                a := b
+                b := t
+                t := ma
+                ma := mb
+                mb := t
+            }
+            // One pass through this block; `break` is an early return with r_ final.
+            for {} 1 {} {
+                if iszero(lt(ma, _INF)) {
+                    // a is inf or NaN, and b is no larger: NaN if a is NaN, or for inf - inf; else a's inf.
+                    r_ := a
+                    if or(gt(ma, _INF), and(eq(mb, _INF), iszero(eq(a, b)))) { r_ := _QNAN }
+                    done := 1
+                    break
+                }
+                if iszero(mb) {
+                    // x + 0 = x exactly; 0 + 0 is -0 only when both are -0, which `a & b` says in one step.
+                    r_ := a
+                    if iszero(ma) { r_ := and(a, b) }
+                    done := 1
+                    break
+                }
+                let ea := shr(23, ma)
+                let eb := shr(23, mb)
+                // Significands with the hidden bit: a subnormal (e = 0) has none and counts as exponent 1.
+                let sa := or(and(ma, _FRAC), shl(23, gt(ea, 0)))
+                let sb := or(and(mb, _FRAC), shl(23, gt(eb, 0)))
+                eb := add(eb, iszero(eb))
+                // |a| >= |b| gives ea >= eb, so the difference is not negative.
+                let d := sub(add(ea, iszero(ea)), eb)
+                // SAFETY: with d >= 26, |b| < 2^24 * 2^(eb-150) <= ulp(a) / 4, which is less than half the gap
+                // around a on either side (the gap below a power of two is ulp(a) / 2), so a +- |b| rounds to a.
+                if gt(d, 25) {
+                    r_ := a
+                    done := 1
+                    break
+                }
+                // Align a to b's last bit, with two spare low bits so the sum has at least 26 bits (see
+                // `_roundPack`): sa < 2^24 and d <= 25, so this is exact and below 2^51; the exact result is
+                // then sig * 2^(eb - 152).
+                sa := shl(add(d, 2), sa)
+                sb := shl(2, sb)
+                sign := and(a, _SIGN)
+                pow2 := sub(eb, 152)
+                switch shr(31, xor(a, b))
+                case 0 {
+                    // Same signs: add the magnitudes. A normal a has 26 + d bits here, so the sum has 26 + d or
+                    // 27 + d (n = 0 for a subnormal a: count the bits later).
+                    sig := add(sa, sb)
+                    let k := add(26, d)
+                    n := mul(gt(ea, 0), add(k, gt(sig, sub(shl(k, 1), 1))))
+                }
+                default {
+                    // Different signs: subtract the smaller (sa << d >= sb as |a| >= |b|). Exact cancellation
+                    // is +0 under round-to-nearest, whatever the signs.
+                    sig := sub(sa, sb)
+                    if iszero(sig) {
+                        r_ := 0
+                        done := 1
+                        break
+                    }
+                    // With d >= 2 at most one leading bit cancels: sig > 2^(25+d) - 2^26 >= 2^(24+d), so it has
+                    // 25 + d or 26 + d bits. Closer exponents may cancel many bits: count them later (n = 0).
+                    let k := add(25, d)
+                    n := mul(gt(d, 1), add(k, gt(sig, sub(shl(k, 1), 1))))
+                }
+                break
+            }
         }
-        // Exact cancellation is +0 under round-to-nearest, whatever the signs.
-        if (sig == 0) return POS_ZERO;
-        unchecked {
-            // sig * 2^(eb - 150) is the exact sum; eb <= 254 so the cast and the subtraction cannot wrap.
-            return _roundPack(a & _SIGN, int256(eb) - 150, sig);
-        }
+        if (done) return r_;
+        return _roundPack(sign, pow2, sig, n);
     }
 
     /// @notice a - b, rounded to nearest, ties to even: a + (-b).
@@ -159,36 +198,45 @@ library LibFloat32 {
     /// @param _b The right operand.
     /// @return r_ The rounded product.
     function mulRNE(Float32 _a, Float32 _b) internal pure returns (Float32 r_) {
-        uint256 a = Float32.unwrap(_a);
-        uint256 b = Float32.unwrap(_b);
-        uint256 sign = (a ^ b) & _SIGN;
-        uint256 ma = a & _ABS;
-        uint256 mb = b & _ABS;
-        unchecked {
-            // One test for the rare operands: m - 1 wraps to a huge value for m = 0, so this catches
-            // zeros, infinities and NaNs of either operand.
-            if (ma - 1 >= _INF - 1 || mb - 1 >= _INF - 1) {
-                if (ma > _INF || mb > _INF) return NAN;
-                if (ma == _INF || mb == _INF) {
-                    return (ma == 0 || mb == 0) ? NAN : Float32.wrap(uint32(sign | _INF));
-                }
-                return Float32.wrap(uint32(sign)); // a zero times a finite value
-            }
-        }
+        uint256 sign;
         int256 pow2;
         uint256 sig;
+        uint256 n;
+        bool done;
         assembly ("memory-safe") {
+            let a := and(_a, 0xffffffff) // a Float32 on the stack may carry dirty high bits
+            let b := and(_b, 0xffffffff)
+            let ma := and(a, _ABS)
+            let mb := and(b, _ABS)
+            sign := and(xor(a, b), _SIGN)
+            // One test for the rare operands: m - 1 wraps to a huge value for m = 0, so this catches zeros,
+            // infinities and NaNs of either operand.
+            if or(gt(sub(ma, 1), sub(_INF, 2)), gt(sub(mb, 1), sub(_INF, 2))) {
+                done := 1
+                switch or(gt(ma, _INF), gt(mb, _INF))
+                case 1 { r_ := _QNAN }
+                default {
+                    switch or(eq(ma, _INF), eq(mb, _INF))
+                    // inf * 0 is NaN, inf * non-zero is a signed inf.
+                    case 1 { r_ := or(sign, _INF) if or(iszero(ma), iszero(mb)) { r_ := _QNAN } }
+                    default { r_ := sign } // zero * finite is a signed zero
+                }
+            }
             let ea := shr(23, ma)
             let eb := shr(23, mb)
             // Significands with the hidden bit (none for a subnormal, which counts as exponent 1).
-            let sa := or(and(ma, _FRAC), shl(23, iszero(iszero(ea))))
-            let sb := or(and(mb, _FRAC), shl(23, iszero(iszero(eb))))
+            let sa := or(and(ma, _FRAC), shl(23, gt(ea, 0)))
+            let sb := or(and(mb, _FRAC), shl(23, gt(eb, 0)))
             // The exact product: two 24-bit integers, below 2^48.
             sig := mul(sa, sb)
-            // a * b = sa * sb * 2^(ea - 150 + eb - 150); the exponents are in 1..254, so this is in -298..208.
+            // a * b = sig * 2^((ea - 150) + (eb - 150)); with exponents 1..254 this is in -298..208.
             pow2 := sub(add(add(ea, iszero(ea)), add(eb, iszero(eb))), 300)
+            // Two normal significands (each in [2^23, 2^24)) multiply to 47 or 48 bits; with a subnormal
+            // operand n = 0 asks for a count.
+            n := mul(and(gt(ea, 0), gt(eb, 0)), add(47, gt(sig, 0x7fffffffffff)))
         }
-        return _roundPack(sign, pow2, sig);
+        if (done) return r_;
+        return _roundPack(sign, pow2, sig, n);
     }
 
     /// @notice a / b, rounded to nearest, ties to even.
@@ -197,39 +245,57 @@ library LibFloat32 {
     /// @param _b The divisor.
     /// @return r_ The rounded quotient.
     function divRNE(Float32 _a, Float32 _b) internal pure returns (Float32 r_) {
-        uint256 a = Float32.unwrap(_a);
-        uint256 b = Float32.unwrap(_b);
-        uint256 sign = (a ^ b) & _SIGN;
-        uint256 ma = a & _ABS;
-        uint256 mb = b & _ABS;
-        unchecked {
-            // Zeros, infinities and NaNs in one test (m - 1 wraps for m = 0), as in mulRNE.
-            if (ma - 1 >= _INF - 1 || mb - 1 >= _INF - 1) {
-                if (ma > _INF || mb > _INF) return NAN;
-                if (ma == _INF) return mb == _INF ? NAN : Float32.wrap(uint32(sign | _INF));
-                if (mb == _INF) return Float32.wrap(uint32(sign)); // finite / inf
-                if (mb == 0) return ma == 0 ? NAN : Float32.wrap(uint32(sign | _INF));
-                return Float32.wrap(uint32(sign)); // 0 / finite non-zero
-            }
-        }
+        uint256 sign;
         int256 pow2;
         uint256 sig;
+        uint256 n;
+        bool done;
         assembly ("memory-safe") {
+            let a := and(_a, 0xffffffff) // a Float32 on the stack may carry dirty high bits
+            let b := and(_b, 0xffffffff)
+            let ma := and(a, _ABS)
+            let mb := and(b, _ABS)
+            sign := and(xor(a, b), _SIGN)
+            // Zeros, infinities and NaNs in one test (m - 1 wraps for m = 0), as in mulRNE.
+            if or(gt(sub(ma, 1), sub(_INF, 2)), gt(sub(mb, 1), sub(_INF, 2))) {
+                done := 1
+                for {} 1 {} {
+                    r_ := _QNAN
+                    if or(gt(ma, _INF), gt(mb, _INF)) { break } // NaN operand
+                    if eq(ma, _INF) {
+                        if lt(mb, _INF) { r_ := or(sign, _INF) } // inf / finite; inf / inf stays NaN
+                        break
+                    }
+                    r_ := sign
+                    if eq(mb, _INF) { break } // finite / inf = signed 0
+                    if iszero(mb) {
+                        r_ := or(sign, _INF) // non-zero / 0 = signed inf
+                        if iszero(ma) { r_ := _QNAN } // 0 / 0
+                    }
+                    break // (else 0 / non-zero: signed 0)
+                }
+            }
             let ea := shr(23, ma)
             let eb := shr(23, mb)
-            let sa := or(and(ma, _FRAC), shl(23, iszero(iszero(ea))))
-            let sb := or(and(mb, _FRAC), shl(23, iszero(iszero(eb))))
+            let sa := or(and(ma, _FRAC), shl(23, gt(ea, 0)))
+            let sb := or(and(mb, _FRAC), shl(23, gt(eb, 0)))
             // Scale the dividend by 2^64 so the integer quotient keeps at least 41 bits (sa >= 1, sb < 2^24):
             // 24 for the result, the rest to round with.
-            let n := shl(64, sa)
-            sig := div(n, sb)
-            // Sticky bit: a non-zero remainder means the true quotient lies strictly above sig. Or-ing it into
-            // bit 0 keeps the rounding decision exact, because at least 17 bits are dropped below the 24 kept.
-            sig := or(sig, iszero(iszero(mod(n, sb))))
-            // a / b = (sa * 2^64 / sb) * 2^((ea - 150) - (eb - 150) - 64); this is in -317..189.
+            let x := shl(64, sa)
+            // sb = 0 only when b is a zero, a case already finished above (EVM div by 0 gives 0, no fault).
+            sig := div(x, sb)
+            // Sticky bit: a non-zero remainder means the true quotient lies strictly above sig; or-ing it into
+            // bit 0 keeps the rounding decision exact because at least 17 bits are dropped. (With 64 extra bits
+            // a quotient of 24-bit integers never comes close enough to a midpoint for it to change the result,
+            // but it keeps the rounding argument local for 15 gas.)
+            sig := or(sig, gt(mod(x, sb), 0))
+            // a / b = sig * 2^((ea - 150) - (eb - 150) - 64); this is in -317..189.
             pow2 := sub(sub(add(ea, iszero(ea)), add(eb, iszero(eb))), 64)
+            // Two normal significands: sa / sb lies in (1/2, 2), so sig in [2^63, 2^65) has 64 or 65 bits.
+            n := mul(and(gt(ea, 0), gt(eb, 0)), add(64, gt(sig, 0xffffffffffffffff)))
         }
-        return _roundPack(sign, pow2, sig);
+        if (done) return r_;
+        return _roundPack(sign, pow2, sig, n);
     }
 
     /// @notice The square root of a, rounded to nearest, ties to even.
@@ -238,49 +304,58 @@ library LibFloat32 {
     /// @param _a The operand.
     /// @return r_ The rounded square root.
     function sqrtRNE(Float32 _a) internal pure returns (Float32 r_) {
-        uint256 a = Float32.unwrap(_a);
-        unchecked {
-            // Zeros, +inf, NaNs and every negative value (sign bit set puts the pattern above _INF) in one test.
-            if (a - 1 >= _INF - 1) {
-                if (a == 0 || a == _SIGN || a == _INF) return _a;
-                return NAN;
+        uint256 sa;
+        int256 ea;
+        bool done;
+        assembly ("memory-safe") {
+            let a := and(_a, 0xffffffff) // a Float32 on the stack may carry dirty high bits
+            // Zeros, +inf, NaNs and every negative value (a set sign bit puts the pattern above _INF) in one
+            // test (a - 1 wraps for a = 0): ±0 and +inf are their own roots, the rest NaN.
+            if gt(sub(a, 1), sub(_INF, 2)) {
+                done := 1
+                r_ := _QNAN
+                if or(or(iszero(a), eq(a, _SIGN)), eq(a, _INF)) { r_ := a }
             }
+            ea := shr(23, a)
+            sa := or(and(a, _FRAC), _HIDDEN)
         }
-        uint256 sa = a & _FRAC;
-        int256 ea = int256(a >> 23);
+        if (done) return r_;
         if (ea == 0) {
-            // A subnormal: shift the significand up to 24 bits; the exponent goes below 1 to match.
+            // A subnormal: no hidden bit; shift the fraction up to 24 bits and lower the exponent to match.
+            sa ^= _HIDDEN;
             uint256 shift = 24 - _bitLength(sa);
             sa <<= shift;
             ea = 1 - int256(shift);
-        } else {
-            sa |= _HIDDEN;
         }
         int256 pow2;
         uint256 sig;
+        uint256 n;
         assembly ("memory-safe") {
             // a = sa * 2^e with sa in [2^23, 2^24) and e = ea - 150 (any integer from -172 to 104).
             let e := sub(ea, 150)
             // Scale by 2^k with e - k even, so the root of 2^(e-k) is exact: k = 30 or 31, and
-            // n = sa * 2^k lies in [2^53, 2^55), its square root in [2^26.5, 2^27.5).
+            // x = sa * 2^k lies in [2^53, 2^55), its square root in [2^26.5, 2^27.5).
             let k := add(30, and(e, 1))
-            let n := shl(k, sa)
-            // Start at the arithmetic mean of 2^27 and n / 2^27, which is at least sqrt(n) (AM-GM) and at
+            let x := shl(k, sa)
+            // Start at the arithmetic mean of 2^27 and x / 2^27, which is at least sqrt(x) (AM-GM) and at
             // most 6.1% above it on this range.
-            let y := add(shr(28, n), shl(26, 1))
-            // Three Newton steps y <- (y + n / y) / 2: the relative error goes 6.1% -> 1.8e-3 -> 1.6e-6
-            // -> 1.2e-12, i.e. below one unit of y; the integer steps never drop below floor(sqrt(n)).
-            y := shr(1, add(y, div(n, y)))
-            y := shr(1, add(y, div(n, y)))
-            y := shr(1, add(y, div(n, y)))
-            // Now y is floor(sqrt(n)) or one more; step down if y^2 overshoots.
-            y := sub(y, gt(mul(y, y), n))
+            let y := add(shr(28, x), shl(26, 1))
+            // Three Newton steps y <- (y + x / y) / 2: the relative error goes 6.1% -> 1.8e-3 -> 1.6e-6
+            // -> 1.2e-12, i.e. below one unit of y; the integer steps never drop below floor(sqrt(x)).
+            y := shr(1, add(y, div(x, y)))
+            y := shr(1, add(y, div(x, y)))
+            y := shr(1, add(y, div(x, y)))
+            // Guard: y is floor(sqrt(x)), or one more if the last step overshot, then step down. (By the bound
+            // above it never fires: stopping one high would need an error near 2^-13.5 before the last step.)
+            y := sub(y, gt(mul(y, y), x))
             // Sticky bit for an inexact root (at least 3 bits are dropped below the 24 kept).
-            sig := or(y, iszero(eq(mul(y, y), n)))
-            // sqrt(a) = sqrt(n) * 2^((e - k) / 2); e - k is even, so the arithmetic shift is exact.
+            sig := or(y, iszero(eq(mul(y, y), x)))
+            // sqrt(a) = sqrt(x) * 2^((e - k) / 2); e - k is even, so the arithmetic shift is exact.
             pow2 := sar(1, sub(e, k))
+            // y has 27 bits, or 28 from 2^27 up.
+            n := add(27, gt(y, 0x7ffffff))
         }
-        return _roundPack(0, pow2, sig);
+        return _roundPack(0, pow2, sig, n);
     }
 
     /// @notice x * 2^n, rounded to nearest, ties to even (C's `scalbnf` / `ldexpf`).
@@ -305,10 +380,11 @@ library LibFloat32 {
             // x = s * 2^(max(e,1) - 150); e <= 254 and |n| <= 600, so nothing wraps.
             pow2 = int256(e == 0 ? 1 : e) - 150 + _n;
         }
-        // SAFETY: s < 2^24, so below 2^-400 the value is under 2^-376, far below half the smallest subnormal.
+        // SAFETY: s < 2^24, so below 2^-360 the value is under 2^-336, far below half the smallest subnormal.
         // This also keeps `_roundPack`'s exponent precondition.
-        if (pow2 < -400) return Float32.wrap(uint32(x & _SIGN));
-        return _roundPack(x & _SIGN, pow2, s);
+        if (pow2 < -360) return Float32.wrap(uint32(x & _SIGN));
+        // A normal x has 24 significant bits; two more zero bits meet `_roundPack`'s 26-bit minimum.
+        return e == 0 ? _roundPack(x & _SIGN, pow2, s, 0) : _roundPack(x & _SIGN, pow2 - 2, s << 2, 26);
     }
 
     // ============================================================ sign
@@ -317,18 +393,21 @@ library LibFloat32 {
     /// @param _x The operand.
     /// @return r_ -x.
     function neg(Float32 _x) internal pure returns (Float32 r_) {
-        uint256 x = Float32.unwrap(_x);
-        if (x & _ABS > _INF) return NAN;
-        return Float32.wrap(uint32(x ^ _SIGN));
+        assembly ("memory-safe") {
+            let x := and(_x, 0xffffffff) // a Float32 on the stack may carry dirty high bits
+            r_ := xor(x, _SIGN)
+            if gt(and(x, _ABS), _INF) { r_ := _QNAN }
+        }
     }
 
     /// @notice |x|: the sign bit cleared (exact); NaN gives the canonical NaN.
     /// @param _x The operand.
     /// @return r_ |x|.
     function abs(Float32 _x) internal pure returns (Float32 r_) {
-        uint256 m = Float32.unwrap(_x) & _ABS;
-        if (m > _INF) return NAN;
-        return Float32.wrap(uint32(m));
+        assembly ("memory-safe") {
+            r_ := and(_x, _ABS) // also clears any dirty high bits
+            if gt(r_, _INF) { r_ := _QNAN }
+        }
     }
 
     // ============================================================ comparisons
@@ -350,81 +429,101 @@ library LibFloat32 {
 
     /// @notice IEEE equality: false if either is NaN (also NaN == NaN), true for -0 == +0.
     function eq(Float32 _a, Float32 _b) internal pure returns (bool r_) {
-        uint256 a = Float32.unwrap(_a);
-        uint256 b = Float32.unwrap(_b);
-        // Equal patterns that are not NaN, or two zeros of any signs.
-        return (a == b && a & _ABS <= _INF) || (a | b) & _ABS == 0;
+        assembly ("memory-safe") {
+            let a := and(_a, 0xffffffff) // a Float32 on the stack may carry dirty high bits
+            let b := and(_b, 0xffffffff)
+            // Equal patterns that are not NaN, or two zeros of any signs.
+            r_ := or(and(eq(a, b), lt(and(a, _ABS), add(_INF, 1))), iszero(and(or(a, b), _ABS)))
+        }
     }
 
     /// @notice IEEE a < b: false if either is NaN; -0 < +0 is false.
     function lt(Float32 _a, Float32 _b) internal pure returns (bool r_) {
-        uint256 a = Float32.unwrap(_a);
-        uint256 b = Float32.unwrap(_b);
         assembly ("memory-safe") {
-            r_ := and(slt(_key(a), _key(b)), _ordered(a, b))
-            // The order key: sign-magnitude to two's complement (-m for a negative x, m otherwise), so the
-            // integer order is the real order and -0, +0 both map to 0.
-            function _key(x) -> k {
-                let s := sub(0, shr(31, x)) // all ones for a negative x, else 0
-                k := sub(xor(and(x, 0x7fffffff), s), s) // m, or ~m + 1 = -m
-            }
-            // Neither is NaN.
-            function _ordered(x, y) -> o {
-                o := iszero(or(gt(and(x, 0x7fffffff), 0x7f800000), gt(and(y, 0x7fffffff), 0x7f800000)))
-            }
+            let ma := and(_a, _ABS)
+            let mb := and(_b, _ABS)
+            // Order keys: sign-magnitude to two's complement (-m for a negative value, m otherwise), so the
+            // signed integer order is the real order and -0, +0 both map to 0. sa is all ones for a negative a.
+            let sa := sub(0, and(shr(31, _a), 1))
+            let sb := sub(0, and(shr(31, _b), 1))
+            // (m xor s) - s is m for s = 0 and ~m + 1 = -m for s = all ones. Neither may be NaN.
+            r_ := and(slt(sub(xor(ma, sa), sa), sub(xor(mb, sb), sb)), iszero(or(gt(ma, _INF), gt(mb, _INF))))
         }
     }
 
     /// @notice IEEE a <= b: false if either is NaN; -0 <= +0 and +0 <= -0 are true.
     function le(Float32 _a, Float32 _b) internal pure returns (bool r_) {
-        uint256 a = Float32.unwrap(_a);
-        uint256 b = Float32.unwrap(_b);
         assembly ("memory-safe") {
-            r_ := and(iszero(sgt(_key(a), _key(b))), _ordered(a, b))
-            // The order key, as in `lt`.
-            function _key(x) -> k {
-                let s := sub(0, shr(31, x))
-                k := sub(xor(and(x, 0x7fffffff), s), s)
-            }
-            // Neither is NaN.
-            function _ordered(x, y) -> o {
-                o := iszero(or(gt(and(x, 0x7fffffff), 0x7f800000), gt(and(y, 0x7fffffff), 0x7f800000)))
-            }
+            let ma := and(_a, _ABS)
+            let mb := and(_b, _ABS)
+            // Order keys as in `lt`.
+            let sa := sub(0, and(shr(31, _a), 1))
+            let sb := sub(0, and(shr(31, _b), 1))
+            r_ := and(iszero(sgt(sub(xor(ma, sa), sa), sub(xor(mb, sb), sb))), iszero(or(gt(ma, _INF), gt(mb, _INF))))
         }
     }
 
-    /// @notice IEEE a > b, i.e. b < a.
-    function gt(Float32 _a, Float32 _b) internal pure returns (bool) {
-        return lt(_b, _a);
+    /// @notice IEEE a > b (b < a): false if either is NaN; +0 > -0 is false.
+    function gt(Float32 _a, Float32 _b) internal pure returns (bool r_) {
+        assembly ("memory-safe") {
+            let ma := and(_a, _ABS)
+            let mb := and(_b, _ABS)
+            // Order keys as in `lt`, compared the other way round.
+            let sa := sub(0, and(shr(31, _a), 1))
+            let sb := sub(0, and(shr(31, _b), 1))
+            r_ := and(sgt(sub(xor(ma, sa), sa), sub(xor(mb, sb), sb)), iszero(or(gt(ma, _INF), gt(mb, _INF))))
+        }
     }
 
-    /// @notice IEEE a >= b, i.e. b <= a.
-    function ge(Float32 _a, Float32 _b) internal pure returns (bool) {
-        return le(_b, _a);
+    /// @notice IEEE a >= b (b <= a): false if either is NaN; -0 >= +0 and +0 >= -0 are true.
+    function ge(Float32 _a, Float32 _b) internal pure returns (bool r_) {
+        assembly ("memory-safe") {
+            let ma := and(_a, _ABS)
+            let mb := and(_b, _ABS)
+            let sa := sub(0, and(shr(31, _a), 1))
+            let sb := sub(0, and(shr(31, _b), 1))
+            r_ := and(iszero(slt(sub(xor(ma, sa), sa), sub(xor(mb, sb), sb))), iszero(or(gt(ma, _INF), gt(mb, _INF))))
+        }
     }
 
     /// @notice IEEE 754-2019 minimum: NaN if either is NaN, else the smaller, with -0 < +0.
     /// @dev min(-0, +0) = min(+0, -0) = -0, unlike numpy's `minimum` (which returns its second operand).
     function min(Float32 _a, Float32 _b) internal pure returns (Float32 r_) {
-        uint256 a = Float32.unwrap(_a);
-        uint256 b = Float32.unwrap(_b);
-        if (a & _ABS > _INF || b & _ABS > _INF) return NAN;
-        if (lt(_a, _b)) return _a;
-        if (lt(_b, _a)) return _b;
-        // Equal as reals: identical patterns, or the two zeros, where a set sign bit (-0) wins.
-        return Float32.wrap(uint32(a | b));
+        assembly ("memory-safe") {
+            let a := and(_a, 0xffffffff) // a Float32 on the stack may carry dirty high bits
+            let b := and(_b, 0xffffffff)
+            let ma := and(a, _ABS)
+            let mb := and(b, _ABS)
+            let sa := sub(0, shr(31, a))
+            let sb := sub(0, shr(31, b))
+            let ka := sub(xor(ma, sa), sa) // order keys as in `lt`
+            let kb := sub(xor(mb, sb), sb)
+            // Equal keys are identical patterns or the two zeros, where a set sign bit (-0) wins: a | b.
+            r_ := or(a, b)
+            if slt(ka, kb) { r_ := a }
+            if slt(kb, ka) { r_ := b }
+            if or(gt(ma, _INF), gt(mb, _INF)) { r_ := _QNAN } // a NaN in either operand
+        }
     }
 
     /// @notice IEEE 754-2019 maximum: NaN if either is NaN, else the larger, with -0 < +0.
     /// @dev max(-0, +0) = max(+0, -0) = +0, unlike numpy's `maximum` (which returns its second operand).
     function max(Float32 _a, Float32 _b) internal pure returns (Float32 r_) {
-        uint256 a = Float32.unwrap(_a);
-        uint256 b = Float32.unwrap(_b);
-        if (a & _ABS > _INF || b & _ABS > _INF) return NAN;
-        if (lt(_b, _a)) return _a;
-        if (lt(_a, _b)) return _b;
-        // Equal as reals: identical patterns, or the two zeros, where a clear sign bit (+0) wins.
-        return Float32.wrap(uint32(a & b));
+        assembly ("memory-safe") {
+            let a := and(_a, 0xffffffff)
+            let b := and(_b, 0xffffffff)
+            let ma := and(a, _ABS)
+            let mb := and(b, _ABS)
+            let sa := sub(0, shr(31, a))
+            let sb := sub(0, shr(31, b))
+            let ka := sub(xor(ma, sa), sa)
+            let kb := sub(xor(mb, sb), sb)
+            // Equal keys: identical patterns, or the two zeros, where a clear sign bit (+0) wins: a & b.
+            r_ := and(a, b)
+            if sgt(ka, kb) { r_ := a }
+            if sgt(kb, ka) { r_ := b }
+            if or(gt(ma, _INF), gt(mb, _INF)) { r_ := _QNAN }
+        }
     }
 
     /// @notice `_c ? _a : _b`, the select primitive of the op recipes (no arithmetic, NaNs pass unchanged).
@@ -448,7 +547,7 @@ library LibFloat32 {
             // |v| as uint256; for type(int256).min the negation wraps to itself, whose uint256 value 2^255 is right.
             mag = _v < 0 ? uint256(-_v) : uint256(_v);
         }
-        return _roundPack(_v < 0 ? _SIGN : 0, 0, mag);
+        return _roundPack(_v < 0 ? _SIGN : 0, 0, mag, 0);
     }
 
     /// @notice x truncated toward zero to an int32, saturating: NaN -> 0, x >= 2^31 (and +inf) ->
@@ -485,33 +584,38 @@ library LibFloat32 {
     // ============================================================ internal
 
     /// @dev Round sig * 2^pow2 to binary32 (nearest, ties to even), with sign `_sign` (0 or 1 << 31).
-    /// Preconditions: sig > 0; pow2 >= -400 (so at most 251 bits are dropped); a sig that stands for an
-    /// inexact value has a sticky 1 in bit 0 and at least two bits more than are kept, so that bit lies
-    /// strictly below the half-ulp position.
+    /// Preconditions: 0 < sig <= 2^255; n is sig's bit length, at least 26, or 0 to have it counted here;
+    /// pow2 >= -360 (so, even after a short sig is shifted up by 25 bits, at most 236 bits are dropped); a sig
+    /// that stands for an inexact value has a sticky 1 in bit 0 and at least two bits more than are kept, so
+    /// that bit lies strictly below the half-ulp position.
     /// @param _sign The sign bit of the result.
     /// @param _pow2 The power of two of sig's bit 0.
     /// @param _sig The significand, exact or with a sticky bit.
+    /// @param _n The bit length of sig when the caller knows it (>= 26), else 0.
     /// @return r_ The rounded value, ±inf on overflow.
-    function _roundPack(uint256 _sign, int256 _pow2, uint256 _sig) private pure returns (Float32 r_) {
-        uint256 n = _bitLength(_sig);
+    function _roundPack(uint256 _sign, int256 _pow2, uint256 _sig, uint256 _n) private pure returns (Float32 r_) {
+        if (_n == 0) {
+            _n = _bitLength(_sig);
+            if (_n < 26) {
+                // Give a short (exact) sig 26 bits, so at least two are always dropped below: no shift-up case.
+                unchecked {
+                    _sig <<= 26 - _n;
+                    _pow2 -= int256(26 - _n);
+                }
+                _n = 26;
+            }
+        }
         assembly ("memory-safe") {
             // The power of two of the result's last kept bit: 24 significant bits for a normal result,
             // but never below 2^-149, where the subnormals keep fewer.
-            let lsb := sub(add(_pow2, n), 24)
+            let lsb := sub(add(_pow2, _n), 24)
             if slt(lsb, sub(0, 149)) { lsb := sub(0, 149) }
-            // Bits of sig to drop: positive means round, zero or negative means shift up (exact).
+            // Bits of sig to drop: s >= n - 24 >= 2.
             let s := sub(lsb, _pow2)
-            let m
-            switch sgt(s, 0)
-            case 0 { m := shl(sub(0, s), _sig) }
-            default {
-                m := shr(s, _sig) // the kept bits, truncated
-                let rem := and(_sig, sub(shl(s, 1), 1)) // the dropped bits
-                let half := shl(sub(s, 1), 1) // half an ulp of the kept part
-                // Round up when rem > half, or rem == half and m is odd (ties to even): with integers that is
-                // rem + (m & 1) > half. rem + 1 cannot wrap, as s <= 251.
-                m := add(m, gt(add(rem, and(m, 1)), half))
-            }
+            // Round to nearest, ties to even, in one shift: adding half - 1 carries into the kept bits exactly
+            // when the dropped part exceeds half; adding the kept part's last bit as well makes an exact half
+            // carry only into an odd kept part. sig + 2^(s-1) cannot wrap (sig <= 2^255, s <= 236).
+            let m := shr(s, add(add(_sig, sub(shl(sub(s, 1), 1), 1)), and(shr(s, _sig), 1)))
             // Encode: for a normal result m is in [2^23, 2^24] and the biased exponent is lsb + 150, so the
             // pattern is ((lsb + 149) << 23) + m; the hidden bit of m adds the missing 1 to the exponent.
             // A subnormal (lsb = -149, m < 2^23) gets exponent field 0, the same formula. Rounding up to

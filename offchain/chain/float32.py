@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import requests
+from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
 CANONICAL_NAN = 0x7FC00000  # the only NaN pattern Float32.sol returns
@@ -181,7 +182,7 @@ EDGES: dict[str, int] = {
     "-3": 0xC0400000,
     "+sqrt2": 0x3FB504F3,
     "+2^24": 0x4B800000,
-    "-2^24+2": 0xCB800001,
+    "-(2^24+2)": 0xCB800001,
     "+2^31": 0x4F000000,
     "-2^31": 0xCF000000,
     "+2^64": 0x5F800000,
@@ -256,7 +257,12 @@ def _ldexp_bits(m: np.ndarray, e: np.ndarray) -> np.ndarray:
         return np.ldexp(m.astype(np.float32), e.astype(np.int32)).astype(np.float32).view(np.uint32)
 
 
-def _ties(op: str, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _signed(bits: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """Patterns with the sign bit set where sign is 1."""
+    return (bits | (sign.astype(np.uint32) << np.uint32(31))).astype(np.uint32)
+
+
+def ties(op: str, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Vectors built so the exact result lies (mostly) exactly halfway between two float32 values."""
     sign_a, sign_b = rng.integers(0, 2, n), rng.integers(0, 2, n)
     if op in ("add", "sub"):
@@ -279,18 +285,14 @@ def _ties(op: str, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.nda
         t = np.where(normal, rng.integers(-170, 100, n), -150)  # the product's power of two
         i = np.where(normal, rng.integers(-120, 100, n), rng.integers(-149, 0, n))
         i = np.where(normal, np.clip(i, t - 100, t + 140), i)
-        return _ldexp_bits(p, i) | (sign_a << 31).astype(np.uint32), _ldexp_bits(q, t - i) | (sign_b << 31).astype(
-            np.uint32
-        )
+        return _signed(_ldexp_bits(p, i), sign_a), _signed(_ldexp_bits(q, t - i), sign_b)
     if op == "div":
         # Exact quotients only tie in the subnormal range: a / b = P * 2^-150 with P odd.
         big = _odd(rng, 2, 24, n)
         q = _odd(rng, 1, 6, n)
         q = np.where(big * q < 1 << 24, q, 1)
         j = rng.integers(1, 100, n)
-        return _ldexp_bits(big * q, j - 150) | (sign_a << 31).astype(np.uint32), _ldexp_bits(q, j) | (
-            sign_b << 31
-        ).astype(np.uint32)
+        return _signed(_ldexp_bits(big * q, j - 150), sign_a), _signed(_ldexp_bits(q, j), sign_b)
     if op == "from_int32":
         # An odd 25-bit integer shifted up: exactly one bit too many, dropped bits 100...0.
         v = _odd(rng, 25, 25, n) << rng.integers(0, 7, n)
@@ -300,7 +302,7 @@ def _ties(op: str, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.nda
         # An odd significand shifted down so that exactly its last bit falls off below 2^-149.
         m = _odd(rng, 2, 24, n)
         e = rng.integers(-149, 100, n)
-        x = _ldexp_bits(m, e) | (sign_a << 31).astype(np.uint32)
+        x = _signed(_ldexp_bits(m, e), sign_a)
         return x, _u32(-150 - e)
     if op == "sqrt":
         # Squares of midpoints (m + 1/2) * 2^k rounded to float32: roots as close to a tie as they get.
@@ -334,7 +336,7 @@ def vectors(op: str, n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
         small = rng.integers(-(1 << 25), 1 << 25, c["small"])
         pow2 = (1 << rng.integers(0, 31, c["pow2"]).astype(np.int64)) + rng.integers(-3, 4, c["pow2"])
         pow2 = np.where(rng.integers(0, 2, c["pow2"]) == 1, -pow2, pow2).clip(-(2**31), 2**31 - 1)
-        a = np.concatenate([_uniform(rng, c["uniform"]), _u32(small), _u32(pow2), _ties(op, rng, c["ties"])[0],
+        a = np.concatenate([_uniform(rng, c["uniform"]), _u32(small), _u32(pow2), ties(op, rng, c["ties"])[0],
                             _u32(rng.choice(np.array(INT_EDGES), c["edges"]))])  # fmt: skip
         parts.append((a, np.zeros(n, np.uint32)))
     elif OPS[op].unary:
@@ -349,11 +351,22 @@ def vectors(op: str, n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
         parts = [(a, np.zeros(a.size, np.uint32)) for a, _ in parts]
     elif op == "scalbn":
         c = _split(n, {"uniform": 0.3, "subnormal": 0.15, "edges": 0.1, "huge_n": 0.1, "ties": 0.35})
-        x = np.concatenate([_uniform(rng, c["uniform"] + c["huge_n"]), _floats(rng, c["subnormal"], 0, 0),
-                            rng.choice(EDGE_BITS, c["edges"])])  # fmt: skip
-        k = np.concatenate([rng.integers(-300, 301, c["uniform"]), rng.integers(-(2**31), 2**31, c["huge_n"]),
-                            rng.integers(-30, 300, c["subnormal"]), rng.choice(np.array(SCALE_EDGES), c["edges"])])  # fmt: skip
-        parts += [(x, _u32(k)), _ties(op, rng, c["ties"])]
+        x = np.concatenate(
+            [
+                _uniform(rng, c["uniform"] + c["huge_n"]),
+                _floats(rng, c["subnormal"], 0, 0),
+                rng.choice(EDGE_BITS, c["edges"]),
+            ]
+        )
+        k = np.concatenate(
+            [
+                rng.integers(-300, 301, c["uniform"]),  # |n| in range: results overflow, underflow or not
+                rng.integers(-(2**31), 2**31, c["huge_n"]),  # any int32 n: saturation
+                rng.integers(-30, 300, c["subnormal"]),  # subnormals scaled up into the normal range
+                rng.choice(np.array(SCALE_EDGES), c["edges"]),
+            ]
+        )
+        parts += [(x, _u32(k)), ties(op, rng, c["ties"])]
     else:
         c = _split(n, {"uniform": 0.3, "edge_mix": 0.15, "close": 0.15, "subnormal": 0.1, "boundary": 0.1,
                        "special": 0.2})  # fmt: skip
@@ -407,13 +420,13 @@ def _binary_special(op: str, rng: np.random.Generator, n: int) -> tuple[np.ndarr
     if op in ("add", "sub"):
         # Half ties, and a power of two (or an all-ones significand) against b from just inside to just
         # outside its rounding range (exponents 20..30 apart), where the gap below a power of two halves.
-        a, b = _ties(op, rng, n - n // 3)
+        a, b = ties(op, rng, n - n // 3)
         ea = rng.integers(31, 255, n // 3)
         p = _pack(rng.integers(0, 2, ea.size), ea, np.where(rng.random(ea.size) < 0.7, 0, 0x7FFFFF))
         q = _pack(rng.integers(0, 2, ea.size), ea - rng.integers(20, 31, ea.size), rng.integers(0, 1 << 23, ea.size))
         return np.concatenate([a, p]).astype(np.uint32), np.concatenate([b, q]).astype(np.uint32)
     if op in ("mul", "div"):
-        return _ties(op, rng, n)
+        return ties(op, rng, n)
     a = np.concatenate([_floats(rng, n - n // 4), rng.choice(EDGE_BITS, n // 4)]).astype(np.uint32)
     b = _neighbours(rng, a)
     zeros = rng.random(n) < 0.1
@@ -429,7 +442,7 @@ def _unary_special(op: str, rng: np.random.Generator, n: int) -> np.ndarray:
         k, j = rng.integers(1, 1 << 12, n // 4), rng.integers(-60, 50, n // 4)
         with np.errstate(all="ignore"):
             squares = np.ldexp((k * k).astype(np.float32), 2 * j).astype(np.float32).view(np.uint32)
-        near_tie = _ties("sqrt", rng, n // 4)[0]
+        near_tie = ties("sqrt", rng, n // 4)[0]
         # (1 + v * 2^-23) * 4^j with v small: the root is 1 + v * 2^-24 - (tiny), just below a midpoint for odd
         # v and just below a float32 for even v, the hardest cases for the last Newton step and the rounding.
         odd_e = 2 * rng.integers(0, 127, n // 4) + 1
@@ -459,6 +472,7 @@ class Float32Harness:
     MANY = function_signature_to_4byte_selector("many(uint8,uint32[],uint32[])")
     PACKED = function_signature_to_4byte_selector("packed(uint8,bytes,bytes)")
     GAS_OF = function_signature_to_4byte_selector("gasOf(uint8,uint32[],uint32[])")
+    FROM_INT256 = function_signature_to_4byte_selector("fromInt256Many(int256[])")
     CALL_GAS = 30_000_000  # eth_call gas per chunk; a vector costs well under 1,500 gas including decoding
 
     def __init__(self, uri: str, address: str) -> None:
@@ -490,6 +504,11 @@ class Float32Harness:
     def packed(self, op: str, a: np.ndarray, b: np.ndarray | None = None, *, chunk: int = 16384) -> np.ndarray:
         """`Float32Harness.packed(op, a, b)`: the same results with 4 bytes per element on the wire."""
         return self._batched(self.PACKED, op, a, b, chunk, self._encode_bytes, self._decode_bytes)
+
+    def from_int256(self, values: list[int]) -> np.ndarray:
+        """`Float32Harness.fromInt256Many(values)`: the binary32 pattern of each int256."""
+        data = self.FROM_INT256 + encode(["int256[]"], [list(values)])
+        return self._decode_u32_list(self._call(data))
 
     def gas_of(self, op: str, a: np.ndarray, b: np.ndarray | None = None, *, chunk: int = 2048) -> np.ndarray:
         """`Float32Harness.gasOf(op, a, b)`: the gas of each vector's op alone (call overhead subtracted)."""
@@ -552,7 +571,9 @@ class Float32Harness:
         return bytes.fromhex(self._rpc("eth_call", [call, "latest"])[2:])
 
     def _rpc(self, method: str, params: list | None = None):
-        reply = self._session.post(self.uri, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
+        reply = self._session.post(
+            self.uri, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
+        )
         reply.raise_for_status()
         body = reply.json()
         if "error" in body:

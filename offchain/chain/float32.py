@@ -459,6 +459,27 @@ def _unary_special(op: str, rng: np.random.Generator, n: int) -> np.ndarray:
     return np.where(rng.random(n) < 0.2, rng.choice(EDGE_BITS, n), nans).astype(np.uint32)
 
 
+def typical_vectors(op: str, n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Operands like a training step's: N(0, 1) times 10^U(-3, 3), so normal values of mixed magnitude.
+
+    The gas figures use these (mul, div and sqrt cost the same for any normal operands; add's cost varies a
+    little with the exponent gap). sqrt gets |x|, from_int32 uniform int32 values, scalbn n in -20..20.
+    """
+    rng = np.random.default_rng([seed, OPS[op].code])
+
+    def values() -> np.ndarray:
+        return (rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)).astype(np.float32).view(np.uint32)
+
+    a, b = values(), values()
+    if op == "sqrt":
+        a &= np.uint32(ABS)
+    if op == "from_int32":
+        a = _u32(rng.integers(-(2**31), 2**31, n))
+    if op == "scalbn":
+        b = _u32(rng.integers(-20, 21, n))
+    return a, b
+
+
 # ============================================================ the harness over JSON-RPC
 
 

@@ -7,9 +7,9 @@ type Float32 is uint32;
 using LibFloat32 for Float32 global;
 
 /// @title LibFloat32
-/// @notice IEEE-754 binary32 arithmetic on bit patterns, bit for bit what numpy / torch float32 compute
-/// on an x86 or CUDA core with default settings, so a contract can recompute one disputed element of a
-/// training step (docs/float32.md, DESIGN.md "Numbers").
+/// @notice IEEE-754 binary32 arithmetic on bit patterns, bit for bit what numpy float32 computes (round to
+/// nearest even, no flush-to-zero), so a contract can recompute one disputed element of a training step
+/// (docs/float32.md, DESIGN.md "Numbers"). An add, mul, div or sqrt costs 600 to 850 gas on normal operands.
 ///
 /// Bit layout of a `Float32`:
 ///
@@ -222,6 +222,7 @@ library LibFloat32 {
                     default { r_ := sign } // zero * finite is a signed zero
                 }
             }
+            // (The arithmetic below also runs for those cases; its result is then ignored.)
             let ea := shr(23, ma)
             let eb := shr(23, mb)
             // Significands with the hidden bit (none for a subnormal, which counts as exponent 1).
@@ -413,21 +414,30 @@ library LibFloat32 {
     // ============================================================ comparisons
 
     /// @notice Whether x is a NaN (any payload, either sign).
+    /// @param _x The value.
+    /// @return Whether x is NaN.
     function isNaN(Float32 _x) internal pure returns (bool) {
         return Float32.unwrap(_x) & _ABS > _INF;
     }
 
     /// @notice Whether x is +inf or -inf.
+    /// @param _x The value.
+    /// @return Whether x is infinite.
     function isInf(Float32 _x) internal pure returns (bool) {
         return Float32.unwrap(_x) & _ABS == _INF;
     }
 
     /// @notice Whether x is finite (zero, subnormal or normal).
+    /// @param _x The value.
+    /// @return Whether x is finite.
     function isFinite(Float32 _x) internal pure returns (bool) {
         return Float32.unwrap(_x) & _ABS < _INF;
     }
 
     /// @notice IEEE equality: false if either is NaN (also NaN == NaN), true for -0 == +0.
+    /// @param _a The left operand.
+    /// @param _b The right operand.
+    /// @return r_ The comparison's result.
     function eq(Float32 _a, Float32 _b) internal pure returns (bool r_) {
         assembly ("memory-safe") {
             let a := and(_a, 0xffffffff) // a Float32 on the stack may carry dirty high bits
@@ -438,6 +448,9 @@ library LibFloat32 {
     }
 
     /// @notice IEEE a < b: false if either is NaN; -0 < +0 is false.
+    /// @param _a The left operand.
+    /// @param _b The right operand.
+    /// @return r_ The comparison's result.
     function lt(Float32 _a, Float32 _b) internal pure returns (bool r_) {
         assembly ("memory-safe") {
             let ma := and(_a, _ABS)
@@ -452,6 +465,9 @@ library LibFloat32 {
     }
 
     /// @notice IEEE a <= b: false if either is NaN; -0 <= +0 and +0 <= -0 are true.
+    /// @param _a The left operand.
+    /// @param _b The right operand.
+    /// @return r_ The comparison's result.
     function le(Float32 _a, Float32 _b) internal pure returns (bool r_) {
         assembly ("memory-safe") {
             let ma := and(_a, _ABS)
@@ -464,6 +480,9 @@ library LibFloat32 {
     }
 
     /// @notice IEEE a > b (b < a): false if either is NaN; +0 > -0 is false.
+    /// @param _a The left operand.
+    /// @param _b The right operand.
+    /// @return r_ The comparison's result.
     function gt(Float32 _a, Float32 _b) internal pure returns (bool r_) {
         assembly ("memory-safe") {
             let ma := and(_a, _ABS)
@@ -476,6 +495,9 @@ library LibFloat32 {
     }
 
     /// @notice IEEE a >= b (b <= a): false if either is NaN; -0 >= +0 and +0 >= -0 are true.
+    /// @param _a The left operand.
+    /// @param _b The right operand.
+    /// @return r_ The comparison's result.
     function ge(Float32 _a, Float32 _b) internal pure returns (bool r_) {
         assembly ("memory-safe") {
             let ma := and(_a, _ABS)
@@ -488,6 +510,9 @@ library LibFloat32 {
 
     /// @notice IEEE 754-2019 minimum: NaN if either is NaN, else the smaller, with -0 < +0.
     /// @dev min(-0, +0) = min(+0, -0) = -0, unlike numpy's `minimum` (which returns its second operand).
+    /// @param _a The left operand.
+    /// @param _b The right operand.
+    /// @return r_ The smaller value, or the canonical NaN.
     function min(Float32 _a, Float32 _b) internal pure returns (Float32 r_) {
         assembly ("memory-safe") {
             let a := and(_a, 0xffffffff) // a Float32 on the stack may carry dirty high bits
@@ -508,6 +533,9 @@ library LibFloat32 {
 
     /// @notice IEEE 754-2019 maximum: NaN if either is NaN, else the larger, with -0 < +0.
     /// @dev max(-0, +0) = max(+0, -0) = +0, unlike numpy's `maximum` (which returns its second operand).
+    /// @param _a The left operand.
+    /// @param _b The right operand.
+    /// @return r_ The larger value, or the canonical NaN.
     function max(Float32 _a, Float32 _b) internal pure returns (Float32 r_) {
         assembly ("memory-safe") {
             let a := and(_a, 0xffffffff)
@@ -527,6 +555,10 @@ library LibFloat32 {
     }
 
     /// @notice `_c ? _a : _b`, the select primitive of the op recipes (no arithmetic, NaNs pass unchanged).
+    /// @param _c The condition.
+    /// @param _a The value for true.
+    /// @param _b The value for false.
+    /// @return The chosen value.
     function select(bool _c, Float32 _a, Float32 _b) internal pure returns (Float32) {
         return _c ? _a : _b;
     }
@@ -534,12 +566,16 @@ library LibFloat32 {
     // ============================================================ conversions
 
     /// @notice The int32 `_v` as binary32, rounded to nearest, ties to even (exact when |v| <= 2^24).
+    /// @param _v The integer.
+    /// @return The nearest binary32.
     function fromInt32RNE(int32 _v) internal pure returns (Float32) {
         return fromInt256RNE(_v);
     }
 
     /// @notice The int256 `_v` as binary32, rounded to nearest, ties to even; |v| >= 2^128 - 2^103 gives ±inf.
     /// @dev 0 gives +0.
+    /// @param _v The integer.
+    /// @return The nearest binary32, or ±inf.
     function fromInt256RNE(int256 _v) internal pure returns (Float32) {
         if (_v == 0) return POS_ZERO;
         uint256 mag;
@@ -552,6 +588,8 @@ library LibFloat32 {
 
     /// @notice x truncated toward zero to an int32, saturating: NaN -> 0, x >= 2^31 (and +inf) ->
     /// type(int32).max, x <= -2^31 (and -inf) -> type(int32).min. Never reverts.
+    /// @param _x The value.
+    /// @return The truncated, saturated integer.
     function toInt32RTZ(Float32 _x) internal pure returns (int32) {
         uint256 x = Float32.unwrap(_x);
         uint256 m = x & _ABS;
@@ -570,6 +608,8 @@ library LibFloat32 {
 
     /// @notice x with its fraction dropped, toward zero (C's `truncf`), as a binary32 (exact).
     /// @dev trunc(-0.5) = -0; integers, ±inf and ±0 are returned as they are; NaN gives the canonical NaN.
+    /// @param _x The value.
+    /// @return x without its fraction.
     function truncRTZ(Float32 _x) internal pure returns (Float32) {
         uint256 x = Float32.unwrap(_x);
         uint256 m = x & _ABS;

@@ -53,116 +53,176 @@ contract Float32Harness {
     // ============================================================ one value at a time
 
     /// @notice a + b (LibFloat32.addRNE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The result's bit pattern.
     function add(uint32 _a, uint32 _b) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).addRNE(Float32.wrap(_b)));
     }
 
     /// @notice a - b (LibFloat32.subRNE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The result's bit pattern.
     function sub(uint32 _a, uint32 _b) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).subRNE(Float32.wrap(_b)));
     }
 
     /// @notice a * b (LibFloat32.mulRNE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The result's bit pattern.
     function mul(uint32 _a, uint32 _b) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).mulRNE(Float32.wrap(_b)));
     }
 
     /// @notice a / b (LibFloat32.divRNE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The result's bit pattern.
     function div(uint32 _a, uint32 _b) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).divRNE(Float32.wrap(_b)));
     }
 
     /// @notice sqrt(a) (LibFloat32.sqrtRNE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @return The result's bit pattern.
     function sqrt(uint32 _a) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).sqrtRNE());
     }
 
     /// @notice minimum(a, b) (LibFloat32.min) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The result's bit pattern.
     function min(uint32 _a, uint32 _b) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).min(Float32.wrap(_b)));
     }
 
     /// @notice maximum(a, b) (LibFloat32.max) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The result's bit pattern.
     function max(uint32 _a, uint32 _b) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).max(Float32.wrap(_b)));
     }
 
     /// @notice a == b (IEEE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The comparison's or test's result.
     function eq(uint32 _a, uint32 _b) external pure returns (bool) {
         return Float32.wrap(_a).eq(Float32.wrap(_b));
     }
 
     /// @notice a < b (IEEE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The comparison's or test's result.
     function lt(uint32 _a, uint32 _b) external pure returns (bool) {
         return Float32.wrap(_a).lt(Float32.wrap(_b));
     }
 
     /// @notice a <= b (IEEE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The comparison's or test's result.
     function le(uint32 _a, uint32 _b) external pure returns (bool) {
         return Float32.wrap(_a).le(Float32.wrap(_b));
     }
 
     /// @notice a > b (IEEE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The comparison's or test's result.
     function gt(uint32 _a, uint32 _b) external pure returns (bool) {
         return Float32.wrap(_a).gt(Float32.wrap(_b));
     }
 
     /// @notice a >= b (IEEE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The comparison's or test's result.
     function ge(uint32 _a, uint32 _b) external pure returns (bool) {
         return Float32.wrap(_a).ge(Float32.wrap(_b));
     }
 
     /// @notice -a on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @return The result's bit pattern.
     function neg(uint32 _a) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).neg());
     }
 
     /// @notice |a| on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @return The result's bit pattern.
     function abs(uint32 _a) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).abs());
     }
 
     /// @notice Whether a is NaN.
+    /// @param _a The (first) operand's bit pattern.
+    /// @return The comparison's or test's result.
     function isNaN(uint32 _a) external pure returns (bool) {
         return Float32.wrap(_a).isNaN();
     }
 
     /// @notice Whether a is ±inf.
+    /// @param _a The (first) operand's bit pattern.
+    /// @return The comparison's or test's result.
     function isInf(uint32 _a) external pure returns (bool) {
         return Float32.wrap(_a).isInf();
     }
 
     /// @notice Whether a is finite.
+    /// @param _a The (first) operand's bit pattern.
+    /// @return The comparison's or test's result.
     function isFinite(uint32 _a) external pure returns (bool) {
         return Float32.wrap(_a).isFinite();
     }
 
     /// @notice c ? a : b on bit patterns.
+    /// @param _c The condition.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _b The second operand's bit pattern.
+    /// @return The result's bit pattern.
     function select(bool _c, uint32 _a, uint32 _b) external pure returns (uint32) {
         return Float32.unwrap(LibFloat32.select(_c, Float32.wrap(_a), Float32.wrap(_b)));
     }
 
     /// @notice trunc(a) toward zero, as a binary32 pattern.
+    /// @param _a The (first) operand's bit pattern.
+    /// @return The result's bit pattern.
     function truncRTZ(uint32 _a) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).truncRTZ());
     }
 
     /// @notice a truncated toward zero to an int32, saturating (NaN -> 0).
+    /// @param _a The (first) operand's bit pattern.
+    /// @return The integer.
     function toInt32RTZ(uint32 _a) external pure returns (int32) {
         return Float32.wrap(_a).toInt32RTZ();
     }
 
     /// @notice The int32 v as a binary32 pattern (RNE).
+    /// @param _v The integer.
+    /// @return The result's bit pattern.
     function fromInt32RNE(int32 _v) external pure returns (uint32) {
         return Float32.unwrap(LibFloat32.fromInt32RNE(_v));
     }
 
     /// @notice The int256 v as a binary32 pattern (RNE).
+    /// @param _v The integer.
+    /// @return The result's bit pattern.
     function fromInt256RNE(int256 _v) external pure returns (uint32) {
         return Float32.unwrap(LibFloat32.fromInt256RNE(_v));
     }
 
     /// @notice a * 2^n (RNE) on bit patterns.
+    /// @param _a The (first) operand's bit pattern.
+    /// @param _n The power of two.
+    /// @return The result's bit pattern.
     function scalbnRNE(uint32 _a, int256 _n) external pure returns (uint32) {
         return Float32.unwrap(Float32.wrap(_a).scalbnRNE(_n));
     }

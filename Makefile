@@ -7,7 +7,7 @@ APE := $(BIN)/ape
 ANVIL := node_modules/.bin/anvil
 ANVIL_PORT ?= 8545
 
-.PHONY: setup test test-contracts demo chain bench-gas bench-float32 lint clean
+.PHONY: setup test test-contracts demo chain bench-gas lint clean
 
 setup:
 	@tools/setup.sh
@@ -25,12 +25,13 @@ chain: setup
 bench-gas: setup
 	$(BIN)/python benchmarks/bench_gas.py
 
-# Float32.sol: 1,000,000 vectors per op against numpy on anvil, throughput and gas per op.
-bench-float32: setup
-	$(BIN)/python benchmarks/bench_float32.py
-
 lint: setup
 	$(BIN)/ruff check offchain scripts tests benchmarks rollup
 
 clean:
 	rm -rf .build contracts/.cache
+
+.PHONY: bench-float32
+# Float32.sol: 1,000,000 vectors per op against numpy float32 on anvil, throughput and gas per op.
+bench-float32: setup
+	$(BIN)/python benchmarks/bench_float32.py

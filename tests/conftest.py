@@ -1,4 +1,4 @@
-"""Session fixtures shared by every test: named accounts and a reaper for stray child processes.
+"""Session fixtures shared by every test: named accounts, strict `ape.reverts`, a reaper for stray children.
 
 Contract fixtures live in each area's own conftest (tests/identity, tests/swarm, tests/market).
 Ape isolates chain state per test, so function-scoped deployments are cheap snapshots.
@@ -9,6 +9,9 @@ from __future__ import annotations
 import multiprocessing as mp
 
 import pytest
+from ape.exceptions import ContractLogicError, CustomError
+from ape.pytest.contextmanagers import RevertsContextManager
+from revert_support import decode_custom_error, same_value
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +44,43 @@ def dave(accounts):
 def eve(accounts):
     """An attacker or a third party with no special rights."""
     return accounts[5]
+
+
+@pytest.fixture(autouse=True)
+def _strict_reverts(monkeypatch):
+    """Make `ape.reverts(Error, **inputs)` fail on a revert that is not `Error` and on input names `Error` lacks.
+
+    Ape silently skips both cases (an undecoded revert passes, a misspelt input is ignored). A revert Ape
+    could not decode is decoded here from its raw data (see revert_support), so the check never depends on
+    the bytes of the values it carries.
+    """
+    original_exit = RevertsContextManager.__exit__
+
+    def strict_exit(self, exc_type, exc_value, traceback):
+        expected = self.expected_message
+        expects_custom = isinstance(expected, type) and issubclass(expected, CustomError)
+        if not expects_custom or not isinstance(exc_value, ContractLogicError):
+            return original_exit(self, exc_type, exc_value, traceback)
+        if isinstance(exc_value, CustomError) and type(exc_value).__name__ == expected.__name__:
+            actual = dict(exc_value.inputs)
+        else:
+            # By name above: error classes of a ContractContainer and of its instances are distinct types.
+            actual = decode_custom_error(expected.abi, exc_value)
+            if actual is None:
+                raise AssertionError(f"expected revert {expected.__name__}, got {exc_value!r}") from exc_value
+        unknown = set(self.error_inputs) - set(actual)
+        if unknown:
+            raise AssertionError(f"{expected.__name__} has no inputs {sorted(unknown)}: {actual}")
+        for name, want in self.error_inputs.items():
+            if not same_value(want, actual[name]):
+                raise AssertionError(f"{expected.__name__}.{name}: expected {want!r}, got {actual[name]!r}")
+        if isinstance(exc_value, CustomError):
+            return original_exit(self, exc_type, exc_value, traceback)  # also checks a dev message
+        if self.revert_info is not None:
+            self.revert_info.value = exc_value
+        return True  # the expected revert happened: swallow it, as ape.reverts does
+
+    monkeypatch.setattr(RevertsContextManager, "__exit__", strict_exit)
 
 
 @pytest.fixture(scope="session", autouse=True)

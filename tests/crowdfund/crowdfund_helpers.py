@@ -5,7 +5,6 @@ Imported by tests/crowdfund/conftest.py and the test modules next to it.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +12,8 @@ from typing import Any
 
 import ape
 from ape.exceptions import CustomError
-from eth_abi import decode as abi_decode
 from eth_utils import keccak
+from revert_support import decode_custom_error, same_value
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -83,9 +82,8 @@ class Asset:
 def reverts_with(error: Any, **inputs: Any) -> Iterator[Any]:
     """Expect a revert with custom error `error` (an Ape error class) and exactly these input values.
 
-    Stricter than `ape.reverts(cls, **inputs)`, which passes on an undecoded revert and skips inputs it
-    cannot find. An error that bubbled up from another contract (e.g. JobMarket through Crowdfund) is
-    decoded here from the raw revert data with the error's ABI.
+    Stricter than `ape.reverts(cls, **inputs)`: an error that bubbled up from another contract (e.g.
+    JobMarket through Crowdfund) is decoded from the raw revert data with the error's ABI.
     """
     with ape.reverts() as info:
         yield info
@@ -95,30 +93,11 @@ def reverts_with(error: Any, **inputs: Any) -> Iterator[Any]:
         assert type(exc).__name__ == abi.name, f"expected {abi.name}, got {type(exc).__name__}: {exc}"
         actual = dict(exc.inputs)
     else:
-        data = _revert_data(exc)
-        selector = keccak(text=abi.selector)[:4]
-        assert data[:4] == selector, f"expected {abi.name} ({selector.hex()}), got {exc!r}"
-        types = [ipt.canonical_type for ipt in abi.inputs]
-        actual = dict(zip([ipt.name for ipt in abi.inputs], abi_decode(types, data[4:]), strict=True))
+        actual = decode_custom_error(abi, exc)
+        assert actual is not None, f"expected {abi.name}, got {exc!r}"
     for name, want in inputs.items():
         assert name in actual, f"{abi.name} has no input {name!r}: {actual}"
-        got = actual[name]
-        if isinstance(want, str) and want.startswith("0x") and isinstance(got, str):
-            assert got.lower() == want.lower(), f"{abi.name}.{name}: expected {want}, got {got}"
-        else:
-            assert got == want, f"{abi.name}.{name}: expected {want!r}, got {got!r}"
-
-
-def _revert_data(exc: Any) -> bytes:
-    """The raw revert data of an undecoded ContractLogicError.
-
-    Ape leaves some reverts undecoded (errors raised by a nested contract; data whose bytes-repr uses
-    double quotes) and carries the data as a hex string or as the repr of a bytes object.
-    """
-    message = str(exc.revert_message)
-    if message.startswith(("b'", 'b"')):
-        return ast.literal_eval(message)
-    return bytes.fromhex(message.removeprefix("0x"))
+        assert same_value(want, actual[name]), f"{abi.name}.{name}: expected {want!r}, got {actual[name]!r}"
 
 
 def event(receipt: Any, event_type: Any) -> Any:

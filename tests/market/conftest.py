@@ -11,34 +11,7 @@ Run: `.venv/bin/ape test tests/market -q -p no:cacheprovider`
 from __future__ import annotations
 
 import pytest
-from ape.exceptions import CustomError
-from ape.pytest.contextmanagers import RevertsContextManager
 from jobmarket_support import MAX_UINT256, Asset, Harness
-
-# ---------------------------------------------------------------- strict reverts
-
-
-@pytest.fixture(autouse=True)
-def _strict_reverts(monkeypatch):
-    """Make `ape.reverts(Error, **inputs)` fail on a revert that is not `Error` and on input names `Error` lacks.
-
-    Ape silently skips both cases (an undecoded revert passes, a misspelt input is ignored).
-    """
-    original_exit = RevertsContextManager.__exit__
-
-    def strict_exit(self, exc_type, exc_value, traceback):
-        expected = self.expected_message
-        if exc_value is not None and isinstance(expected, type) and issubclass(expected, CustomError):
-            # By name: error classes of a ContractContainer and of its deployed instances are distinct types.
-            if not isinstance(exc_value, CustomError) or type(exc_value).__name__ != expected.__name__:
-                raise AssertionError(f"expected revert {expected.__name__}, got {exc_value!r}") from exc_value
-            unknown = set(self.error_inputs) - set(exc_value.inputs)
-            if unknown:
-                raise AssertionError(f"{expected.__name__} has no inputs {sorted(unknown)}: {exc_value.inputs}")
-        return original_exit(self, exc_type, exc_value, traceback)
-
-    monkeypatch.setattr(RevertsContextManager, "__exit__", strict_exit)
-
 
 # ---------------------------------------------------------------- accounts and contracts
 

@@ -17,6 +17,7 @@ Run the tests with `.venv/bin/python -m pytest tests/repops -q -p no:cacheprovid
 
 from __future__ import annotations
 
+import math
 import struct
 
 import torch
@@ -147,12 +148,35 @@ def asc_max(x: torch.Tensor, dim: int, *, keepdim: bool = False) -> torch.Tensor
     return m.unsqueeze(dim) if keepdim else m
 
 
+CHUNK_ELEMS = 1 << 20  # products materialised per index_add_ chunk (4 MiB): keeps the chunk near cache
+LOOP_MIN_OUT = 1 << 15  # outputs at least this wide use the per-k loop (kernel work beats call overhead)
+
+
 def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(..., M, K) x (..., K, N) -> (..., M, N): out[m, n] = +0 + a[m,0]*b[0,n] + a[m,1]*b[1,n] + ... in order."""
+    """(..., M, K) x (..., K, N) -> (..., M, N): out[m, n] = +0 + a[m,0]*b[0,n] + a[m,1]*b[1,n] + ... in order.
+
+    Two schedules of the same sequence: narrow outputs (CPU) materialise a chunk of products
+    (k, ..., M, N) in one kernel and let `index_add_` add them row after row (ascending k) into
+    the accumulator; wide outputs (or non-CPU devices) loop over k with one mul and one add kernel.
+    """
     assert a.shape[-1] == b.shape[-2], f"matmul: inner sizes differ, {tuple(a.shape)} x {tuple(b.shape)}"
     batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    acc = torch.zeros(*batch, m, n, dtype=F32, device=a.device)  # (..., M, N)
+    out_shape = (*batch, m, n)
+    width = math.prod(out_shape)
+    if a.device.type == "cpu" and width < LOOP_MIN_OUT and k > 1:
+        kc = max(1, min(k, CHUNK_ELEMS // max(width, 1)))
+        acc = torch.zeros(1, width, dtype=F32)  # (1, W)
+        buf = torch.empty(kc, *out_shape, dtype=F32)  # (kc, ..., M, N)
+        at = a.expand(*batch, m, k).movedim(-1, 0).unsqueeze(-1)  # (K, ..., M, 1)
+        bt = b.expand(*batch, k, n).movedim(-2, 0).unsqueeze(-2)  # (K, ..., 1, N)
+        idx = torch.zeros(kc, dtype=torch.long)
+        for s in range(0, k, kc):
+            e = min(k, s + kc)
+            torch.mul(at[s:e], bt[s:e], out=buf[: e - s])  # one rounding per product
+            acc.index_add_(0, idx[: e - s], buf[: e - s].view(e - s, width))  # ascending k, one rounding per add
+        return canon(acc.view(out_shape))
+    acc = torch.zeros(out_shape, dtype=F32, device=a.device)  # (..., M, N)
     tmp = torch.empty_like(acc)  # (..., M, N)
     for i in range(k):
         torch.mul(a[..., :, i : i + 1], b[..., i : i + 1, :], out=tmp)  # one rounding per product

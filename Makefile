@@ -35,3 +35,8 @@ lint: setup
 
 clean:
 	rm -rf .build contracts/.cache
+
+.PHONY: bench-repops
+# RepOps against native torch (training step and heavy ops) plus Float32 gas when wired; not part of `make test`.
+bench-repops: setup
+	$(BIN)/python benchmarks/bench_repops.py

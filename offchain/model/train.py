@@ -26,12 +26,12 @@ from offchain.repops.optim import AdamW
 @dataclass(frozen=True)
 class TrainConfig:
     digits: int = 2  # digits per operand of the addition task
-    steps: int = 1500  # optimizer steps
-    batch_size: int = 64  # sequences per step
+    steps: int = 2000  # optimizer steps (2-digit addition reaches 100% held-out by ~1400)
+    batch_size: int = 32  # sequences per step
     lr: float = 3e-3  # AdamW learning rate (constant)
     weight_decay: float = 0.01  # AdamW decoupled weight decay
     seed: int = 0  # Philox seed for init and batches (seed = base + rank in a swarm)
-    eval_every: int = 100  # steps between held-out accuracy evaluations
+    eval_every: int = 200  # steps between held-out accuracy evaluations
     impl: str = "repops"  # "repops" (reproducible) or "native" (the torch twin)
 
 

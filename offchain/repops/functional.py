@@ -143,9 +143,9 @@ class _ReLU(torch.autograd.Function):
 
 def _gelu_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """x2 = x*x, u = C0*(x + C1*(x2*x)), t = tanh(u) (shared by gelu's forward and backward)."""
-    x2 = P.mul(x, x)
-    inner = P.add(x, P.mul(P.const(P.GELU_C1, x), P.mul(x2, x)))
-    t = P.tanh(P.mul(P.const(P.GELU_C0, x), inner))
+    x2 = torch.mul(x, x)
+    inner = torch.add(x, torch.mul(P.const(P.GELU_C1, x), torch.mul(x2, x)))
+    t = P.tanh(torch.mul(P.const(P.GELU_C0, x), inner))
     return x2, inner, t
 
 
@@ -155,18 +155,18 @@ class _GELU(torch.autograd.Function):
         ctx.save_for_backward(x)
         _, _, t = _gelu_parts(x)
         half = _c(0.5, x)
-        return P.mul(P.mul(half, x), P.add(_c(1.0, x), t))  # (0.5*x) * (1 + t)
+        return P.canon(torch.mul(torch.mul(half, x), torch.add(_c(1.0, x), t)))  # (0.5*x) * (1 + t)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         x2, _, t = _gelu_parts(x)
         half, one = _c(0.5, x), _c(1.0, x)
-        left = P.mul(half, P.add(one, t))  # 0.5*(1+t)
-        sech2 = P.sub(one, P.mul(t, t))  # 1 - t*t
-        du = P.mul(P.const(P.GELU_C0, x), P.add(one, P.mul(_c(3.0, x), P.mul(P.const(P.GELU_C1, x), x2))))
-        right = P.mul(P.mul(P.mul(half, x), sech2), du)  # 0.5*x*(1-t^2)*C0*(1 + 3*C1*x^2)
-        return P.mul(g, P.add(left, right))
+        left = torch.mul(half, torch.add(one, t))  # 0.5*(1+t)
+        sech2 = torch.sub(one, torch.mul(t, t))  # 1 - t*t
+        du = torch.mul(P.const(P.GELU_C0, x), torch.add(one, torch.mul(_c(3.0, x), torch.mul(P.const(P.GELU_C1, x), x2))))
+        right = torch.mul(torch.mul(torch.mul(half, x), sech2), du)  # 0.5*x*(1-t^2)*C0*(1 + 3*C1*x^2)
+        return P.canon(torch.mul(g, torch.add(left, right)))
 
 
 class _Exp(torch.autograd.Function):
@@ -179,19 +179,19 @@ class _Exp(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return P.mul(g, y)
+        return P.canon(torch.mul(g, y))
 
 
 class _Log(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return P.log(x)
+        return P.canon(P.log(x))
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return P.div(g, x)
+        return P.canon(torch.div(g, x))
 
 
 class _Tanh(torch.autograd.Function):
@@ -204,14 +204,14 @@ class _Tanh(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return P.mul(g, P.sub(_c(1.0, y), P.mul(y, y)))
+        return P.canon(torch.mul(g, torch.sub(_c(1.0, y), torch.mul(y, y))))
 
 
 def softmax_fwd(x: torch.Tensor) -> torch.Tensor:
     """Softmax over the last dim: m = max, e = exp(x - m), y = e / sum(e)."""
     m = P.asc_max(x, -1, keepdim=True)
-    e = P.exp(P.sub(x, m))
-    return P.div(e, P.asc_sum(e, -1, keepdim=True))
+    e = P.exp(torch.sub(x, m))
+    return P.canon(torch.div(e, P.asc_sum(e, -1, keepdim=True)))
 
 
 class _Softmax(torch.autograd.Function):
@@ -224,14 +224,14 @@ class _Softmax(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        dot = P.asc_sum(P.mul(g, y), -1, keepdim=True)
-        return P.mul(y, P.sub(g, dot))  # y * (g - sum(g*y))
+        dot = P.asc_sum(torch.mul(g, y), -1, keepdim=True)
+        return P.canon(torch.mul(y, torch.sub(g, dot)))  # y * (g - sum(g*y))
 
 
 def log_softmax_fwd(x: torch.Tensor) -> torch.Tensor:
     """Log-softmax over the last dim: z = x - max, y = z - log(sum(exp(z)))."""
-    z = P.sub(x, P.asc_max(x, -1, keepdim=True))
-    return P.sub(z, P.log(P.asc_sum(P.exp(z), -1, keepdim=True)))
+    z = torch.sub(x, P.asc_max(x, -1, keepdim=True))
+    return P.canon(torch.sub(z, P.log(P.asc_sum(P.exp(z), -1, keepdim=True))))
 
 
 class _LogSoftmax(torch.autograd.Function):
@@ -244,7 +244,7 @@ class _LogSoftmax(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return P.sub(g, P.mul(P.exp(y), P.asc_sum(g, -1, keepdim=True)))  # g - exp(y) * sum(g)
+        return P.canon(torch.sub(g, torch.mul(P.exp(y), P.asc_sum(g, -1, keepdim=True))))  # g - exp(y) * sum(g)
 
 
 class _CrossEntropy(torch.autograd.Function):
@@ -252,20 +252,20 @@ class _CrossEntropy(torch.autograd.Function):
     def forward(ctx, logits, targets, mask):
         # logits (N, V), targets (N,) int64, mask (N,) bool: loss = sum_{mask} -logp[t] (ascending n) / count
         logp = log_softmax_fwd(logits)  # (N, V)
-        nll = P.neg(logp.gather(1, targets[:, None])[:, 0])  # (N,)
+        nll = torch.neg(logp.gather(1, targets[:, None])[:, 0])  # (N,)
         nll = torch.where(mask, nll, torch.zeros_like(nll))
         count = _c(float(int(mask.sum())), logits)
         ctx.save_for_backward(logp, targets, mask, count)
-        return P.div(P.asc_sum(nll, 0), count)
+        return P.canon(torch.div(P.asc_sum(nll, 0), count))
 
     @staticmethod
     def backward(ctx, g):
         logp, targets, mask, count = ctx.saved_tensors
-        gi = P.div(g, count)  # d loss / d nll_n for a masked-in row
+        gi = torch.div(g, count)  # d loss / d nll_n for a masked-in row
         p = P.exp(logp)  # (N, V)
         onehot = torch.zeros_like(p).scatter_(1, targets[:, None], 1.0)
-        d = P.mul(P.sub(p, onehot), gi)  # (p - onehot) * (g / count)
-        return torch.where(mask[:, None], d, torch.zeros_like(d)), None, None
+        d = torch.mul(torch.sub(p, onehot), gi)  # (p - onehot) * (g / count)
+        return P.canon(torch.where(mask[:, None], d, torch.zeros_like(d))), None, None
 
 
 class _LayerNorm(torch.autograd.Function):
@@ -273,26 +273,26 @@ class _LayerNorm(torch.autograd.Function):
     def forward(ctx, x, w, b, eps):
         # x (..., C), w (C,), b (C,)
         c = _c(float(x.shape[-1]), x)
-        mean = P.div(P.asc_sum(x, -1, keepdim=True), c)
-        d = P.sub(x, mean)
-        var = P.div(P.asc_sum(P.mul(d, d), -1, keepdim=True), c)
-        rstd = P.div(_c(1.0, x), P.sqrt(P.add(var, _c(eps, x))))
-        xhat = P.mul(d, rstd)
+        mean = torch.div(P.asc_sum(x, -1, keepdim=True), c)
+        d = torch.sub(x, mean)
+        var = torch.div(P.asc_sum(torch.mul(d, d), -1, keepdim=True), c)
+        rstd = torch.div(_c(1.0, x), P.sqrt(torch.add(var, _c(eps, x))))
+        xhat = torch.mul(d, rstd)
         ctx.save_for_backward(xhat, rstd, w)
-        return P.add(P.mul(xhat, w), b)
+        return P.canon(torch.add(torch.mul(xhat, w), b))
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
         c = _c(float(xhat.shape[-1]), xhat)
         rows_g = g.reshape(-1, g.shape[-1])  # (N, C)
-        gw = P.asc_sum(P.mul(rows_g, xhat.reshape(-1, g.shape[-1])), 0)  # sum over rows n ascending
+        gw = P.asc_sum(torch.mul(rows_g, xhat.reshape(-1, g.shape[-1])), 0)  # sum over rows n ascending
         gb = P.asc_sum(rows_g, 0)
-        dxhat = P.mul(g, w)
-        a = P.div(P.asc_sum(dxhat, -1, keepdim=True), c)
-        bb = P.div(P.asc_sum(P.mul(dxhat, xhat), -1, keepdim=True), c)
-        dx = P.mul(P.sub(P.sub(dxhat, a), P.mul(xhat, bb)), rstd)  # ((dxhat - a) - xhat*b) * rstd
-        return dx, gw, gb, None
+        dxhat = torch.mul(g, w)
+        a = torch.div(P.asc_sum(dxhat, -1, keepdim=True), c)
+        bb = torch.div(P.asc_sum(torch.mul(dxhat, xhat), -1, keepdim=True), c)
+        dx = torch.mul(torch.sub(torch.sub(dxhat, a), torch.mul(xhat, bb)), rstd)  # ((dxhat - a) - xhat*b) * rstd
+        return P.canon(dx), P.canon(gw), P.canon(gb), None
 
 
 class _Linear(torch.autograd.Function):

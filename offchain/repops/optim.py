@@ -64,16 +64,16 @@ class AdamW(torch.optim.Optimizer):
                 b1, b2 = _c(group["betas"][0], p), _c(group["betas"][1], p)
                 lr, eps, wd, one = _c(group["lr"], p), _c(group["eps"], p), _c(group["weight_decay"], p), _c(1.0, p)
                 st["step"] += 1
-                st["b1p"] = P.mul(st["b1p"], b1)
-                st["b2p"] = P.mul(st["b2p"], b2)
-                new = P.sub(p, P.mul(P.mul(lr, wd), p))
-                m = P.add(P.mul(b1, st["exp_avg"]), P.mul(P.sub(one, b1), g))
-                v = P.add(P.mul(b2, st["exp_avg_sq"]), P.mul(P.sub(one, b2), P.mul(g, g)))
-                mhat = P.div(m, P.sub(one, st["b1p"]))
-                denom = P.add(P.sqrt(P.div(v, P.sub(one, st["b2p"]))), eps)
-                new = P.sub(new, P.mul(lr, P.div(mhat, denom)))
-                st["exp_avg"], st["exp_avg_sq"] = m, v
-                p.copy_(new)
+                st["b1p"] = torch.mul(st["b1p"], b1)
+                st["b2p"] = torch.mul(st["b2p"], b2)
+                new = torch.sub(p, torch.mul(torch.mul(lr, wd), p))
+                m = torch.add(torch.mul(b1, st["exp_avg"]), torch.mul(torch.sub(one, b1), g))
+                v = torch.add(torch.mul(b2, st["exp_avg_sq"]), torch.mul(torch.sub(one, b2), torch.mul(g, g)))
+                mhat = torch.div(m, torch.sub(one, st["b1p"]))
+                denom = torch.add(P.sqrt(torch.div(v, torch.sub(one, st["b2p"]))), eps)
+                new = torch.sub(new, torch.mul(lr, torch.div(mhat, denom)))
+                st["exp_avg"], st["exp_avg_sq"] = P.canon(m), P.canon(v)
+                p.copy_(P.canon(new))
 
 
 class SGD(torch.optim.Optimizer):

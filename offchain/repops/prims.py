@@ -149,7 +149,7 @@ def asc_max(x: torch.Tensor, dim: int, *, keepdim: bool = False) -> torch.Tensor
 
 
 CHUNK_ELEMS = 1 << 20  # products materialised per index_add_ chunk (4 MiB): keeps the chunk near cache
-LOOP_MIN_OUT = 1 << 15  # outputs at least this wide use the per-k loop (kernel work beats call overhead)
+LOOP_MIN_OUT = 1 << 16  # outputs at least this wide use the per-k loop (kernel work beats call overhead)
 
 
 def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -176,10 +176,12 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
             torch.mul(at[s:e], bt[s:e], out=buf[: e - s])  # one rounding per product
             acc.index_add_(0, idx[: e - s], buf[: e - s].view(e - s, width))  # ascending k, one rounding per add
         return canon(acc.view(out_shape))
+    at = a.transpose(-1, -2).contiguous().unsqueeze(-1)  # (..., K, M, 1): column k contiguous
+    bc = b.contiguous().unsqueeze(-2)  # (..., K, 1, N): row k contiguous
     acc = torch.zeros(out_shape, dtype=F32, device=a.device)  # (..., M, N)
     tmp = torch.empty_like(acc)  # (..., M, N)
     for i in range(k):
-        torch.mul(a[..., :, i : i + 1], b[..., i : i + 1, :], out=tmp)  # one rounding per product
+        torch.mul(at[..., i, :, :], bc[..., i, :, :], out=tmp)  # one rounding per product
         acc.add_(tmp)  # one rounding per addition, k ascending
     return canon(acc)
 

@@ -35,7 +35,9 @@ class TrainConfig:
     impl: str = "repops"  # "repops" (reproducible) or "native" (the torch twin)
 
 
-def build(cfg: TrainConfig, *, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, torch.optim.Optimizer, AdditionTask]:
+def build(
+    cfg: TrainConfig, *, device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, torch.optim.Optimizer, AdditionTask]:
     """Model, optimizer and task of a run (RepOps AdamW for repops, torch AdamW for native)."""
     task = AdditionTask(digits=cfg.digits, seed=cfg.seed)
     gcfg = GPTConfig(vocab=VOCAB, context=max(16, task.seq_len))
@@ -86,7 +88,8 @@ def step_root(
             assert not batch[0].is_contiguous()
         train_step(model, opt, batch)
         h = batch_hash(batch)
-    state = {k: (v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in training_state(model, opt, rng={}).items()}
+    state = training_state(model, opt, rng={})
+    state = {k: (v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in state.items()}
     return "0x" + commit_checkpoint(state, step=steps, batch_hash=h).root.hex()
 
 
@@ -102,7 +105,8 @@ def train(cfg: TrainConfig, *, log: bool = True) -> dict[str, list[float]]:
             curve["acc"].append(acc)
             if log:
                 last = curve["loss"][-1] if curve["loss"] else float("nan")
-                print(f"step {s:5d}  loss {last:.4f}  held-out acc {acc:.3f}  {time.perf_counter() - t0:.0f}s", flush=True)
+                secs = time.perf_counter() - t0
+                print(f"step {s:5d}  loss {last:.4f}  held-out acc {acc:.3f}  {secs:.0f}s", flush=True)
         if s == cfg.steps:
             break
         loss = train_step(model, opt, task.batch(s, cfg.batch_size))

@@ -164,7 +164,8 @@ class _GELU(torch.autograd.Function):
         half, one = _c(0.5, x), _c(1.0, x)
         left = torch.mul(half, torch.add(one, t))  # 0.5*(1+t)
         sech2 = torch.sub(one, torch.mul(t, t))  # 1 - t*t
-        du = torch.mul(P.const(P.GELU_C0, x), torch.add(one, torch.mul(_c(3.0, x), torch.mul(P.const(P.GELU_C1, x), x2))))
+        c1x2 = torch.mul(P.const(P.GELU_C1, x), x2)  # C1*x^2
+        du = torch.mul(P.const(P.GELU_C0, x), torch.add(one, torch.mul(_c(3.0, x), c1x2)))  # C0*(1 + 3*(C1*x^2))
         right = torch.mul(torch.mul(torch.mul(half, x), sech2), du)  # 0.5*x*(1-t^2)*C0*(1 + 3*C1*x^2)
         return P.canon(torch.mul(g, torch.add(left, right)))
 

@@ -64,6 +64,8 @@ def uniform(*, seed: int, stream: int, offset: int, n: int, device: str | torch.
     return (w >> 8).to(torch.float32) * torch.tensor(2.0**-24, dtype=torch.float32, device=device)
 
 
-def randint(*, seed: int, stream: int, offset: int, n: int, high: int, device: str | torch.device = "cpu") -> torch.Tensor:
+def randint(
+    *, seed: int, stream: int, offset: int, n: int, high: int, device: str | torch.device = "cpu"
+) -> torch.Tensor:
     """n int64 in [0, high) as word mod high (a bias below high / 2^32, irrelevant here)."""
     return philox_words(seed=seed, stream=stream, offset=offset, n=n, device=device) % high

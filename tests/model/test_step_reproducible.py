@@ -10,7 +10,17 @@ import torch
 
 from offchain.model.train import step_root
 
-CODE = "import sys; from offchain.model.train import step_root; print(step_root(steps=2, threads=int(sys.argv[1])))"
+# Two training steps, then both matmul schedules at model sizes (per-k loop: 512x64x256; index_add_: 64x512x64).
+CODE = """
+import hashlib, sys, torch
+from offchain.model.train import step_root
+from offchain.repops import prims as P
+print(step_root(steps=2, threads=int(sys.argv[1])))
+g = torch.Generator().manual_seed(0)
+for a, b in (((512, 64), (64, 256)), ((64, 512), (512, 64))):
+    y = P.matmul(torch.randn(*a, generator=g), torch.randn(*b, generator=g))
+    print(hashlib.sha256(y.numpy().tobytes()).hexdigest())
+"""
 
 
 def _root_in_process(threads: int) -> str:
@@ -20,7 +30,7 @@ def _root_in_process(threads: int) -> str:
 
 def test_train_step_one_vs_two_threads_same_root() -> None:
     """Two steps in a 1-thread process and in a 2-thread process give the same checkpoint root."""
-    roots = {_root_in_process(1), _root_in_process(2)}
+    roots = {_root_in_process(1), _root_in_process(2)}  # each: step root and the two matmul hashes
     assert len(roots) == 1, roots
     assert next(iter(roots)).startswith("0x")
 

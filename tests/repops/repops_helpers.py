@@ -34,6 +34,8 @@ def assert_bits_equal(fast: torch.Tensor, ref: np.ndarray) -> None:
     b = np.array(ref, dtype=np.float32, order="C").view(np.uint32)
     assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
     bad = np.nonzero(a.reshape(-1) != b.reshape(-1))[0]
-    assert bad.size == 0, f"{bad.size} mismatches, first at {bad[0]}: {a.reshape(-1)[bad[0]]:#010x} != {b.reshape(-1)[bad[0]]:#010x}"
+    first = bad[0] if bad.size else 0
+    got, want = a.reshape(-1)[first], b.reshape(-1)[first]
+    assert bad.size == 0, f"{bad.size} mismatches, first at {first}: {got:#010x} != {want:#010x}"
 
 

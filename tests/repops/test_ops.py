@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from repops_helpers import assert_bits_equal, edge_values, mixed
 
 import offchain.repops.functional as R
 from offchain.repops import prims as P
 from offchain.repops import reference as ref
-from repops_helpers import assert_bits_equal, edge_values, mixed
 
 
 def T(a: np.ndarray, *, grad: bool = False) -> torch.Tensor:
@@ -125,8 +125,12 @@ def test_sum_cancellation_order_matters_matches_reference() -> None:
     assert R.sum(T(x), 1)[0].item() == 4.0
 
 
-def test_matmul_batched_matches_reference(rng: np.random.Generator) -> None:
-    """Batched matmul (broadcast batch dims) agrees with the ascending reference, forward and backward."""
+@pytest.mark.parametrize("schedule", ["index_add", "loop"])
+def test_matmul_batched_matches_reference(
+    schedule: str, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batched matmul (broadcast batch dims) agrees with the ascending reference under both schedules."""
+    monkeypatch.setattr(P, "LOOP_MIN_OUT", 0 if schedule == "loop" else 1 << 40)
     a, b, g = mixed(rng, (2, 3, 4, 5)), mixed(rng, (3, 5, 6)), mixed(rng, (2, 3, 4, 6), edges=False)
     y, (ga, gb) = _grads(R.matmul, [a, b], g)
     assert_bits_equal(y, ref.matmul(a, b))
@@ -238,3 +242,14 @@ def test_ops_noncontiguous_inputs_same_bits(rng: np.random.Generator) -> None:
     w = T(mixed(rng, (8, 5), edges=False))
     for f in (lambda a: R.matmul(a, w), R.softmax, lambda a: R.layer_norm(a, torch.ones(8), torch.zeros(8))):
         assert torch.equal(f(x).view(torch.int32), f(nc).contiguous().view(torch.int32))
+
+
+def test_matmul_schedules_model_size_same_bits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-k loop and the chunked index_add_ schedules give identical bits at the model's sizes."""
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(512, 64, generator=g), torch.randn(64, 192, generator=g)
+    outs = []
+    for lm in (0, 1 << 40):
+        monkeypatch.setattr(P, "LOOP_MIN_OUT", lm)
+        outs.append(P.matmul(a, b).view(torch.int32))
+    assert torch.equal(outs[0], outs[1])

@@ -335,7 +335,7 @@ class _Matmul(torch.autograd.Function):
 def scatter_add_rows(rows: int, index: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
     """out (rows, C) = +0; for i ascending: out[index[i]] += src[i] (src (N, C), index (N,) int64)."""
     out = torch.zeros(rows, src.shape[1], dtype=F32, device=src.device)
-    if src.device.type == "cpu":
+    if P._cpu_fast(src):
         out.index_add_(0, index, src.contiguous())  # CPU: one row after the other, ascending i
     else:
         for i in range(src.shape[0]):

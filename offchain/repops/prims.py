@@ -26,6 +26,14 @@ torch.set_flush_denormal(False)  # subnormals are kept (DESIGN.md, Numbers)
 
 F32 = torch.float32
 CANONICAL_NAN_BITS = 0x7FC00000
+# Use the device-generic schedules (explicit Python loops, what CUDA runs) on CPU too: the tests set it to
+# check that the CPU fast path and the path other devices take give the same bits.
+FORCE_GENERIC = False
+
+
+def _cpu_fast(t: torch.Tensor) -> bool:
+    """True where the CPU-only schedules (index_add_) apply."""
+    return t.device.type == "cpu" and not FORCE_GENERIC
 
 
 def f32_from_bits(bits: int) -> float:
@@ -124,7 +132,7 @@ def asc_sum(x: torch.Tensor, dim: int, *, keepdim: bool = False) -> torch.Tensor
     dim = dim % x.dim()
     k = x.shape[dim]
     rest = x.shape[:dim] + x.shape[dim + 1 :]
-    if x.device.type == "cpu":
+    if _cpu_fast(x):
         rows = x.movedim(dim, 0).reshape(k, -1)  # (K, W)
         acc = torch.zeros(1, rows.shape[1], dtype=F32)  # (1, W)
         # index_add_ on CPU adds source row 0, then row 1, ... into acc: the ascending loop, one kernel per row
@@ -164,7 +172,7 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     out_shape = (*batch, m, n)
     width = math.prod(out_shape)
-    if a.device.type == "cpu" and width < LOOP_MIN_OUT and k > 1:
+    if _cpu_fast(a) and width < LOOP_MIN_OUT and k > 1:
         kc = max(1, min(k, CHUNK_ELEMS // max(width, 1)))
         acc = torch.zeros(1, width, dtype=F32)  # (1, W)
         buf = torch.empty(kc, *out_shape, dtype=F32)  # (kc, ..., M, N)

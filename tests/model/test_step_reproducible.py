@@ -40,6 +40,15 @@ def test_train_step_noncontiguous_batch_same_root() -> None:
     assert step_root(steps=1, noncontiguous=True) == step_root(steps=1)
 
 
+def test_train_step_generic_device_path_same_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The device-generic loops (the schedule CUDA runs) give the same root as the CPU fast path."""
+    from offchain.repops import prims
+
+    fast = step_root(steps=1)
+    monkeypatch.setattr(prims, "FORCE_GENERIC", True)
+    assert step_root(steps=1) == fast
+
+
 def test_train_step_different_seed_different_root() -> None:
     """The root commits to the run: another seed gives another root (the comparison is not vacuous)."""
     assert step_root(steps=1, seed=1) != step_root(steps=1)

@@ -152,15 +152,14 @@ def _gelu_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 class _GELU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        _, _, t = _gelu_parts(x)
+        x2, _, t = _gelu_parts(x)
+        ctx.save_for_backward(x, x2, t)  # backward reuses x*x and tanh(u) (the same bits, no recompute)
         half = _c(0.5, x)
         return P.canon(torch.mul(torch.mul(half, x), torch.add(_c(1.0, x), t)))  # (0.5*x) * (1 + t)
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        x2, _, t = _gelu_parts(x)
+        x, x2, t = ctx.saved_tensors
         half, one = _c(0.5, x), _c(1.0, x)
         left = torch.mul(half, torch.add(one, t))  # 0.5*(1+t)
         sech2 = torch.sub(one, torch.mul(t, t))  # 1 - t*t

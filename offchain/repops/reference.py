@@ -11,6 +11,8 @@ tests/repops compare them on random and edge inputs. Slow: keep shapes tiny.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from offchain.repops import prims as P
@@ -30,6 +32,7 @@ def _bits(x: np.float32) -> int:
 
 
 def _from_bits(b: int) -> np.float32:
+    """The float32 scalar whose bits are the low 32 bits of `b`."""
     return C(b & 0xFFFFFFFF)
 
 
@@ -38,36 +41,38 @@ def canon(x: np.float32) -> np.float32:
     return NAN if x != x else f32(x)
 
 
-def add(a, b):
+def add(a: np.float32, b: np.float32) -> np.float32:
     with np.errstate(all="ignore"):
         return canon(f32(a) + f32(b))
 
 
-def sub(a, b):
+def sub(a: np.float32, b: np.float32) -> np.float32:
     with np.errstate(all="ignore"):
         return canon(f32(a) - f32(b))
 
 
-def mul(a, b):
+def mul(a: np.float32, b: np.float32) -> np.float32:
     with np.errstate(all="ignore"):
         return canon(f32(a) * f32(b))
 
 
-def div(a, b):
+def div(a: np.float32, b: np.float32) -> np.float32:
     with np.errstate(all="ignore"):
         return canon(f32(a) / f32(b))
 
 
-def sqrt(a):
+def sqrt(a: np.float32) -> np.float32:
     with np.errstate(all="ignore"):
         return canon(np.sqrt(f32(a)))
 
 
-def neg(a):
+def neg(a: np.float32) -> np.float32:
+    """Flip the sign bit."""
     return canon(_from_bits(_bits(a) ^ -0x80000000))
 
 
-def maximum(a, b):
+def maximum(a: np.float32, b: np.float32) -> np.float32:
+    """fl(a maximum b) with the canonical NaN (min/max: the rule of docs/repops.md)."""
     if a != a or b != b:
         return NAN
     if a > b:
@@ -77,7 +82,8 @@ def maximum(a, b):
     return b if _bits(a) < 0 else a
 
 
-def minimum(a, b):
+def minimum(a: np.float32, b: np.float32) -> np.float32:
+    """fl(a minimum b) with the canonical NaN (min/max: the rule of docs/repops.md)."""
     if a != a or b != b:
         return NAN
     if a < b:
@@ -154,7 +160,8 @@ def tanh_s(x: np.float32) -> np.float32:
 # ---------------------------------------------------------------- array helpers (loops over elements)
 
 
-def _map(fn, *arrays: np.ndarray) -> np.ndarray:
+def _map(fn: Callable[..., np.float32], *arrays: np.ndarray) -> np.ndarray:
+    """Apply a scalar function element by element over broadcast float32 arrays."""
     arrays = np.broadcast_arrays(*[np.asarray(a, dtype=np.float32) for a in arrays])
     out = np.empty(arrays[0].shape, dtype=np.float32)
     for idx in np.ndindex(out.shape):
@@ -162,15 +169,15 @@ def _map(fn, *arrays: np.ndarray) -> np.ndarray:
     return out
 
 
-def exp(x):
+def exp(x: np.ndarray) -> np.ndarray:
     return _map(exp_s, x)
 
 
-def log(x):
+def log(x: np.ndarray) -> np.ndarray:
     return _map(log_s, x)
 
 
-def tanh(x):
+def tanh(x: np.ndarray) -> np.ndarray:
     return _map(tanh_s, x)
 
 
@@ -187,6 +194,7 @@ def asc_sum(x: np.ndarray, axis: int, *, keepdims: bool = False) -> np.ndarray:
 
 
 def asc_max(x: np.ndarray, axis: int, *, keepdims: bool = False) -> np.ndarray:
+    """m = x[0]; for k ascending: m = max(m, x[k])."""
     x = np.moveaxis(np.asarray(x, dtype=np.float32), axis, 0)
     out = np.empty(x.shape[1:], dtype=np.float32)
     for idx in np.ndindex(out.shape):
@@ -216,6 +224,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Extra leading dims first (outermost first), then size-1 dims ascending."""
     while g.ndim > len(shape):
         g = asc_sum(g, 0)
     for d, s in enumerate(shape):
@@ -227,21 +236,22 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 # ---------------------------------------------------------------- ops: forward and backward
 
 
-def relu(x):
+def relu(x: np.ndarray) -> np.ndarray:
     return _map(lambda v: v if (v > 0 or v != v) else f32(0.0), x)
 
 
-def relu_bwd(x, g):
+def relu_bwd(x: np.ndarray, g: np.ndarray) -> np.ndarray:
     return _map(lambda v, gg: gg if v > 0 else f32(0.0), x, g)
 
 
-def _gelu_t(v):
+def _gelu_t(v: np.float32) -> tuple[np.float32, np.float32]:
+    """(x*x, tanh(C0*(x + C1*(x*x*x))))."""
     x2 = mul(v, v)
     inner = add(v, mul(C(P.GELU_C1), mul(x2, v)))
     return x2, tanh_s(mul(C(P.GELU_C0), inner))
 
 
-def gelu(x):
+def gelu(x: np.ndarray) -> np.ndarray:
     def one(v):
         _, t = _gelu_t(v)
         return mul(mul(f32(0.5), v), add(f32(1), t))
@@ -249,7 +259,7 @@ def gelu(x):
     return _map(one, x)
 
 
-def gelu_bwd(x, g):
+def gelu_bwd(x: np.ndarray, g: np.ndarray) -> np.ndarray:
     def one(v, gg):
         x2, t = _gelu_t(v)
         left = mul(f32(0.5), add(f32(1), t))
@@ -261,28 +271,28 @@ def gelu_bwd(x, g):
     return _map(one, x, g)
 
 
-def softmax(x):
+def softmax(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     e = _map(exp_s, _map(sub, x, asc_max(x, -1, keepdims=True)))
     return _map(div, e, asc_sum(e, -1, keepdims=True))
 
 
-def softmax_bwd(y, g):
+def softmax_bwd(y: np.ndarray, g: np.ndarray) -> np.ndarray:
     dot = asc_sum(_map(mul, g, y), -1, keepdims=True)
     return _map(mul, y, _map(sub, g, dot))
 
 
-def log_softmax(x):
+def log_softmax(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     z = _map(sub, x, asc_max(x, -1, keepdims=True))
     return _map(sub, z, _map(log_s, asc_sum(_map(exp_s, z), -1, keepdims=True)))
 
 
-def log_softmax_bwd(y, g):
+def log_softmax_bwd(y: np.ndarray, g: np.ndarray) -> np.ndarray:
     return _map(sub, g, _map(mul, _map(exp_s, y), asc_sum(g, -1, keepdims=True)))
 
 
-def cross_entropy(logits, targets, mask):
+def cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> tuple[np.float32, np.ndarray]:
     """(loss, dlogits for upstream gradient 1.0)."""
     logp = log_softmax(logits)
     n = logp.shape[0]
@@ -298,7 +308,10 @@ def cross_entropy(logits, targets, mask):
     return loss, d
 
 
-def layer_norm(x, w, b, eps):
+def layer_norm(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y, xhat, rstd) over the last dim."""
     x = np.asarray(x, dtype=np.float32)
     c = f32(x.shape[-1])
     mean = _map(div, asc_sum(x, -1, keepdims=True), c)
@@ -309,7 +322,10 @@ def layer_norm(x, w, b, eps):
     return _map(add, _map(mul, xhat, w), b), xhat, rstd
 
 
-def layer_norm_bwd(xhat, rstd, w, g):
+def layer_norm_bwd(
+    xhat: np.ndarray, rstd: np.ndarray, w: np.ndarray, g: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(gx, gw, gb)."""
     cdim = xhat.shape[-1]
     c = f32(cdim)
     gw = asc_sum(_map(mul, g.reshape(-1, cdim), xhat.reshape(-1, cdim)), 0)
@@ -321,16 +337,19 @@ def layer_norm_bwd(xhat, rstd, w, g):
     return dx, gw, gb
 
 
-def linear(x, w, b):
+def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """x @ w.T, then + b."""
     y = matmul(x, np.ascontiguousarray(w.T))
     return y if b is None else _map(add, y, b)
 
 
-def linear_bwd(x, w, g):
+def linear_bwd(x: np.ndarray, w: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(gx, gw, gb)."""
     return matmul(g, w), matmul(np.ascontiguousarray(g.T), x), asc_sum(g, 0)
 
 
-def embedding_bwd(rows, idx, g):
+def embedding_bwd(rows: int, idx: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """+0, then rows added at their index in ascending position order."""
     out = np.zeros((rows, g.shape[1]), dtype=np.float32)
     for i in range(len(idx)):
         for c in range(g.shape[1]):
@@ -338,7 +357,10 @@ def embedding_bwd(rows, idx, g):
     return out
 
 
-def adamw(p, g, m, v, b1p, b2p, *, lr, b1, b2, eps, wd):
+def adamw(
+    p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, b1p: np.float32, b2p: np.float32,
+    *, lr: float, b1: float, b2: float, eps: float, wd: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.float32, np.float32]:
     """One AdamW step on arrays; returns (p, m, v, b1p, b2p)."""
     lr, b1, b2, eps, wd = f32(lr), f32(b1), f32(b2), f32(eps), f32(wd)
     b1p, b2p = mul(b1p, b1), mul(b2p, b2)
@@ -353,7 +375,9 @@ def adamw(p, g, m, v, b1p, b2p, *, lr, b1, b2, eps, wd):
     return out_p, out_m, out_v, b1p, b2p
 
 
-def sgd(p, g, buf, *, lr, momentum, wd):
+def sgd(
+    p: np.ndarray, g: np.ndarray, buf: np.ndarray | None, *, lr: float, momentum: float, wd: float
+) -> tuple[np.ndarray, np.ndarray]:
     """One SGD step on arrays; returns (p, buf)."""
     out_p, out_b = np.empty_like(p), np.empty_like(p)
     for i in np.ndindex(p.shape):

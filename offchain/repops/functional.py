@@ -36,6 +36,8 @@ def unbroadcast(g: torch.Tensor, shape: torch.Size) -> torch.Tensor:
 
 
 class _Add(torch.autograd.Function):
+    """a + b; gradients unbroadcast."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.sa, ctx.sb = a.shape, b.shape
@@ -47,6 +49,8 @@ class _Add(torch.autograd.Function):
 
 
 class _Sub(torch.autograd.Function):
+    """a - b; gradients g and neg(g), unbroadcast."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.sa, ctx.sb = a.shape, b.shape
@@ -58,6 +62,8 @@ class _Sub(torch.autograd.Function):
 
 
 class _Mul(torch.autograd.Function):
+    """a * b; gradients g*b and g*a."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -70,6 +76,8 @@ class _Mul(torch.autograd.Function):
 
 
 class _Div(torch.autograd.Function):
+    """a / b; gradients g/b and neg((g/b)*y)."""
+
     @staticmethod
     def forward(ctx, a, b):
         y = P.div(a, b)
@@ -85,6 +93,8 @@ class _Div(torch.autograd.Function):
 
 
 class _Sum(torch.autograd.Function):
+    """Ascending sum over a dim; gradient copied."""
+
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim % x.dim(), keepdim
@@ -97,6 +107,8 @@ class _Sum(torch.autograd.Function):
 
 
 class _Mean(torch.autograd.Function):
+    """Ascending sum / float32(n); gradient g/n copied."""
+
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim % x.dim(), keepdim
@@ -110,6 +122,8 @@ class _Mean(torch.autograd.Function):
 
 
 class _Max(torch.autograd.Function):
+    """Max reduction; gradient to the first index holding it."""
+
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         dim = dim % x.dim()
@@ -129,6 +143,8 @@ class _Max(torch.autograd.Function):
 
 
 class _ReLU(torch.autograd.Function):
+    """select(x > 0 or NaN, x, +0); gradient select(x > 0, g, +0)."""
+
     @staticmethod
     def forward(ctx, x):
         pos = x > 0
@@ -150,6 +166,8 @@ def _gelu_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 
 class _GELU(torch.autograd.Function):
+    """GELU tanh form (docs/repops.md table for both directions)."""
+
     @staticmethod
     def forward(ctx, x):
         x2, _, t = _gelu_parts(x)
@@ -170,6 +188,8 @@ class _GELU(torch.autograd.Function):
 
 
 class _Exp(torch.autograd.Function):
+    """exp; gradient g * y."""
+
     @staticmethod
     def forward(ctx, x):
         y = P.exp(x)
@@ -183,6 +203,8 @@ class _Exp(torch.autograd.Function):
 
 
 class _Log(torch.autograd.Function):
+    """log; gradient g / x."""
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -195,6 +217,8 @@ class _Log(torch.autograd.Function):
 
 
 class _Tanh(torch.autograd.Function):
+    """tanh; gradient g * (1 - y*y)."""
+
     @staticmethod
     def forward(ctx, x):
         y = P.tanh(x)
@@ -215,6 +239,8 @@ def softmax_fwd(x: torch.Tensor) -> torch.Tensor:
 
 
 class _Softmax(torch.autograd.Function):
+    """Softmax over the last dim; gradient y * (g - sum(g*y))."""
+
     @staticmethod
     def forward(ctx, x):
         y = softmax_fwd(x)
@@ -235,6 +261,8 @@ def log_softmax_fwd(x: torch.Tensor) -> torch.Tensor:
 
 
 class _LogSoftmax(torch.autograd.Function):
+    """Log-softmax over the last dim; gradient g - exp(y) * sum(g)."""
+
     @staticmethod
     def forward(ctx, x):
         y = log_softmax_fwd(x)
@@ -248,6 +276,8 @@ class _LogSoftmax(torch.autograd.Function):
 
 
 class _CrossEntropy(torch.autograd.Function):
+    """Masked mean NLL of log-softmax; gradient (exp(lp) - onehot) * (g / count) on masked-in rows."""
+
     @staticmethod
     def forward(ctx, logits, targets, mask):
         # logits (N, V), targets (N,) int64, mask (N,) bool: loss = sum_{mask} -logp[t] (ascending n) / count
@@ -269,6 +299,8 @@ class _CrossEntropy(torch.autograd.Function):
 
 
 class _LayerNorm(torch.autograd.Function):
+    """Layer norm over the last dim (recipe and gradients in docs/repops.md)."""
+
     @staticmethod
     def forward(ctx, x, w, b, eps):
         # x (..., C), w (C,), b (C,)
@@ -296,6 +328,8 @@ class _LayerNorm(torch.autograd.Function):
 
 
 class _Linear(torch.autograd.Function):
+    """x @ W.T + b with rows flattened; gradients as three ascending matmuls."""
+
     @staticmethod
     def forward(ctx, x, w, b):
         # x (..., Cin), w (Cout, Cin), b (Cout,) or None
@@ -318,6 +352,8 @@ class _Linear(torch.autograd.Function):
 
 
 class _Matmul(torch.autograd.Function):
+    """Batched ascending-k matmul; gradients g @ b^T and a^T @ g, unbroadcast."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -343,6 +379,8 @@ def scatter_add_rows(rows: int, index: torch.Tensor, src: torch.Tensor) -> torch
 
 
 class _Embedding(torch.autograd.Function):
+    """Row gather; gradient scatter-added in ascending position order."""
+
     @staticmethod
     def forward(ctx, idx, weight):
         ctx.save_for_backward(idx)

@@ -253,3 +253,19 @@ def test_matmul_schedules_model_size_same_bits(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setattr(P, "LOOP_MIN_OUT", lm)
         outs.append(P.matmul(a, b).view(torch.int32))
     assert torch.equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sum_long_reduction_cpu_path_equals_generic_loop(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 3000-long cancellation-heavy ascending sum via index_add_ equals the explicit loop, on 1 and 2 threads."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(3000, 70, generator=g) * torch.exp2(torch.randint(-20, 20, (3000, 70), generator=g).float())
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        fast = P.asc_sum(x, 0)
+        monkeypatch.setattr(P, "FORCE_GENERIC", True)
+        loop = P.asc_sum(x, 0)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(fast.view(torch.int32), loop.view(torch.int32))

@@ -68,6 +68,8 @@ def init_params(cfg: GPTConfig, *, seed: int) -> dict[str, torch.Tensor]:
 
 
 class _GPTBase(torch.nn.Module):
+    """Parameters shared by both twins: one flat nn.Parameter per `param_shapes` entry, Philox init."""
+
     def __init__(self, cfg: GPTConfig, *, seed: int = 0) -> None:
         super().__init__()
         self.cfg = cfg
@@ -75,6 +77,7 @@ class _GPTBase(torch.nn.Module):
             self.register_parameter(name, torch.nn.Parameter(value))
 
     def p(self, name: str) -> torch.Tensor:
+        """The parameter called `name`."""
         return getattr(self, name)
 
 
@@ -105,6 +108,7 @@ class RepOpsGPT(_GPTBase):
         return R.linear(x, p("head_w"))  # (B, T, V)
 
     def loss(self, idx: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Masked mean cross-entropy of next-token prediction (RepOps cross_entropy)."""
         logits = self(idx)  # (B, T, V)
         v = logits.shape[-1]
         return R.cross_entropy(logits.reshape(-1, v), targets.reshape(-1), mask.reshape(-1))
@@ -125,6 +129,7 @@ class _Masked(torch.autograd.Function):
 
 
 def _masked(x: torch.Tensor, mask: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+    """select(mask, x, fill) with the exact select gradient."""
     return _Masked.apply(x, mask, fill)
 
 
@@ -152,6 +157,7 @@ class NativeGPT(_GPTBase):
         return F.linear(x, p("head_w"))  # (B, T, V)
 
     def loss(self, idx: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        logits = self(idx)
+        """Masked mean cross-entropy with torch ops."""
+        logits = self(idx)  # (B, T, V)
         flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
         return (flat * mask.reshape(-1)).sum() / mask.sum()

@@ -19,6 +19,8 @@ PLUS, EQUALS, VOCAB = 10, 11, 12
 
 @dataclass(frozen=True)
 class AdditionTask:
+    """d-digit addition as text with a fixed Philox train/test split (see the module docstring)."""
+
     digits: int = 2  # digits per operand
     seed: int = 0  # Philox seed for the train/test split and batch sampling
     test_size: int = 500  # held-out pairs
@@ -29,6 +31,7 @@ class AdditionTask:
         return 2 * self.digits + 2 + self.digits + 1
 
     def _split(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(train pair ids, held-out pair ids): a Philox permutation of all pairs, the first `test` held out."""
         n = (10**self.digits) ** 2
         keys = rng.philox_words(seed=self.seed, stream=1, offset=0, n=n)
         order = torch.argsort(keys * n + torch.arange(n), stable=True)  # a Philox permutation of all pairs
@@ -58,6 +61,7 @@ class AdditionTask:
         return self.tensors(train[pick])
 
     def tensors(self, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(inputs (N, L-1), next-token targets (N, L-1), answer mask (N, L-1) bool) for pair ids."""
         tok = self.encode(pairs)
         x, y = tok[:, :-1].contiguous(), tok[:, 1:].contiguous()
         mask = torch.zeros_like(y, dtype=torch.bool)
@@ -65,6 +69,7 @@ class AdditionTask:
         return x, y, mask
 
     def test_pairs(self) -> torch.Tensor:
+        """The held-out pair ids (never in a training batch)."""
         return self._split()[1]
 
     @torch.no_grad()

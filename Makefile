@@ -40,3 +40,8 @@ clean:
 # Float32.sol: 1,000,000 vectors per op against numpy float32 on anvil, throughput and gas per op.
 bench-float32: setup
 	$(BIN)/python benchmarks/bench_float32.py
+
+.PHONY: bench-repops
+# RepOps against native torch (training step and heavy ops) plus Float32 gas when wired; not part of `make test`.
+bench-repops: setup
+	$(BIN)/python benchmarks/bench_repops.py

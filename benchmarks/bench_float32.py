@@ -94,6 +94,15 @@ def gas(harness: Float32Harness, op: str, seed: int) -> tuple[float, int]:
     return float(typical.mean()), int(max(typical.max(), mixed.max()))
 
 
+def gas_per_op(ops: tuple[str, ...] = ("add", "mul", "div"), *, seed: int = 2) -> dict[str, int]:
+    """Mean gas of each op alone over training-like operands, on a fresh anvil (bench-repops reuses this)."""
+    os.chdir(ROOT)  # Ape finds the project from the working directory
+    bytecode = harness_bytecode()
+    with Anvil.start() as anvil:
+        harness = Float32Harness.deploy(anvil.uri, bytecode)
+        return {op: round(gas(harness, op, seed)[0]) for op in ops}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--vectors", type=int, default=1_000_000, help="vectors per op")

@@ -97,6 +97,9 @@ def gas(harness: Float32Harness, op: str, seed: int) -> tuple[float, int]:
 def gas_per_op(ops: tuple[str, ...] = ("add", "mul", "div"), *, seed: int = 2) -> dict[str, int]:
     """Mean gas of each op alone over training-like operands, on a fresh anvil (bench-repops reuses this)."""
     os.chdir(ROOT)  # Ape finds the project from the working directory
+    from ape.logging import logger
+
+    logger.set_level("WARNING")
     bytecode = harness_bytecode()
     with Anvil.start() as anvil:
         harness = Float32Harness.deploy(anvil.uri, bytecode)

@@ -339,13 +339,20 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
         emit DisputeResolved(_disputeId, _winner, winner, loser, _how);
 
         uint256 jobId = _d.jobId;
-        (,, IJobMarket.JobStatus status,) = _MARKET.jobOf(jobId);
-        if (loserIsSolver && status == IJobMarket.JobStatus.Running && !_MARKET.solverOf(jobId, loser).slashed) {
-            _MARKET.slash(jobId, loser, winner, _REWARD_BPS);
-        }
+        if (loserIsSolver && _slashable(jobId, loser)) _MARKET.slash(jobId, loser, winner, _REWARD_BPS);
         if (winnerIsSolver && _MARKET.solverOf(jobId, winner).disputes > 0) {
             _MARKET.closeDispute(jobId, winner);
         }
+    }
+
+    /// @dev Whether the market would accept slashing `_solver` now: the job runs and the solver is neither
+    /// slashed already (another dispute won first) nor finished. A loser that is not slashable keeps its
+    /// market standing; the bonds still move, so the dispute always resolves.
+    function _slashable(uint256 _jobId, address _solver) internal view returns (bool slashable_) {
+        (,, IJobMarket.JobStatus status,) = _MARKET.jobOf(_jobId);
+        if (status != IJobMarket.JobStatus.Running) return false;
+        IJobMarket.SolverInfo memory info = _MARKET.solverOf(_jobId, _solver);
+        slashable_ = !info.slashed && !info.finished;
     }
 
     /// @dev The dispute, reverting for an unknown id.

@@ -94,6 +94,7 @@ def test_timeout_in_committee_phase_reverts(game, referee, chain, eve):
     """Once the step is pinned no clock runs, so timeout reverts with RefereeWrongPhase."""
     game.play(honest_root, liar(40))
     chain.pending_timestamp += 10 * CLOCK
-    with ape.reverts(referee.RefereeWrongPhase, disputeId=game.dispute_id, phase=Phase.COMMITTEE,
-                     expected=Phase.STEPS):
+    with ape.reverts(
+        referee.RefereeWrongPhase, disputeId=game.dispute_id, phase=Phase.COMMITTEE, expected=Phase.STEPS
+    ):
         referee.timeout(game.dispute_id, sender=eve)

@@ -10,13 +10,11 @@ import ape
 import pytest
 from verde_support import (
     BOND,
-    COMMITTEE,
     MOVE_GAS_CAP,
     RESOLVE_GAS_CAP,
     REWARD_BPS,
     SPEC_HASH,
     STAKE,
-    THRESHOLD,
     Party,
     Phase,
     ceil_log2,
@@ -143,15 +141,18 @@ def test_bisect_moves_logarithmic_gas_capped(h, market, referee, post_roots, ope
     assert max(game.move_gas) < MOVE_GAS_CAP, game.move_gas
     resolve = game.resolve(Party.DEFENDER)
     assert resolve.gas_used < RESOLVE_GAS_CAP
-    print(f"\nverde T={steps} rounds={rounds} calls={d.moves} max_move_gas={max(game.move_gas)} "
-          f"resolve_gas={resolve.gas_used}")
+    print(
+        f"\nverde T={steps} rounds={rounds} calls={d.moves} max_move_gas={max(game.move_gas)} "
+        f"resolve_gas={resolve.gas_used}"
+    )
 
 
 # ---------------------------------------------------------------- bonds
 
 
-def test_withdrawBond_after_games_no_wei_stuck(h, market, referee, post_roots, open_solver, open_watcher, bob, carol,
-                                                eve):
+def test_withdrawBond_after_games_no_wei_stuck(
+    h, market, referee, post_roots, open_solver, open_watcher, bob, carol, eve
+):
     """After two resolved disputes and every withdrawal the referee holds no wei, and each payee got its credit."""
     job_id = h.start()
     post_roots(job_id, bob, liar(10), 1)
@@ -172,8 +173,9 @@ def test_withdrawBond_after_games_no_wei_stuck(h, market, referee, post_roots, o
         referee.withdrawBond(sender=carol)
 
 
-def test_resolve_loser_already_slashed_bonds_still_move(h, market, referee, post_roots, open_solver, open_watcher,
-                                                       bob, carol, eve):
+def test_resolve_loser_already_slashed_bonds_still_move(
+    h, market, referee, post_roots, open_solver, open_watcher, bob, carol, eve
+):
     """A second dispute against a solver slashed by the first still resolves and credits the bonds."""
     job_id = h.start(numSolvers=2)
     post_roots(job_id, bob, liar(5), 1)

@@ -89,7 +89,13 @@ def test_openWatcherDispute_records_dispute_event(job, referee, bob, eve):
     receipt = referee.openWatcherDispute(job, bob, 2, b"\x01" * 32, sender=eve, value=BOND)
     event = receipt.events.filter(referee.DisputeCreated)[0]
     assert (event.disputeId, event.jobId, event.challenger, event.defender, event.index, event.watcher) == (
-        1, job, eve.address, bob.address, 2, True)
+        1,
+        job,
+        eve.address,
+        bob.address,
+        2,
+        True,
+    )
     d = referee.disputeOf(1)
     assert (d.lo, d.hi, d.phase, d.turn) == (30, 60, Phase.STEPS, Party.DEFENDER)
     assert d.agreedRoot == honest_root(30) and d.defenderRoot == honest_root(60)
@@ -110,12 +116,14 @@ def test_bisect_not_your_turn_reverts(job, referee, open_solver, bob, carol, eve
     """Only the side to move may move: the challenger, then an outsider, are turned away."""
     game = open_solver(job, carol, bob, 2)
     game.post_bond()
-    with ape.reverts(referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=carol.address,
-                     expected=Party.DEFENDER):
+    with ape.reverts(
+        referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=carol.address, expected=Party.DEFENDER
+    ):
         referee.bisect(game.dispute_id, honest_root(45), sender=carol)
     referee.bisect(game.dispute_id, honest_root(45), sender=bob)
-    with ape.reverts(referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=eve.address,
-                     expected=Party.CHALLENGER):
+    with ape.reverts(
+        referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=eve.address, expected=Party.CHALLENGER
+    ):
         referee.bisect(game.dispute_id, honest_root(45), sender=eve)
 
 
@@ -142,11 +150,13 @@ def test_bisect_after_resolution_reverts(pinned, referee, bob):
 
 def test_commitTrace_and_resolveLeaf_not_built_revert(pinned, referee, carol):
     """The op-trace and leaf phases are not built: both calls revert with RefereeWrongPhase."""
-    with ape.reverts(referee.RefereeWrongPhase, disputeId=pinned.dispute_id, phase=Phase.COMMITTEE,
-                     expected=Phase.OP_TRACE):
+    with ape.reverts(
+        referee.RefereeWrongPhase, disputeId=pinned.dispute_id, phase=Phase.COMMITTEE, expected=Phase.OP_TRACE
+    ):
         referee.commitTrace(pinned.dispute_id, b"\x00" * 32, 1, sender=carol)
-    with ape.reverts(referee.RefereeWrongPhase, disputeId=pinned.dispute_id, phase=Phase.COMMITTEE,
-                     expected=Phase.LEAF):
+    with ape.reverts(
+        referee.RefereeWrongPhase, disputeId=pinned.dispute_id, phase=Phase.COMMITTEE, expected=Phase.LEAF
+    ):
         referee.resolveLeaf(pinned.dispute_id, 0, b"", sender=carol)
 
 
@@ -155,16 +165,21 @@ def test_commitTrace_and_resolveLeaf_not_built_revert(pinned, referee, carol):
 
 def test_committeeDigest_binds_chain_referee_dispute_step_winner(pinned, referee, chain):
     """The digest is keccak(abi.encode(chainid, referee, disputeId, step, winner))."""
-    want = keccak(encode(["uint256", "address", "uint256", "uint64", "uint8"],
-                         [chain.chain_id, referee.address, pinned.dispute_id, 40, Party.DEFENDER]))
+    want = keccak(
+        encode(
+            ["uint256", "address", "uint256", "uint64", "uint8"],
+            [chain.chain_id, referee.address, pinned.dispute_id, 40, Party.DEFENDER],
+        )
+    )
     assert referee.committeeDigest(pinned.dispute_id, Party.DEFENDER) == want
 
 
 def test_resolveByCommittee_before_pinned_reverts(job, referee, open_solver, bob, carol):
     """The committee cannot decide while the steps are still being bisected."""
     game = open_solver(job, carol, bob, 2)
-    with ape.reverts(referee.RefereeWrongPhase, disputeId=game.dispute_id, phase=Phase.STEPS,
-                     expected=Phase.COMMITTEE):
+    with ape.reverts(
+        referee.RefereeWrongPhase, disputeId=game.dispute_id, phase=Phase.STEPS, expected=Phase.COMMITTEE
+    ):
         referee.resolveByCommittee(game.dispute_id, Party.DEFENDER, [], sender=carol)
 
 
@@ -180,8 +195,9 @@ def test_resolveByCommittee_bad_signer_reverts(pinned, referee, carol):
     outsider = Account.from_key(keccak(b"not a member"))
     digest = bytes(referee.committeeDigest(pinned.dispute_id, Party.DEFENDER))
     with ape.reverts(referee.RefereeNotCommitteeMember, disputeId=pinned.dispute_id, signer=outsider.address):
-        referee.resolveByCommittee(pinned.dispute_id, Party.DEFENDER,
-                                   sign(digest, [*COMMITTEE[:2], outsider]), sender=carol)
+        referee.resolveByCommittee(
+            pinned.dispute_id, Party.DEFENDER, sign(digest, [*COMMITTEE[:2], outsider]), sender=carol
+        )
 
 
 def test_resolveByCommittee_signature_for_other_winner_reverts(pinned, referee, carol):

@@ -98,3 +98,24 @@ def test_timeout_in_committee_phase_reverts(game, referee, chain, eve):
         referee.RefereeWrongPhase, disputeId=game.dispute_id, phase=Phase.COMMITTEE, expected=Phase.STEPS
     ):
         referee.timeout(game.dispute_id, sender=eve)
+
+
+def test_withdrawBond_reentrant_receiver_gets_credit_once(h, project, deployer, referee, chain, post_roots, bob, eve):
+    """A watcher contract that re-enters withdrawBond from receive() is refused and is paid its credit once."""
+    attacker = deployer.deploy(project.ReentrantReceiver)
+    job_id = h.start()
+    post_roots(job_id, bob, liar(5), 1)
+    payload = referee.openWatcherDispute.encode_input(job_id, bob, 1, honest_root(30))
+    attacker.execute(referee, BOND, payload, sender=eve, value=BOND)
+    chain.pending_timestamp = referee.moveDeadline(1) + 1
+    referee.timeout(1, sender=eve)
+    assert referee.bondCredit(attacker) == BOND
+
+    withdraw = referee.withdrawBond.encode_input()
+    attacker.arm(referee, withdraw, sender=eve)
+    attacker.execute(referee, 0, withdraw, sender=eve)
+
+    assert attacker.attempts() == 1 and not attacker.lastSucceeded()
+    assert bytes(attacker.lastReturnData())[:4] == bytes.fromhex("3ee5aeb5")  # ReentrancyGuardReentrantCall()
+    assert ape.chain.provider.get_balance(attacker.address) == BOND
+    assert ape.chain.provider.get_balance(referee.address) == 0 and referee.bondCredit(attacker) == 0

@@ -265,3 +265,12 @@ def test_setCommittee_replaces_members(pinned, referee, deployer, carol):
         referee.resolveByCommittee(pinned.dispute_id, Party.CHALLENGER, sign(digest, COMMITTEE[:1]), sender=carol)
     referee.resolveByCommittee(pinned.dispute_id, Party.CHALLENGER, sign(digest, [new]), sender=carol)
     assert referee.bondCredit(carol) == 2 * BOND
+
+
+def test_openSolverDispute_challenger_unposted_reverts(h, referee, market, post_roots, bob, carol):
+    """A challenging solver must have posted the disputed checkpoint itself (the market's JobCheckpointNotPosted)."""
+    job_id = h.start()
+    post_roots(job_id, bob, honest_root, 2)
+    post_roots(job_id, carol, honest_root, 1)
+    with ape.reverts(market.JobCheckpointNotPosted, jobId=job_id, solver=carol.address, index=2):
+        referee.openSolverDispute(job_id, bob, 2, sender=carol, value=BOND)

@@ -40,7 +40,7 @@ import {IJobMarket} from "./IJobMarket.sol";
 /// - Every dispute MUST resolve in bounded time: a move is accepted only before its mover's clock runs
 ///   out, and `timeout` MUST resolve against that mover afterwards.
 /// - On-chain work per dispute MUST be O(log T + log |G| + small constant): nothing re-runs training.
-/// - Bonds MUST be fully accounted: after resolution, the winner's withdrawable credit grows by both bonds.
+/// - Bonds MUST be fully accounted: after resolution, the winner's withdrawable credit grows by every bond posted.
 /// - It SHOULD void the job (`IJobMarket.voidResult`) when a dispute shows that no solver's result holds.
 /// - A move MUST NOT be accepted from anyone but the party whose turn it is.
 interface IVerdeReferee {
@@ -94,6 +94,7 @@ interface IVerdeReferee {
         uint64 turnStartedAt; // unix seconds when the current move's clock started
         bool defenderBonded; // the defender posted its bond
         Party winner; // set once resolved
+        uint32 moves; // moves accepted so far (postBond and every bisect call)
     }
 
     // ---------------------------------------------------------------- events
@@ -164,6 +165,10 @@ interface IVerdeReferee {
         address indexed loserAccount,
         Resolution how
     );
+    /// @notice Governance replaced the referee committee.
+    /// @param members The new members.
+    /// @param threshold Signatures needed to resolve a dispute.
+    event CommitteeSet(address[] members, uint256 threshold);
     /// @notice `amount` of bond credit was paid out to `account`.
     /// @param account The payee.
     /// @param amount What was paid.
@@ -201,6 +206,20 @@ interface IVerdeReferee {
     error RefereeNoRecipe(uint256 disputeId, bytes32 opcode);
     /// @notice Only `valid` committee signatures verified, `needed` are required.
     error RefereeBadCommittee(uint256 disputeId, uint256 valid, uint256 needed);
+    /// @notice `signer` signed the committee digest but is not a committee member.
+    error RefereeNotCommitteeMember(uint256 disputeId, address signer);
+    /// @notice `signer` signed twice.
+    error RefereeDuplicateSigner(uint256 disputeId, address signer);
+    /// @notice The committee `members` with `threshold` is malformed (empty, duplicate or zero member, bad threshold).
+    error RefereeBadCommitteeSetup(uint256 members, uint256 threshold);
+    /// @notice Constructor arguments out of range (zero bond or clock, reward above 10 000 bps, no market).
+    error RefereeBadConfig(uint256 bond, uint64 clockSeconds, uint16 rewardBps);
+    /// @notice The defender must post its bond before any other move.
+    error RefereeBondMissing(uint256 disputeId);
+    /// @notice `account` is a solver of job `jobId`: a solver disputes with `openSolverDispute`.
+    error RefereeWatcherIsSolver(uint256 jobId, address account);
+    /// @notice `winner` is not a side (Challenger or Defender).
+    error RefereeBadWinner(uint256 disputeId, Party winner);
     /// @notice `account` has no bond credit.
     error RefereeNothingToWithdraw(address account);
 
@@ -258,8 +277,13 @@ interface IVerdeReferee {
     /// @notice Committee phase: resolve with `m` of the `n` committee members' signatures on the winner.
     /// @param disputeId The dispute.
     /// @param winner The side the committee found right.
-    /// @param signatures The members' signatures over (chain id, referee, disputeId, winner).
+    /// @param signatures Distinct members' EIP-191 signatures over `committeeDigest(disputeId, winner)`.
     function resolveByCommittee(uint256 disputeId, Party winner, bytes[] calldata signatures) external;
+
+    /// @notice Governance: replace the committee. Affects every dispute not yet resolved.
+    /// @param members The members (distinct, non-zero, at most MAX_COMMITTEE).
+    /// @param threshold Signatures needed (1 <= threshold <= members.length).
+    function setCommittee(address[] calldata members, uint256 threshold) external;
 
     /// @notice Resolve against the side to move once its clock has run out. Anyone may call.
     /// @param disputeId The dispute.
@@ -305,6 +329,22 @@ interface IVerdeReferee {
     /// @param disputeId The dispute.
     /// @return deadline_ Unix seconds.
     function moveDeadline(uint256 disputeId) external view returns (uint64 deadline_);
+
+    /// @notice The digest committee members sign (before the EIP-191 prefix): keccak256 of the ABI encoding
+    /// of (chain id, this referee, disputeId, the disputed step, winner).
+    /// @param disputeId The dispute.
+    /// @param winner The side the committee finds right.
+    /// @return digest_ The digest.
+    function committeeDigest(uint256 disputeId, Party winner) external view returns (bytes32 digest_);
+
+    /// @notice The committee members and the signature threshold.
+    /// @return members_ The members.
+    /// @return threshold_ Signatures needed.
+    function committee() external view returns (address[] memory members_, uint256 threshold_);
+
+    /// @notice Share of a losing solver's market stake credited to the winner, in basis points.
+    /// @return bps_ The share.
+    function REWARD_BPS() external view returns (uint16 bps_);
 
     /// @notice `account`'s withdrawable bond credit.
     /// @param account The account.

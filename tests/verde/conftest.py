@@ -1,0 +1,86 @@
+"""Fixtures for VerdeReferee: JobMarket and the referee deployed once per session (Ape snapshots and restores
+chain state around every test), a committee of 5 with threshold 3, and a running ETH job helper.
+
+Roles: `deployer` is governance, `alice` posts jobs, `bob` and `carol` solve, `eve` watches.
+
+Run: `.venv/bin/ape test tests/verde -q -p no:cacheprovider`
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "market"))
+
+from jobmarket_support import Asset, Defaults, Harness  # noqa: E402
+from verde_support import BOND, CLOCK, COMMITTEE, REWARD_BPS, THRESHOLD, Game  # noqa: E402
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+@pytest.fixture(scope="session")
+def market(project, deployer):
+    return deployer.deploy(project.JobMarket, deployer)
+
+
+@pytest.fixture(scope="session")
+def referee(project, deployer, market):
+    """The Verde referee, sole holder of the market's DISPUTE_ROLE, with the committee set."""
+    referee = deployer.deploy(project.VerdeReferee, market, ZERO_ADDRESS, deployer, BOND, CLOCK, REWARD_BPS)
+    market.grantRole(market.DISPUTE_ROLE(), referee, sender=deployer)
+    referee.setCommittee([m.address for m in COMMITTEE], THRESHOLD, sender=deployer)
+    return referee
+
+
+@pytest.fixture(scope="session")
+def h(market, referee, chain, alice, bob, carol) -> Harness:
+    """A market driver for ETH jobs (the referee stands where the market tests' referee account stood)."""
+    return Harness(
+        market=market,
+        asset=Asset(name="eth", token=None, chain=chain),
+        chain=chain,
+        requester=alice,
+        solvers=(bob, carol),
+        referee=referee,
+        d=Defaults(),
+    )
+
+
+@pytest.fixture(scope="session")
+def post_roots(market):
+    """Post a solver's checkpoints 1..upto from a step-root function: checkpoint k is the root after step(k)."""
+
+    def post(job_id: int, solver, root_of, upto: int) -> None:
+        p = market.jobOf(job_id).params_
+        steps, interval = p[1], p[2]
+        for k in range(market.solverOf(job_id, solver).posted + 1, upto + 1):
+            market.postCheckpoint(job_id, k, root_of(min(k * interval, steps)), sender=solver)
+
+    return post
+
+
+@pytest.fixture(scope="session")
+def open_solver(referee):
+    """`challenger` opens a solver dispute against `defender` at checkpoint `index`; returns the Game."""
+
+    def open_(job_id: int, challenger, defender, index: int) -> Game:
+        r = referee.openSolverDispute(job_id, defender, index, sender=challenger, value=BOND)
+        dispute_id = r.events.filter(referee.DisputeCreated)[0].disputeId
+        return Game(referee=referee, dispute_id=dispute_id, challenger=challenger, defender=defender)
+
+    return open_
+
+
+@pytest.fixture(scope="session")
+def open_watcher(referee):
+    """Watcher `challenger` opens a dispute against `defender` at `index` claiming `root`; returns the Game."""
+
+    def open_(job_id: int, challenger, defender, index: int, root: bytes) -> Game:
+        r = referee.openWatcherDispute(job_id, defender, index, root, sender=challenger, value=BOND)
+        dispute_id = r.events.filter(referee.DisputeCreated)[0].disputeId
+        return Game(referee=referee, dispute_id=dispute_id, challenger=challenger, defender=defender)
+
+    return open_

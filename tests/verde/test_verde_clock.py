@@ -1,0 +1,121 @@
+"""VerdeReferee clocks: each party's chess clock, deadlines, and `timeout` (silence loses).
+
+Run: `.venv/bin/ape test tests/verde -q -p no:cacheprovider`
+"""
+
+from __future__ import annotations
+
+import ape
+import pytest
+from verde_support import BOND, CLOCK, RESOLVE_GAS_CAP, REWARD_BPS, STAKE, Party, Phase, honest_root, liar
+
+
+@pytest.fixture
+def game(h, post_roots, open_solver, bob, carol):
+    """carol (diverging at step 40) disputes honest bob's checkpoint 2."""
+    job_id = h.start()
+    post_roots(job_id, bob, honest_root, 2)
+    post_roots(job_id, carol, liar(40), 2)
+    game = open_solver(job_id, carol, bob, 2)
+    game.job_id = job_id
+    return game
+
+
+def test_timeout_defender_never_bonds_challenger_wins_own_bond(game, referee, market, chain, bob, carol):
+    """A defender that never posts its bond loses by timeout: the challenger gets its bond back and the reward."""
+    deadline = referee.moveDeadline(game.dispute_id)
+    assert deadline == referee.disputeOf(game.dispute_id).turnStartedAt + CLOCK
+    chain.pending_timestamp = deadline + 1
+    receipt = referee.timeout(game.dispute_id, sender=carol)
+
+    event = receipt.events.filter(referee.DisputeResolved)[0]
+    assert event.winner == Party.CHALLENGER and event.how == 2  # Resolution.Timeout
+    assert referee.bondCredit(carol) == BOND and ape.chain.provider.get_balance(referee.address) == BOND
+    assert market.solverOf(game.job_id, bob).slashed
+    assert market.owed(game.job_id, carol) == STAKE * REWARD_BPS // 10_000
+    assert receipt.gas_used < RESOLVE_GAS_CAP
+
+
+def test_timeout_silent_challenger_defender_wins(game, referee, market, chain, bob, carol):
+    """A challenger that stops answering mid-bisection loses both bonds and its stake share to the defender."""
+    game.post_bond()
+    game.round(honest_root, liar(40))
+    mid = referee.midpoint(game.dispute_id)
+    referee.bisect(game.dispute_id, honest_root(mid), sender=bob)
+    assert referee.disputeOf(game.dispute_id).turn == Party.CHALLENGER
+
+    chain.pending_timestamp = referee.moveDeadline(game.dispute_id) + 1
+    referee.timeout(game.dispute_id, sender=bob)
+    d = referee.disputeOf(game.dispute_id)
+    assert d.phase == Phase.RESOLVED and d.winner == Party.DEFENDER
+    assert referee.bondCredit(bob) == 2 * BOND
+    assert market.solverOf(game.job_id, carol).slashed and market.solverOf(game.job_id, bob).disputes == 0
+
+
+def test_timeout_before_deadline_reverts(game, referee, chain, eve):
+    """timeout at the deadline itself reverts: the mover's clock still runs."""
+    deadline = referee.moveDeadline(game.dispute_id)
+    chain.pending_timestamp = deadline
+    with ape.reverts(referee.RefereeClockRunning, disputeId=game.dispute_id, party=Party.DEFENDER, deadline=deadline):
+        referee.timeout(game.dispute_id, sender=eve)
+
+
+def test_postBond_after_deadline_reverts(game, referee, chain, bob):
+    """A move one second past its deadline reverts with RefereeClockExpired."""
+    deadline = referee.moveDeadline(game.dispute_id)
+    chain.pending_timestamp = deadline + 1
+    with ape.reverts(referee.RefereeClockExpired, disputeId=game.dispute_id, party=Party.DEFENDER, deadline=deadline):
+        referee.postBond(game.dispute_id, sender=bob, value=BOND)
+
+
+def test_postBond_at_deadline_succeeds(game, referee, chain, bob):
+    """A move at its deadline is accepted and uses up the mover's whole clock."""
+    chain.pending_timestamp = referee.moveDeadline(game.dispute_id)
+    referee.postBond(game.dispute_id, sender=bob, value=BOND)
+    assert referee.disputeOf(game.dispute_id).defenderClock == 0
+
+
+def test_bisect_clocks_charge_only_the_mover(game, referee, chain, bob, carol):
+    """Each move charges its mover the time since its turn started and leaves the other clock alone."""
+    start = referee.disputeOf(game.dispute_id).turnStartedAt
+    chain.pending_timestamp = start + 100
+    game.post_bond()
+    mid = referee.midpoint(game.dispute_id)
+    chain.pending_timestamp = start + 150
+    referee.bisect(game.dispute_id, honest_root(mid), sender=bob)
+    chain.pending_timestamp = start + 400
+    referee.bisect(game.dispute_id, honest_root(mid), sender=carol)
+    d = referee.disputeOf(game.dispute_id)
+    assert d.defenderClock == CLOCK - 150 and d.challengerClock == CLOCK - 250
+    assert referee.moveDeadline(game.dispute_id) == start + 400 + CLOCK - 150
+
+
+def test_timeout_in_committee_phase_reverts(game, referee, chain, eve):
+    """Once the step is pinned no clock runs, so timeout reverts with RefereeWrongPhase."""
+    game.play(honest_root, liar(40))
+    chain.pending_timestamp += 10 * CLOCK
+    with ape.reverts(
+        referee.RefereeWrongPhase, disputeId=game.dispute_id, phase=Phase.COMMITTEE, expected=Phase.STEPS
+    ):
+        referee.timeout(game.dispute_id, sender=eve)
+
+
+def test_withdrawBond_reentrant_receiver_gets_credit_once(h, project, deployer, referee, chain, post_roots, bob, eve):
+    """A watcher contract that re-enters withdrawBond from receive() is refused and is paid its credit once."""
+    attacker = deployer.deploy(project.ReentrantReceiver)
+    job_id = h.start()
+    post_roots(job_id, bob, liar(5), 1)
+    payload = referee.openWatcherDispute.encode_input(job_id, bob, 1, honest_root(30))
+    attacker.execute(referee, BOND, payload, sender=eve, value=BOND)
+    chain.pending_timestamp = referee.moveDeadline(1) + 1
+    referee.timeout(1, sender=eve)
+    assert referee.bondCredit(attacker) == BOND
+
+    withdraw = referee.withdrawBond.encode_input()
+    attacker.arm(referee, withdraw, sender=eve)
+    attacker.execute(referee, 0, withdraw, sender=eve)
+
+    assert attacker.attempts() == 1 and not attacker.lastSucceeded()
+    assert bytes(attacker.lastReturnData())[:4] == bytes.fromhex("3ee5aeb5")  # ReentrancyGuardReentrantCall()
+    assert ape.chain.provider.get_balance(attacker.address) == BOND
+    assert ape.chain.provider.get_balance(referee.address) == 0 and referee.bondCredit(attacker) == 0

@@ -484,14 +484,7 @@ library LibFloat32 {
     /// @param _b The right operand.
     /// @return r_ The comparison's result.
     function gt(Float32 _a, Float32 _b) internal pure returns (bool r_) {
-        assembly ("memory-safe") {
-            let ma := and(_a, _ABS)
-            let mb := and(_b, _ABS)
-            // Order keys as in `lt`, compared the other way round.
-            let sa := sub(0, and(shr(31, _a), 1))
-            let sb := sub(0, and(shr(31, _b), 1))
-            r_ := and(sgt(sub(xor(ma, sa), sa), sub(xor(mb, sb), sb)), iszero(or(gt(ma, _INF), gt(mb, _INF))))
-        }
+        r_ = lt(_b, _a);
     }
 
     /// @notice IEEE a >= b (b <= a): false if either is NaN; -0 >= +0 and +0 >= -0 are true.
@@ -499,13 +492,7 @@ library LibFloat32 {
     /// @param _b The right operand.
     /// @return r_ The comparison's result.
     function ge(Float32 _a, Float32 _b) internal pure returns (bool r_) {
-        assembly ("memory-safe") {
-            let ma := and(_a, _ABS)
-            let mb := and(_b, _ABS)
-            let sa := sub(0, and(shr(31, _a), 1))
-            let sb := sub(0, and(shr(31, _b), 1))
-            r_ := and(iszero(slt(sub(xor(ma, sa), sa), sub(xor(mb, sb), sb))), iszero(or(gt(ma, _INF), gt(mb, _INF))))
-        }
+        r_ = le(_b, _a);
     }
 
     /// @notice IEEE 754-2019 minimum: NaN if either is NaN, else the smaller, with -0 < +0.

@@ -1,6 +1,6 @@
 """Session fixtures shared by every test: named accounts, strict `ape.reverts`, a reaper for stray children.
 
-Contract fixtures live in each area's own conftest (tests/identity, tests/swarm, tests/market).
+The JobMarket with a stand-in referee is shared here; other contract fixtures live in each area's conftest.
 Ape isolates chain state per test, so function-scoped deployments are cheap snapshots.
 """
 
@@ -81,6 +81,20 @@ def _strict_reverts(monkeypatch):
         return True  # the expected revert happened: swallow it, as ape.reverts does
 
     monkeypatch.setattr(RevertsContextManager, "__exit__", strict_exit)
+
+
+@pytest.fixture(scope="session")
+def referee(accounts):
+    """Stands in for the Verde referee: holds the JobMarket's DISPUTE_ROLE (tests/verde uses the real one)."""
+    return accounts[8]
+
+
+@pytest.fixture(scope="session")
+def market(project, deployer, referee):
+    """The real JobMarket, governed by `deployer`, with `referee` holding DISPUTE_ROLE."""
+    market = deployer.deploy(project.JobMarket, deployer)
+    market.grantRole(market.DISPUTE_ROLE(), referee, sender=deployer)
+    return market
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -28,21 +28,7 @@ def solver_b(accounts):
     return accounts[7]
 
 
-@pytest.fixture(scope="session")
-def referee(accounts):
-    """Stands in for the Verde referee: holds the JobMarket's DISPUTE_ROLE."""
-    return accounts[8]
-
-
 # ---------------------------------------------------------------- contracts
-
-
-@pytest.fixture(scope="session")
-def market(project, deployer, referee):
-    """The real JobMarket, governed by `deployer`, with `referee` holding DISPUTE_ROLE."""
-    jm = project.JobMarket.deploy(deployer, sender=deployer)
-    jm.grantRole(jm.DISPUTE_ROLE(), referee, sender=deployer)
-    return jm
 
 
 @pytest.fixture(scope="session")

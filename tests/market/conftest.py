@@ -17,19 +17,6 @@ from jobmarket_support import MAX_UINT256, Asset, Harness
 
 
 @pytest.fixture(scope="session")
-def referee(accounts):
-    """Holds DISPUTE_ROLE: stands in for the Verde referee."""
-    return accounts[6]
-
-
-@pytest.fixture(scope="session")
-def market(project, deployer, referee):
-    market = deployer.deploy(project.JobMarket, deployer)
-    market.grantRole(market.DISPUTE_ROLE(), referee, sender=deployer)
-    return market
-
-
-@pytest.fixture(scope="session")
 def lens(project, deployer):
     """Batch reader of a job's escrow and credits (one eth_call per invariant check)."""
     return deployer.deploy(project.JobMarketLens)

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IJobMarket} from "./IJobMarket.sol";
+import {IVerdeTypes} from "./IVerdeTypes.sol";
 
 /// @title IVerdeReferee
 /// @notice Refereed delegation (Verde): a bisection dispute game that narrows a disagreement about a
@@ -16,15 +17,17 @@ import {IJobMarket} from "./IJobMarket.sol";
 /// 2. Steps. Bisection over the steps of the disputed interval `(step(k-1), step(k)]`: the defender posts
 ///    its state root after the midpoint step, the challenger answers with its own; equal roots move the
 ///    agreed end up, different roots move the disputed end down, until one step `s` is left.
-/// 3. OpTrace. Both commit the Merkle root of their op trace for step `s` (forward, backward, optimizer,
-///    topologically ordered, each op with its output tensor root) and its length. Bisection over the
-///    trace's running accumulator finds op `j`: every input agreed, the output disputed.
-/// 4. Reduction (long reductions only). Bisection over op `j`'s partial sums for one output element, so
-///    the leaf recomputes a short sequence of primitive float32 operations.
-/// 5. Leaf. The challenger names one output element; `resolveLeaf` checks both parties' values for it by
-///    Merkle proof against their output roots and recomputes it from the agreed inputs with the
-///    OpAdjudicator (canonical float32 semantics). The party whose value differs loses. An op with no
-///    on-chain recipe moves the dispute to the `Committee` phase: an m-of-n referee committee decides.
+/// 3. OpTrace. The step is a program of G ops registered by the job's requester (`setProgram`,
+///    docs/verde-trace.md). Each party commits its trace state root S_G (a Merkle tree whose leaf i is op
+///    i's descriptor hash with its output root), proving its last entry is its root for the step; then
+///    bisection over S_j finds op `j`: S_j agreed (so every input is agreed), S_{j+1} disputed.
+/// 4. Output and Descent. Both reveal op `j`'s output root; a 16-ary descent over the two output tensors'
+///    Merkle trees finds the first element whose bits differ.
+/// 5. Reduction (reductions only). An 8-ary bisection over that element's partial sums finds one term.
+/// 6. Leaf. Anyone proves the agreed operand elements (`resolveElement`, or `resolveHashOp`,
+///    `resolveLoad`, `resolveBatch` for ops whose output is a hash); the OpAdjudicator recomputes the one
+///    element with Float32 and the party whose value differs loses. A pinned step of a job without a
+///    program goes to the `Committee` phase: an m-of-n referee committee decides within one clock.
 ///
 /// Clocks and bonds: each party has a chess clock of `CLOCK_SECONDS()`, running only while it is that
 /// party's move. A party whose clock runs out loses (`timeout`, callable by anyone). Both parties post a
@@ -43,186 +46,8 @@ import {IJobMarket} from "./IJobMarket.sol";
 /// - Bonds MUST be fully accounted: after resolution, the winner's withdrawable credit grows by every bond posted.
 /// - It SHOULD void the job (`IJobMarket.voidResult`) when a dispute shows that no solver's result holds.
 /// - A move MUST NOT be accepted from anyone but the party whose turn it is.
-interface IVerdeReferee {
-    // ---------------------------------------------------------------- types
-
-    /// @notice Where a dispute stands.
-    enum Phase {
-        None, // no such dispute
-        Steps, // bisection over the steps between two checkpoints
-        OpTrace, // trace roots committed, bisection over the op trace of one step
-        Reduction, // bisection over the partial sums of one output element of a long reduction
-        Leaf, // one op (and element) found: waiting for the on-chain recomputation
-        Committee, // the op has no on-chain recipe: waiting for the committee's signatures
-        Resolved // decided; bonds credited, market settled
-    }
-
-    /// @notice A side of a dispute.
-    enum Party {
-        None,
-        Challenger,
-        Defender
-    }
-
-    /// @notice How a dispute was decided.
-    enum Resolution {
-        None,
-        Leaf, // on-chain recomputation of one element
-        Timeout, // a party's clock ran out
-        Committee // m-of-n referee committee
-    }
-
-    /// @notice One dispute.
-    struct Dispute {
-        uint256 jobId; // the market job
-        address challenger; // the solver or watcher that opened it
-        address defender; // the solver whose checkpoint is disputed
-        bool watcher; // true when the challenger is not a solver of the job
-        Phase phase; // current phase
-        Party turn; // whose move it is (Party.None once resolved)
-        uint32 checkpointIndex; // the disputed checkpoint `k`
-        uint64 lo; // last agreed position of the current bisection (step, op index or partial-sum index)
-        uint64 hi; // first disputed position of the current bisection
-        bytes32 agreedRoot; // both parties' commitment at `lo`
-        bytes32 challengerRoot; // the challenger's commitment at `hi`
-        bytes32 defenderRoot; // the defender's commitment at `hi`
-        bytes32 pendingRoot; // the defender's commitment at the midpoint, awaiting the challenger's answer
-        uint64 step; // the disputed step once the Steps phase ends
-        uint32 opIndex; // the disputed op once the OpTrace phase ends
-        uint64 challengerClock; // seconds left on the challenger's clock
-        uint64 defenderClock; // seconds left on the defender's clock
-        uint64 turnStartedAt; // unix seconds when the current move's clock started
-        bool defenderBonded; // the defender posted its bond
-        Party winner; // set once resolved
-        uint32 moves; // moves accepted so far (postBond and every bisect call)
-    }
-
-    // ---------------------------------------------------------------- events
-
-    /// @notice A dispute was opened and the challenger's bond escrowed.
-    /// @param disputeId The new dispute.
-    /// @param jobId The market job.
-    /// @param challenger The solver or watcher that opened it.
-    /// @param defender The solver whose checkpoint is disputed.
-    /// @param index The disputed checkpoint.
-    /// @param watcher True when the challenger is not a solver of the job.
-    event DisputeCreated(
-        uint256 indexed disputeId,
-        uint256 indexed jobId,
-        address indexed challenger,
-        address defender,
-        uint32 index,
-        bool watcher
-    );
-    /// @notice The defender posted its bond.
-    /// @param disputeId The dispute.
-    /// @param defender The defender.
-    /// @param amount The bond.
-    event BondPosted(uint256 indexed disputeId, address indexed defender, uint256 amount);
-    /// @notice A party committed to its value at bisection position `position`.
-    /// @param disputeId The dispute.
-    /// @param phase The bisection phase (Steps, OpTrace or Reduction).
-    /// @param party Who moved.
-    /// @param position The midpoint position the commitment is for.
-    /// @param commitment The state root, trace accumulator or partial-sum root at `position`.
-    event Bisected(uint256 indexed disputeId, Phase phase, Party party, uint64 position, bytes32 commitment);
-    /// @notice The bisection range narrowed to `(lo, hi]`.
-    /// @param disputeId The dispute.
-    /// @param phase The bisection phase.
-    /// @param lo The last agreed position.
-    /// @param hi The first disputed position.
-    event RangeNarrowed(uint256 indexed disputeId, Phase phase, uint64 lo, uint64 hi);
-    /// @notice The dispute entered `phase`.
-    /// @param disputeId The dispute.
-    /// @param phase The new phase.
-    /// @param position The position the previous phase pinned (step, op index or partial-sum index).
-    event PhaseAdvanced(uint256 indexed disputeId, Phase phase, uint64 position);
-    /// @notice A party committed its op trace for the disputed step.
-    /// @param disputeId The dispute.
-    /// @param party Who committed.
-    /// @param traceRoot Merkle root of the ordered op trace.
-    /// @param numOps Number of ops in the trace.
-    event TraceCommitted(uint256 indexed disputeId, Party party, bytes32 traceRoot, uint32 numOps);
-    /// @notice The disputed element was recomputed on chain.
-    /// @param disputeId The dispute.
-    /// @param element Flat index of the output element.
-    /// @param expected The recomputed float32 bit pattern.
-    /// @param challengerValue The challenger's value.
-    /// @param defenderValue The defender's value.
-    event LeafRecomputed(
-        uint256 indexed disputeId, uint256 element, uint32 expected, uint32 challengerValue, uint32 defenderValue
-    );
-    /// @notice The dispute was decided; the loser's bond was credited to the winner and the market settled.
-    /// @param disputeId The dispute.
-    /// @param winner The winning side.
-    /// @param winnerAccount The winner's address.
-    /// @param loserAccount The loser's address.
-    /// @param how How it was decided.
-    event DisputeResolved(
-        uint256 indexed disputeId,
-        Party winner,
-        address indexed winnerAccount,
-        address indexed loserAccount,
-        Resolution how
-    );
-    /// @notice Governance replaced the referee committee.
-    /// @param members The new members.
-    /// @param threshold Signatures needed to resolve a dispute.
-    event CommitteeSet(address[] members, uint256 threshold);
-    /// @notice `amount` of bond credit was paid out to `account`.
-    /// @param account The payee.
-    /// @param amount What was paid.
-    event BondWithdrawn(address indexed account, uint256 amount);
-
-    // ---------------------------------------------------------------- errors
-
-    /// @notice No dispute has id `disputeId`.
-    error RefereeUnknownDispute(uint256 disputeId);
-    /// @notice The dispute is already resolved.
-    error RefereeResolved(uint256 disputeId);
-    /// @notice `account` is not a solver of job `jobId`.
-    error RefereeNotSolver(uint256 jobId, address account);
-    /// @notice The challenger and the defender are the same account.
-    error RefereeSelfDispute(address account);
-    /// @notice The two roots for checkpoint `index` agree: there is nothing to dispute.
-    error RefereeRootsAgree(uint256 jobId, uint32 index, bytes32 root);
-    /// @notice The roots for checkpoint `index - 1` differ: dispute the earlier checkpoint first.
-    error RefereePriorRootsDiffer(uint256 jobId, uint32 index);
-    /// @notice msg.value was `sent`, the bond is `expected`.
-    error RefereeWrongBond(uint256 sent, uint256 expected);
-    /// @notice `caller` may not move now; `expected` is the side whose turn it is.
-    error RefereeNotYourTurn(uint256 disputeId, address caller, Party expected);
-    /// @notice The call belongs to phase `expected`; the dispute is in `phase`.
-    error RefereeWrongPhase(uint256 disputeId, Phase phase, Phase expected);
-    /// @notice The mover's clock ran out at `deadline`; only `timeout` is possible now.
-    error RefereeClockExpired(uint256 disputeId, Party party, uint64 deadline);
-    /// @notice The mover's clock still runs until `deadline`.
-    error RefereeClockRunning(uint256 disputeId, Party party, uint64 deadline);
-    /// @notice A committed op trace is malformed (e.g. empty).
-    error RefereeBadTrace(uint256 disputeId, uint32 numOps);
-    /// @notice A Merkle proof in the leaf witness does not verify.
-    error RefereeBadProof(uint256 disputeId);
-    /// @notice The op `opcode` has no on-chain recipe; the committee decides.
-    error RefereeNoRecipe(uint256 disputeId, bytes32 opcode);
-    /// @notice Only `valid` committee signatures verified, `needed` are required.
-    error RefereeBadCommittee(uint256 disputeId, uint256 valid, uint256 needed);
-    /// @notice `signer` signed the committee digest but is not a committee member.
-    error RefereeNotCommitteeMember(uint256 disputeId, address signer);
-    /// @notice `signer` signed twice.
-    error RefereeDuplicateSigner(uint256 disputeId, address signer);
-    /// @notice The committee `members` with `threshold` is malformed (empty, duplicate or zero member, bad threshold).
-    error RefereeBadCommitteeSetup(uint256 members, uint256 threshold);
-    /// @notice Constructor arguments out of range (zero bond or clock, reward above 10 000 bps, no market).
-    error RefereeBadConfig(uint256 bond, uint64 clockSeconds, uint16 rewardBps);
-    /// @notice The defender must post its bond before any other move.
-    error RefereeBondMissing(uint256 disputeId);
-    /// @notice `account` is a solver of job `jobId`: a solver disputes with `openSolverDispute`.
-    error RefereeWatcherIsSolver(uint256 jobId, address account);
-    /// @notice `winner` is not a side (Challenger or Defender).
-    error RefereeBadWinner(uint256 disputeId, Party winner);
-    /// @notice `account` has no bond credit.
-    error RefereeNothingToWithdraw(address account);
-
+/// The op-phase moves (commitTrace .. resolveBatch) are IVerdeOpPhases, served at this address.
+interface IVerdeReferee is IVerdeTypes {
     // ---------------------------------------------------------------- opening
 
     /// @notice As a solver of `jobId`, dispute `defender`'s checkpoint `index`, whose root differs from the
@@ -254,25 +79,23 @@ interface IVerdeReferee {
 
     // ---------------------------------------------------------------- moves
 
-    /// @notice Commit to the value at the current bisection midpoint (Steps, OpTrace or Reduction phase).
+    /// @notice Commit to the value at the current bisection midpoint (Steps or OpTrace phase).
     /// The defender commits first; the challenger's answer narrows the range: equal commitments move the
     /// agreed end to the midpoint, different ones the disputed end. A range of one advances the phase.
     /// @param disputeId The dispute.
-    /// @param commitment The state root, trace accumulator or partial-sum root at `midpoint(disputeId)`.
+    /// @param commitment The state root (Steps) or trace state root (OpTrace) at `midpoint(disputeId)`.
     function bisect(uint256 disputeId, bytes32 commitment) external;
 
-    /// @notice Commit the op trace for the disputed step (OpTrace phase, before its bisection starts).
-    /// @param disputeId The dispute.
-    /// @param traceRoot Merkle root of the ordered op trace.
-    /// @param numOps Number of ops (> 0).
-    function commitTrace(uint256 disputeId, bytes32 traceRoot, uint32 numOps) external;
-
-    /// @notice Leaf phase: name output element `element` of the disputed op and prove both parties' values
-    /// and the agreed inputs it depends on; the referee recomputes it and resolves the dispute.
-    /// @param disputeId The dispute.
-    /// @param element Flat index of the output element.
-    /// @param witness ABI-encoded op description, input elements and Merkle proofs, as the OpAdjudicator reads them.
-    function resolveLeaf(uint256 disputeId, uint256 element, bytes calldata witness) external;
+    /// @notice The job's requester registers the Verde program (op descriptors) and data (per-step batch
+    /// roots) of a job, once. Disputes whose step is pinned afterwards play the op phases; without a
+    /// program a pinned step goes to the committee.
+    /// @param jobId The job.
+    /// @param programTree Trace-tree root over the op descriptor hashes.
+    /// @param numOps Ops per step (> 0).
+    /// @param dataTree Trace-tree root over the batch leaves of steps 1..numSteps.
+    /// @param numSteps Must equal the job's steps.
+    function setProgram(uint256 jobId, bytes32 programTree, uint32 numOps, bytes32 dataTree, uint64 numSteps)
+        external;
 
     /// @notice Committee phase: resolve with `m` of the `n` committee members' signatures on the winner.
     /// @param disputeId The dispute.
@@ -345,6 +168,14 @@ interface IVerdeReferee {
     /// @notice Share of a losing solver's market stake credited to the winner, in basis points.
     /// @return bps_ The share.
     function REWARD_BPS() external view returns (uint16 bps_);
+
+    /// @notice A job's registered program (numOps 0: none).
+    function programOf(uint256 jobId) external view returns (Program memory program_);
+
+    /// @notice The op-phase facet: calls of IVerdeOpPhases sent to this referee run its code over this
+    /// referee's storage (delegatecall from the fallback).
+    /// @return opPhases_ Its address.
+    function opPhases() external view returns (address opPhases_);
 
     /// @notice `account`'s withdrawable bond credit.
     /// @param account The account.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {IVerdeReferee} from "../interfaces/IVerdeReferee.sol";
+import {IVerdeTypes} from "../interfaces/IVerdeTypes.sol";
 
 /// @title Bisection
 /// @notice Range and clock math of the Verde dispute game, over a dispute held in storage.
@@ -20,7 +20,7 @@ library Bisection {
     /// whenever the range is not pinned.
     /// @param _d The dispute.
     /// @return position_ The midpoint.
-    function midpoint(IVerdeReferee.Dispute storage _d) internal view returns (uint64 position_) {
+    function midpoint(IVerdeTypes.Dispute storage _d) internal view returns (uint64 position_) {
         // SAFETY: hi > lo always, so hi - lo cannot underflow; lo + (hi - lo) / 2 cannot overflow.
         unchecked {
             position_ = _d.lo + (_d.hi - _d.lo) / 2;
@@ -30,7 +30,7 @@ library Bisection {
     /// @notice Whether the range holds a single disputed position.
     /// @param _d The dispute.
     /// @return pinned_ True when `hi == lo + 1`.
-    function pinned(IVerdeReferee.Dispute storage _d) internal view returns (bool pinned_) {
+    function pinned(IVerdeTypes.Dispute storage _d) internal view returns (bool pinned_) {
         pinned_ = _d.hi - _d.lo == 1;
     }
 
@@ -39,7 +39,7 @@ library Bisection {
     /// @param _d The dispute.
     /// @param _commitment The challenger's commitment at the midpoint.
     /// @return agreed_ True when the challenger agreed with the defender.
-    function answer(IVerdeReferee.Dispute storage _d, bytes32 _commitment) internal returns (bool agreed_) {
+    function answer(IVerdeTypes.Dispute storage _d, bytes32 _commitment) internal returns (bool agreed_) {
         uint64 mid = midpoint(_d);
         agreed_ = _commitment == _d.pendingRoot;
         if (agreed_) {
@@ -59,22 +59,22 @@ library Bisection {
     /// @notice When the side to move runs out of time.
     /// @param _d The dispute.
     /// @return deadline_ Unix seconds (0 when nobody is to move).
-    function deadline(IVerdeReferee.Dispute storage _d) internal view returns (uint64 deadline_) {
-        IVerdeReferee.Party turn = _d.turn;
-        if (turn == IVerdeReferee.Party.None) return 0;
-        uint64 left = turn == IVerdeReferee.Party.Challenger ? _d.challengerClock : _d.defenderClock;
+    function deadline(IVerdeTypes.Dispute storage _d) internal view returns (uint64 deadline_) {
+        IVerdeTypes.Party turn = _d.turn;
+        if (turn == IVerdeTypes.Party.None) return 0;
+        uint64 left = turn == IVerdeTypes.Party.Challenger ? _d.challengerClock : _d.defenderClock;
         deadline_ = _d.turnStartedAt + left;
     }
 
     /// @notice Charge the side to move for the time since its turn started and restart the turn now.
     /// The caller checked that the deadline has not passed.
     /// @param _d The dispute.
-    function charge(IVerdeReferee.Dispute storage _d) internal {
+    function charge(IVerdeTypes.Dispute storage _d) internal {
         // SAFETY: now <= deadline = turnStartedAt + clock (checked by the caller), so neither subtraction
         // underflows.
         unchecked {
             uint64 spent = uint64(block.timestamp) - _d.turnStartedAt;
-            if (_d.turn == IVerdeReferee.Party.Challenger) _d.challengerClock -= spent;
+            if (_d.turn == IVerdeTypes.Party.Challenger) _d.challengerClock -= spent;
             else _d.defenderClock -= spent;
         }
         _d.turnStartedAt = uint64(block.timestamp);

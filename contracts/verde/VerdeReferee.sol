@@ -9,32 +9,33 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IVerdeReferee} from "../interfaces/IVerdeReferee.sol";
+import {VerdeOpPhases} from "./VerdeOpPhases.sol";
+import {VerdeRefereeBase} from "./VerdeRefereeBase.sol";
 import {Bisection} from "../libraries/Bisection.sol";
 
 /// @title VerdeReferee
 /// @notice The Verde dispute game over JobMarket jobs: bisection over the steps of a disputed checkpoint
-/// interval, then a referee committee for the single disputed step.
+/// interval, then over the ops of the disputed step's program, then a descent over the disputed op's
+/// output tensor to one element, then (for a reduction) over that element's partial sums, and finally an
+/// on-chain recomputation of one element by the OpAdjudicator (docs/verde.md, docs/verde-trace.md).
 ///
 /// A solver disputes another solver whose root for checkpoint `k` differs from its own while their roots
 /// for `k - 1` agree (`k = 1` starts from the job's spec hash), or a watcher disputes one solver with the
-/// root it claims. The challenger bonds when opening, the defender with `postBond` as its first move. The
-/// steps `(step(k-1), step(k)]` are then bisected: the defender commits its state root after the midpoint
-/// step, the challenger answers with its own, and the range halves (see Bisection) until one step `s` is
-/// left. That step goes to the committee: `m` of `n` members set by governance sign the winner.
+/// root it claims. The challenger bonds when opening, the defender with `postBond` as its first move.
+/// Every round the defender moves first and the challenger answers; each has a chess clock.
 /// Resolution credits every bond to the winner (pulled with `withdrawBond`), slashes a losing solver on the
-/// market with `REWARD_BPS` of its stake to the winner, and closes a winning solver's market dispute.
+/// market with `REWARD_BPS` of its stake to the winner, closes a winning solver's market dispute, and voids
+/// the job when no solver's result holds any more.
 ///
-/// NOTE: This slice stops at the step: the op-trace bisection, the reduction bisection and the on-chain
-/// leaf recomputation (OpAdjudicator) are not built yet, so `commitTrace` and `resolveLeaf` always revert
-/// with `RefereeWrongPhase` and every pinned step goes to the committee.
+/// NOTE: A job whose requester registered no program (`setProgram`) has no on-chain recipes: its pinned
+/// step goes to the committee, which has one clock (`CLOCK_SECONDS`) to decide before the dispute expires.
 /// NOTE: When a losing solver was already slashed by another dispute (or the job voided), the market is
 /// left as it is; the bonds still move. A winning solver's market dispute is closed only while it is open.
-/// WARNING: In the Committee phase no clock runs; the dispute waits for the committee's signatures.
+/// NOTE: The op-phase moves (IVerdeOpPhases) live in a facet, VerdeOpPhases, deployed by the constructor
+/// and reached through the fallback by delegatecall, which keeps each contract under the 24 KiB code limit.
 /// CAUTION: The referee MUST be the only holder of the market's DISPUTE_ROLE.
-contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient {
+contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, ReentrancyGuardTransient {
     using Bisection for Dispute;
-
-    // ---------------------------------------------------------------- constants
 
     /// @notice Semantic version of this contract.
     string public constant version = "0.1.0";
@@ -42,41 +43,11 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
     /// @notice Upper bound on the committee size; bounds the signature loop.
     uint256 public constant MAX_COMMITTEE = 32;
 
-    /// @notice Basis-point denominator.
-    uint16 internal constant _BPS = 10_000;
-
-    // ---------------------------------------------------------------- immutables
-
-    /// @dev The market this referee holds DISPUTE_ROLE on.
-    IJobMarket internal immutable _MARKET;
-    /// @dev The OpAdjudicator (not used by this slice; address(0) allowed).
-    address internal immutable _ADJUDICATOR;
-    /// @dev Bond per party, in wei.
-    uint256 internal immutable _BOND;
-    /// @dev Each party's thinking time per dispute, in seconds.
-    uint64 internal immutable _CLOCK_SECONDS;
-    /// @dev Winner's share of a losing solver's stake, in basis points.
-    uint16 internal immutable _REWARD_BPS;
-
-    // ---------------------------------------------------------------- storage
-
-    /// @dev The last dispute id handed out; ids start at 1.
-    uint256 internal _disputeCount;
-    /// @dev disputeId => dispute.
-    mapping(uint256 => Dispute) internal _disputes;
-    /// @dev account => withdrawable bond credit.
-    mapping(address => uint256) internal _bondCredit;
-    /// @dev The committee members.
-    address[] internal _members;
-    /// @dev account => is a committee member.
-    mapping(address => bool) internal _isMember;
-    /// @dev Signatures needed to resolve a dispute.
-    uint256 internal _threshold;
-
-    // ---------------------------------------------------------------- constructor
+    /// @dev The op-phase facet (same configuration, run over this storage).
+    address internal immutable _OP_PHASES;
 
     /// @param _market The job market (grant this contract its DISPUTE_ROLE).
-    /// @param _adjudicator The OpAdjudicator, or address(0) until it exists.
+    /// @param _adjudicator The OpAdjudicator, or address(0) for a referee whose jobs all go to the committee.
     /// @param _admin Governance: DEFAULT_ADMIN_ROLE, sets the committee.
     /// @param _bond Bond per party, in wei (> 0).
     /// @param _clockSeconds Each party's clock, in seconds (> 0).
@@ -88,20 +59,28 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
         uint256 _bond,
         uint64 _clockSeconds,
         uint16 _rewardBps
-    ) {
-        // INVARIANT: a zero bond or clock would make a dispute free or unplayable.
-        if (_bond == 0 || _clockSeconds == 0 || _rewardBps > _BPS || address(_market) == address(0)) {
-            revert RefereeBadConfig(_bond, _clockSeconds, _rewardBps);
-        }
-        _MARKET = _market;
-        _ADJUDICATOR = _adjudicator;
-        _BOND = _bond;
-        _CLOCK_SECONDS = _clockSeconds;
-        _REWARD_BPS = _rewardBps;
+    ) VerdeRefereeBase(_market, _adjudicator, _bond, _clockSeconds, _rewardBps) {
+        _OP_PHASES = address(new VerdeOpPhases(_market, _adjudicator, _bond, _clockSeconds, _rewardBps));
         _grantRole(DEFAULT_ADMIN_ROLE, _admin);
     }
 
-    // ---------------------------------------------------------------- external: opening
+    /// @notice Serve the op-phase moves (IVerdeOpPhases) from the facet, over this contract's storage.
+    fallback() external {
+        address facet = _OP_PHASES;
+        assembly ("memory-safe") {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), facet, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
+
+    /// @inheritdoc IVerdeReferee
+    function opPhases() external view returns (address opPhases_) {
+        opPhases_ = _OP_PHASES;
+    }
+
 
     /// @inheritdoc IVerdeReferee
     function openSolverDispute(uint256 _jobId, address _defender, uint32 _index)
@@ -151,13 +130,14 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
         if (d.pinned()) _pin(_disputeId, d);
     }
 
-    // ---------------------------------------------------------------- external: moves
 
     /// @inheritdoc IVerdeReferee
     function bisect(uint256 _disputeId, bytes32 _commitment) external {
         Dispute storage d = _dispute(_disputeId);
-        _guardMove(_disputeId, d, Phase.Steps);
+        Phase phase = d.phase == Phase.OpTrace ? Phase.OpTrace : Phase.Steps;
+        _guardMove(_disputeId, d, phase);
         if (!d.defenderBonded) revert RefereeBondMissing(_disputeId);
+        if (phase == Phase.OpTrace && !d.tracesCommitted) revert RefereeWrongPhase(_disputeId, phase, phase);
 
         d.charge();
         d.moves += 1;
@@ -165,28 +145,35 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
         if (d.turn == Party.Defender) {
             d.pendingRoot = _commitment;
             d.turn = Party.Challenger;
-            emit Bisected(_disputeId, Phase.Steps, Party.Defender, mid, _commitment);
+            emit Bisected(_disputeId, phase, Party.Defender, mid, _commitment);
             return;
         }
         d.answer(_commitment);
         d.turn = Party.Defender;
-        emit Bisected(_disputeId, Phase.Steps, Party.Challenger, mid, _commitment);
-        emit RangeNarrowed(_disputeId, Phase.Steps, d.lo, d.hi);
-        if (d.pinned()) _pin(_disputeId, d);
+        emit Bisected(_disputeId, phase, Party.Challenger, mid, _commitment);
+        emit RangeNarrowed(_disputeId, phase, d.lo, d.hi);
+        if (d.pinned()) {
+            if (phase == Phase.Steps) _pin(_disputeId, d);
+            else _pinOp(_disputeId, d);
+        }
     }
 
     /// @inheritdoc IVerdeReferee
-    /// @dev Not built yet: the dispute never reaches OpTrace in this version.
-    function commitTrace(uint256 _disputeId, bytes32, uint32) external view {
-        Dispute storage d = _dispute(_disputeId);
-        revert RefereeWrongPhase(_disputeId, d.phase, Phase.OpTrace);
-    }
-
-    /// @inheritdoc IVerdeReferee
-    /// @dev Not built yet: the dispute never reaches Leaf in this version.
-    function resolveLeaf(uint256 _disputeId, uint256, bytes calldata) external view {
-        Dispute storage d = _dispute(_disputeId);
-        revert RefereeWrongPhase(_disputeId, d.phase, Phase.Leaf);
+    function setProgram(uint256 _jobId, bytes32 _programTree, uint32 _numOps, bytes32 _dataTree, uint64 _numSteps)
+        external
+    {
+        (IJobMarket.JobParams memory p, address requester,,) = _MARKET.jobOf(_jobId);
+        if (msg.sender != requester) revert RefereeNotRequester(_jobId, msg.sender);
+        // INVARIANT: a program never changes under a running dispute.
+        if (_programs[_jobId].numOps != 0 || _numOps == 0 || _numSteps != p.steps) {
+            revert RefereeBadProgram(_jobId, _numOps, _numSteps);
+        }
+        _programs[_jobId] = Program(_programTree, _dataTree, _numOps, _numSteps);
+        emit ProgramSet(
+            _jobId,
+            keccak256(abi.encodePacked(bytes1(0x07), _programTree, uint256(_numOps))),
+            _dataRoot(_programs[_jobId])
+        );
     }
 
     /// @inheritdoc IVerdeReferee
@@ -202,7 +189,12 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
     /// @inheritdoc IVerdeReferee
     function timeout(uint256 _disputeId) external {
         Dispute storage d = _dispute(_disputeId);
-        if (d.phase != Phase.Steps) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Steps);
+        if (d.phase == Phase.Resolved) revert RefereeResolved(_disputeId);
+        if (d.phase == Phase.Committee) {
+            uint64 until = d.turnStartedAt + _CLOCK_SECONDS;
+            if (block.timestamp <= until) revert RefereeClockRunning(_disputeId, Party.None, until);
+            return _expire(_disputeId, d);
+        }
         uint64 deadline = d.deadline();
         // INVARIANT: a mover keeps its turn up to and including its deadline.
         if (block.timestamp <= deadline) revert RefereeClockRunning(_disputeId, d.turn, deadline);
@@ -222,7 +214,6 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
         Address.sendValue(payable(msg.sender), amount_);
     }
 
-    // ---------------------------------------------------------------- external: governance
 
     /// @inheritdoc IVerdeReferee
     function setCommittee(address[] calldata _newMembers, uint256 _newThreshold)
@@ -248,7 +239,6 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
         emit CommitteeSet(_newMembers, _newThreshold);
     }
 
-    // ---------------------------------------------------------------- internal
 
     /// @dev Check and record a new dispute; the caller opens the market disputes afterwards.
     function _open(uint256 _jobId, address _defender, uint32 _index, bytes32 _challengerRoot, bool _watcher)
@@ -288,22 +278,26 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
         emit DisputeCreated(disputeId_, _jobId, msg.sender, _defender, _index, _watcher);
     }
 
-    /// @dev Guards shared by every move: the dispute is in `_phase`, the caller's turn, the clock running.
-    function _guardMove(uint256 _disputeId, Dispute storage _d, Phase _phase) internal view {
-        if (_d.phase == Phase.Resolved) revert RefereeResolved(_disputeId);
-        if (_d.phase != _phase) revert RefereeWrongPhase(_disputeId, _d.phase, _phase);
-        address mover = _d.turn == Party.Challenger ? _d.challenger : _d.defender;
-        if (msg.sender != mover) revert RefereeNotYourTurn(_disputeId, msg.sender, _d.turn);
-        uint64 deadline = _d.deadline();
-        if (block.timestamp > deadline) revert RefereeClockExpired(_disputeId, _d.turn, deadline);
-    }
-
-    /// @dev The range is one step: stop the clocks and hand the step to the committee.
+    /// @dev The range is one step: play the op trace of the job's program, or hand the step to the
+    /// committee when the job has none.
     function _pin(uint256 _disputeId, Dispute storage _d) internal {
         _d.step = _d.hi;
-        _d.phase = Phase.Committee;
-        _d.turn = Party.None;
-        emit PhaseAdvanced(_disputeId, Phase.Committee, _d.hi);
+        _d.preRoot = _d.agreedRoot;
+        _d.turnStartedAt = uint64(block.timestamp);
+        uint32 numOps = _programs[_d.jobId].numOps;
+        if (numOps == 0) {
+            _d.phase = Phase.Committee;
+            _d.turn = Party.None;
+            emit PhaseAdvanced(_disputeId, Phase.Committee, _d.hi);
+            return;
+        }
+        // The step's roots stay in challengerRoot / defenderRoot until commitTrace links the traces to them.
+        _d.phase = Phase.OpTrace;
+        _d.turn = Party.Defender;
+        _d.lo = 0;
+        _d.hi = numOps;
+        _d.agreedRoot = _zeroTrace(_traceDepth(numOps));
+        emit PhaseAdvanced(_disputeId, Phase.OpTrace, _d.step);
     }
 
     /// @dev Count distinct member signatures over `_hash`; revert unless they reach the threshold.
@@ -323,42 +317,18 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
         }
     }
 
-    /// @dev Decide the dispute: credit the bonds, then settle the market (external calls last).
-    function _resolve(uint256 _disputeId, Dispute storage _d, Party _winner, Resolution _how) internal {
-        (address winner, address loser) =
-            _winner == Party.Challenger ? (_d.challenger, _d.defender) : (_d.defender, _d.challenger);
-        bool loserIsSolver = _winner == Party.Challenger || !_d.watcher;
-        bool winnerIsSolver = _winner == Party.Defender || !_d.watcher;
-
+    /// @dev The committee did not decide within its clock: nobody was shown wrong, so each bond goes back
+    /// to its poster and every solver party's market dispute is closed.
+    function _expire(uint256 _disputeId, Dispute storage _d) internal {
         _d.phase = Phase.Resolved;
-        _d.turn = Party.None;
-        _d.winner = _winner;
-        _d.pendingRoot = bytes32(0);
-        // INVARIANT: every bond escrowed for this dispute is credited to the winner.
-        _bondCredit[winner] += _d.defenderBonded ? 2 * _BOND : _BOND;
-        emit DisputeResolved(_disputeId, _winner, winner, loser, _how);
-
+        _bondCredit[_d.challenger] += _BOND;
+        if (_d.defenderBonded) _bondCredit[_d.defender] += _BOND;
+        emit DisputeResolved(_disputeId, Party.None, _d.challenger, _d.defender, Resolution.Expired);
         uint256 jobId = _d.jobId;
-        if (loserIsSolver && _slashable(jobId, loser)) _MARKET.slash(jobId, loser, winner, _REWARD_BPS);
-        if (winnerIsSolver && _MARKET.solverOf(jobId, winner).disputes > 0) {
-            _MARKET.closeDispute(jobId, winner);
+        if (_MARKET.solverOf(jobId, _d.defender).disputes > 0) _MARKET.closeDispute(jobId, _d.defender);
+        if (!_d.watcher && _MARKET.solverOf(jobId, _d.challenger).disputes > 0) {
+            _MARKET.closeDispute(jobId, _d.challenger);
         }
-    }
-
-    /// @dev Whether the market would accept slashing `_solver` now: the job runs and the solver is neither
-    /// slashed already (another dispute won first) nor finished. A loser that is not slashable keeps its
-    /// market standing; the bonds still move, so the dispute always resolves.
-    function _slashable(uint256 _jobId, address _solver) internal view returns (bool slashable_) {
-        (,, IJobMarket.JobStatus status,) = _MARKET.jobOf(_jobId);
-        if (status != IJobMarket.JobStatus.Running) return false;
-        IJobMarket.SolverInfo memory info = _MARKET.solverOf(_jobId, _solver);
-        slashable_ = !info.slashed && !info.finished;
-    }
-
-    /// @dev The dispute, reverting for an unknown id.
-    function _dispute(uint256 _disputeId) internal view returns (Dispute storage d_) {
-        d_ = _disputes[_disputeId];
-        if (d_.phase == Phase.None) revert RefereeUnknownDispute(_disputeId);
     }
 
     /// @dev The committee digest for `_winner` of dispute `_d`.
@@ -372,7 +342,11 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
         step_ = step > _p.steps ? _p.steps : uint64(step);
     }
 
-    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IVerdeReferee
+    function programOf(uint256 _jobId) external view returns (Program memory program_) {
+        program_ = _programs[_jobId];
+    }
 
     /// @inheritdoc IVerdeReferee
     function market() external view returns (IJobMarket market_) {
@@ -434,4 +408,5 @@ contract VerdeReferee is IVerdeReferee, AccessControl, ReentrancyGuardTransient 
     function bondCredit(address _account) external view returns (uint256 amount_) {
         amount_ = _bondCredit[_account];
     }
+
 }

@@ -90,14 +90,21 @@ def test_bisect_clocks_charge_only_the_mover(game, referee, chain, bob, carol):
     assert referee.moveDeadline(game.dispute_id) == start + 400 + CLOCK - 150
 
 
-def test_timeout_in_committee_phase_reverts(game, referee, chain, eve):
-    """Once the step is pinned no clock runs, so timeout reverts with RefereeWrongPhase."""
+def test_committee_has_one_clock_then_the_dispute_expires(game, referee, market, chain, bob, carol, eve):
+    """The committee has CLOCK seconds from the pin: timeout reverts before, and after it the dispute
+    expires with each bond back to its poster and both solvers' market disputes closed (nobody slashed)."""
     game.play(honest_root, liar(40))
-    chain.pending_timestamp += 10 * CLOCK
-    with ape.reverts(
-        referee.RefereeWrongPhase, disputeId=game.dispute_id, phase=Phase.COMMITTEE, expected=Phase.STEPS
-    ):
+    d = referee.disputeOf(game.dispute_id)
+    until = d.turnStartedAt + CLOCK
+    with ape.reverts(referee.RefereeClockRunning, disputeId=game.dispute_id, party=Party.NONE, deadline=until):
         referee.timeout(game.dispute_id, sender=eve)
+    chain.pending_timestamp = until + 1
+    receipt = referee.timeout(game.dispute_id, sender=eve)
+    assert receipt.gas_used < RESOLVE_GAS_CAP
+    assert referee.disputeOf(game.dispute_id).phase == Phase.RESOLVED
+    assert referee.bondCredit(game.challenger) == BOND and referee.bondCredit(game.defender) == BOND
+    assert market.solverOf(game.job_id, bob).disputes == 0 and market.solverOf(game.job_id, carol).disputes == 0
+    assert not market.solverOf(game.job_id, bob).slashed and not market.solverOf(game.job_id, carol).slashed
 
 
 def test_withdrawBond_reentrant_receiver_gets_credit_once(h, project, deployer, referee, chain, post_roots, bob, eve):

@@ -148,16 +148,17 @@ def test_bisect_after_resolution_reverts(pinned, referee, bob):
         referee.bisect(pinned.dispute_id, b"\x00" * 32, sender=bob)
 
 
-def test_commitTrace_and_resolveLeaf_not_built_revert(pinned, referee, carol):
-    """The op-trace and leaf phases are not built: both calls revert with RefereeWrongPhase."""
+def test_op_phase_moves_on_a_committee_dispute_revert(pinned, referee, project, carol):
+    """A job without a program pins its step for the committee: the op-phase moves (served by the facet
+    through the referee's fallback) revert with RefereeWrongPhase and change nothing."""
+    ops = project.VerdeOpPhases.at(referee.address)
     with ape.reverts(
-        referee.RefereeWrongPhase, disputeId=pinned.dispute_id, phase=Phase.COMMITTEE, expected=Phase.OP_TRACE
+        ops.RefereeWrongPhase, disputeId=pinned.dispute_id, phase=Phase.COMMITTEE, expected=Phase.OP_TRACE
     ):
-        referee.commitTrace(pinned.dispute_id, b"\x00" * 32, 1, sender=carol)
-    with ape.reverts(
-        referee.RefereeWrongPhase, disputeId=pinned.dispute_id, phase=Phase.COMMITTEE, expected=Phase.LEAF
-    ):
-        referee.resolveLeaf(pinned.dispute_id, 0, b"", sender=carol)
+        ops.commitTrace(pinned.dispute_id, b"\x00" * 32, b"\x00" * 32, [], [], sender=carol)
+    with ape.reverts(ops.RefereeWrongPhase, disputeId=pinned.dispute_id, phase=Phase.COMMITTEE, expected=Phase.LEAF):
+        ops.resolveHashOp(pinned.dispute_id, b"", [], sender=carol)
+    assert referee.disputeOf(pinned.dispute_id).phase == Phase.COMMITTEE
 
 
 # ---------------------------------------------------------------- committee

@@ -27,7 +27,7 @@ RESOLVE_GAS_CAP = 300_000  # a resolution (committee or timeout) with the market
 class Phase:
     """Mirror of IVerdeReferee.Phase."""
 
-    NONE, STEPS, OP_TRACE, REDUCTION, LEAF, COMMITTEE, RESOLVED = range(7)
+    NONE, STEPS, OP_TRACE, OUTPUT, DESCENT, REDUCTION, LEAF, COMMITTEE, RESOLVED = range(9)
 
 
 class Party:

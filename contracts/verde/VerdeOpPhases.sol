@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IOpAdjudicator} from "../interfaces/IOpAdjudicator.sol";
+import {IVerdeOpPhases} from "../interfaces/IVerdeOpPhases.sol";
+import {Bisection} from "../libraries/Bisection.sol";
+import {TensorMerkle} from "../libraries/TensorMerkle.sol";
+import {VerdeRefereeBase} from "./VerdeRefereeBase.sol";
+
+/// @title VerdeOpPhases
+/// @notice The op-phase moves of the Verde dispute game (IVerdeOpPhases), run by delegatecall from
+/// VerdeReferee's fallback over the referee's storage: trace commitments and op bisection, the output
+/// reveal, the 16-ary descent to one element, the 8-ary partial-sum bisection, and the leaf, where the
+/// OpAdjudicator recomputes one element from operands proven against the agreed trace state.
+/// CAUTION: Called directly (not through the referee) it sees empty storage and every move reverts.
+contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
+    using Bisection for Dispute;
+
+    constructor(IJobMarket _market, address _adjudicator, uint256 _bond, uint64 _clockSeconds, uint16 _rewardBps)
+        VerdeRefereeBase(_market, _adjudicator, _bond, _clockSeconds, _rewardBps)
+    {}
+
+    /// @inheritdoc IVerdeOpPhases
+    function commitTrace(
+        uint256 _disputeId,
+        bytes32 _traceRoot,
+        bytes32 _lastOpHash,
+        bytes32[] calldata _programSiblings,
+        bytes32[] calldata _traceSiblings
+    ) external {
+        Dispute storage d = _dispute(_disputeId);
+        _guardMove(_disputeId, d, Phase.OpTrace);
+        if (d.tracesCommitted) revert RefereeWrongPhase(_disputeId, d.phase, Phase.OpTrace);
+        Program storage p = _programs[d.jobId];
+        uint256 last = p.numOps - 1;
+        bool defender = d.turn == Party.Defender;
+        // The last op is HEADER: its output is the party's checkpoint root for the step, which links the
+        // trace to the root the party stood by in the Steps phase.
+        bytes32 claimed = defender ? d.defenderRoot : d.challengerRoot;
+        if (
+            _traceClimb(_lastOpHash, last, _programSiblings, p.numOps) != p.programTree
+                || _traceClimb(_entry(_lastOpHash, claimed), last, _traceSiblings, p.numOps) != _traceRoot
+        ) revert RefereeBadProof(_disputeId);
+
+        d.charge();
+        d.moves += 1;
+        emit TraceCommitted(_disputeId, d.turn, _traceRoot, p.numOps);
+        if (defender) {
+            d.pendingRoot = _traceRoot;
+            d.turn = Party.Challenger;
+            return;
+        }
+        d.defenderRoot = d.pendingRoot;
+        d.challengerRoot = _traceRoot;
+        d.pendingRoot = bytes32(0);
+        d.tracesCommitted = true;
+        d.turn = Party.Defender;
+        if (d.pinned()) _pinOp(_disputeId, d);
+    }
+
+    /// @inheritdoc IVerdeOpPhases
+    function revealOp(
+        uint256 _disputeId,
+        bytes calldata _desc,
+        bytes32 _outRoot,
+        bytes32 _dataRoot,
+        bytes32[] calldata _programSiblings,
+        bytes32[] calldata _traceSiblings
+    ) external {
+        Dispute storage d = _dispute(_disputeId);
+        _guardMove(_disputeId, d, Phase.Output);
+        bytes32 h = _checkReveal(_disputeId, d, keccak256(_desc), _outRoot, _programSiblings, _traceSiblings);
+        _applyReveal(_disputeId, d, h, abi.decode(_desc, (Op)), _outRoot, _dataRoot);
+    }
+
+    /// @dev The descriptor is the pinned op's and the output root is in the mover's trace at that op.
+    function _checkReveal(
+        uint256 _disputeId,
+        Dispute storage _d,
+        bytes32 _h,
+        bytes32 _outRoot,
+        bytes32[] calldata _programSiblings,
+        bytes32[] calldata _traceSiblings
+    ) internal view returns (bytes32) {
+        uint32 numOps = _programs[_d.jobId].numOps;
+        uint256 i = _d.opIndex;
+        bool defender = _d.turn == Party.Defender;
+        if (defender) {
+            if (_traceClimb(_h, i, _programSiblings, numOps) != _programs[_d.jobId].programTree) {
+                revert RefereeBadProof(_disputeId);
+            }
+        } else if (_h != _d.descHash) {
+            revert RefereeBadOp(_disputeId, _d.opcode);
+        }
+        // One sibling path shows the leaf empty under the agreed root and set under the party's root.
+        if (
+            _traceClimb(bytes32(0), i, _traceSiblings, numOps) != _d.traceRoot
+                || _traceClimb(_entry(_h, _outRoot), i, _traceSiblings, numOps)
+                    != (defender ? _d.defenderRoot : _d.challengerRoot)
+        ) revert RefereeBadProof(_disputeId);
+        return _h;
+    }
+
+    /// @dev Record a revealed output; after both, start the descent (tensor ops) or the leaf (hash ops).
+    function _applyReveal(
+        uint256 _disputeId,
+        Dispute storage _d,
+        bytes32 _h,
+        Op memory _op,
+        bytes32 _outRoot,
+        bytes32 _dataRoot
+    ) internal {
+        bytes32 kept = _outRoot;
+        if (_op.opcode < 40) {
+            // A tensor op's root must be a tensor of the op's dtype and shape: the descent walks its data tree.
+            if (_tensorRoot(_dataRoot, _op.dtype, _op.shape) != _outRoot) revert RefereeBadProof(_disputeId);
+            kept = _dataRoot;
+        }
+        _d.charge();
+        _d.moves += 1;
+        emit OutputRevealed(_disputeId, _d.turn, _op.opcode, _outRoot);
+        if (_d.turn == Party.Defender) {
+            _d.descHash = _h;
+            _d.opcode = _op.opcode;
+            _d.defenderOut = kept;
+            uint256 n = 1;
+            for (uint256 j; j < _op.shape.length; ++j) {
+                n *= _op.shape[j];
+            }
+            _d.numel = uint64(n);
+            _d.hi = _op.k;
+            _d.turn = Party.Challenger;
+            return;
+        }
+        _d.challengerOut = kept;
+        if (_op.opcode >= 40) return _toLeaf(_disputeId, _d);
+        _d.height = uint8(_tensorDepth(_leaves(_d.numel)));
+        _d.node = 0;
+        _d.phase = Phase.Descent;
+        _d.turn = Party.Defender;
+        emit PhaseAdvanced(_disputeId, Phase.Descent, 0);
+    }
+
+    /// @inheritdoc IVerdeOpPhases
+    function descend(uint256 _disputeId, bytes32[] calldata _children, bytes32[] calldata _defenderChildren)
+        external
+    {
+        Dispute storage d = _dispute(_disputeId);
+        _guardMove(_disputeId, d, Phase.Descent);
+        uint256 height = d.height;
+        if (height == 0) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Descent);
+        uint256 levels = height < _DESCENT_LEVELS ? height : _DESCENT_LEVELS;
+        uint256 width = 1 << levels;
+        if (_children.length != width) revert RefereeBadWidth(_disputeId, _children.length, width);
+        bool defender = d.turn == Party.Defender;
+        if (_foldTensor(_children, levels) != (defender ? d.defenderOut : d.challengerOut)) {
+            revert RefereeBadProof(_disputeId);
+        }
+
+        d.charge();
+        d.moves += 1;
+        if (defender) {
+            d.pendingRoot = keccak256(abi.encodePacked(_children));
+            d.turn = Party.Challenger;
+            return;
+        }
+        if (keccak256(abi.encodePacked(_defenderChildren)) != d.pendingRoot) revert RefereeBadProof(_disputeId);
+        uint256 j;
+        // Both fold to different nodes, so some child differs.
+        while (_children[j] == _defenderChildren[j]) ++j;
+        uint256 h = height - levels;
+        uint256 index = uint256(d.node) * width + j;
+        d.pendingRoot = bytes32(0);
+        if ((index << h) >= _leaves(d.numel)) {
+            // The subtree lies wholly in the padding, which the format fixes to zero hashes.
+            return _resolve(
+                _disputeId, d, _children[j] == _zeroHash(h) ? Party.Challenger : Party.Defender, Resolution.Leaf
+            );
+        }
+        d.height = uint8(h);
+        d.node = uint64(index);
+        d.challengerOut = _children[j];
+        d.defenderOut = _defenderChildren[j];
+        d.turn = Party.Defender;
+    }
+
+    /// @inheritdoc IVerdeOpPhases
+    function revealLeafData(uint256 _disputeId, bytes32 _data, bytes32 _defenderData) external {
+        Dispute storage d = _dispute(_disputeId);
+        _guardMove(_disputeId, d, Phase.Descent);
+        if (d.height != 0) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Descent);
+        bool defender = d.turn == Party.Defender;
+        if (keccak256(abi.encodePacked(bytes1(0x00), _data)) != (defender ? d.defenderOut : d.challengerOut)) {
+            revert RefereeBadProof(_disputeId);
+        }
+
+        d.charge();
+        d.moves += 1;
+        if (defender) {
+            d.pendingRoot = _data;
+            d.turn = Party.Challenger;
+            return;
+        }
+        if (_defenderData != d.pendingRoot) revert RefereeBadProof(_disputeId);
+        d.pendingRoot = bytes32(0);
+        uint256 w;
+        while (_word(_data, w) == _word(_defenderData, w)) ++w;
+        uint32 cv = _word(_data, w);
+        uint32 dv = _word(_defenderData, w);
+        uint256 e = uint256(d.node) * 8 + w;
+        // Words past the last element are zero padding in the format.
+        if (e >= d.numel) return _resolve(_disputeId, d, cv == 0 ? Party.Challenger : Party.Defender, Resolution.Leaf);
+        d.element = uint64(e);
+        d.challengerValue = cv;
+        d.defenderValue = dv;
+        emit ElementPinned(_disputeId, uint64(e), cv, dv);
+        if (d.opcode < 20 || d.opcode > 23) return _toLeaf(_disputeId, d);
+        // A reduction: bisect its partial sums from the initial accumulator (agreed) to the two values.
+        d.lo = 0;
+        d.agreedRoot = bytes32(uint256(d.opcode == 22 ? 0xFF800000 : 0));
+        d.challengerRoot = bytes32(uint256(cv));
+        d.defenderRoot = bytes32(uint256(dv));
+        if (d.hi == 1) return _toLeaf(_disputeId, d);
+        d.phase = Phase.Reduction;
+        d.turn = Party.Defender;
+        emit PhaseAdvanced(_disputeId, Phase.Reduction, d.hi);
+    }
+
+    /// @inheritdoc IVerdeOpPhases
+    function bisectPartials(uint256 _disputeId, uint32[] calldata _values, uint32[] calldata _defenderValues)
+        external
+    {
+        Dispute storage d = _dispute(_disputeId);
+        _guardMove(_disputeId, d, Phase.Reduction);
+        uint64[] memory pos = _partialPositions(d);
+        if (_values.length != pos.length) revert RefereeBadWidth(_disputeId, _values.length, pos.length);
+
+        d.charge();
+        d.moves += 1;
+        if (d.turn == Party.Defender) {
+            d.pendingRoot = keccak256(abi.encodePacked(_values));
+            d.turn = Party.Challenger;
+            return;
+        }
+        if (keccak256(abi.encodePacked(_defenderValues)) != d.pendingRoot) revert RefereeBadProof(_disputeId);
+        d.pendingRoot = bytes32(0);
+        uint256 j;
+        while (j < pos.length && _values[j] == _defenderValues[j]) ++j;
+        if (j > 0) {
+            d.lo = pos[j - 1];
+            d.agreedRoot = bytes32(uint256(_values[j - 1]));
+        }
+        if (j < pos.length) {
+            d.hi = pos[j];
+            d.challengerRoot = bytes32(uint256(_values[j]));
+            d.defenderRoot = bytes32(uint256(_defenderValues[j]));
+        }
+        emit RangeNarrowed(_disputeId, Phase.Reduction, d.lo, d.hi);
+        d.turn = Party.Defender;
+        if (d.hi - d.lo == 1) _toLeaf(_disputeId, d);
+    }
+
+    /// @inheritdoc IVerdeOpPhases
+    function resolveElement(
+        uint256 _disputeId,
+        bytes calldata _desc,
+        OperandRef[] calldata _refs,
+        IOpAdjudicator.Opening[] calldata _openings
+    ) external {
+        (Dispute storage d, bytes32[] memory roots) = _elementInputs(_disputeId, _desc, _refs);
+        _judgeElement(_disputeId, d, _expected(d, _desc, roots, _openings));
+    }
+
+    /// @dev The Leaf-phase guards for an element op and its operand roots.
+    function _elementInputs(uint256 _disputeId, bytes calldata _desc, OperandRef[] calldata _refs)
+        internal
+        view
+        returns (Dispute storage d_, bytes32[] memory roots_)
+    {
+        Op memory op;
+        (d_, op) = _leafOp(_disputeId, _desc);
+        if (op.opcode >= 40) revert RefereeBadOp(_disputeId, op.opcode);
+        roots_ = _operandRoots(_disputeId, d_, op, _refs);
+    }
+
+    /// @dev The adjudicator's value for the pinned element, or for the pinned partial-sum step.
+    function _expected(
+        Dispute storage _d,
+        bytes calldata _desc,
+        bytes32[] memory _roots,
+        IOpAdjudicator.Opening[] calldata _openings
+    ) internal view returns (uint32) {
+        if (_d.opcode >= 20 && _d.opcode <= 23) {
+            return IOpAdjudicator(_ADJUDICATOR).reduceStep(
+                _desc, _d.element, _d.lo, uint32(uint256(_d.agreedRoot)), _roots, _openings
+            );
+        }
+        return IOpAdjudicator(_ADJUDICATOR).element(_desc, _d.element, _roots, _openings);
+    }
+
+    /// @dev Compare the recomputed bits with the parties' values (the partial sums at `hi` for a reduction).
+    function _judgeElement(uint256 _disputeId, Dispute storage _d, uint32 _value) internal {
+        bool reduction = _d.opcode >= 20 && _d.opcode <= 23;
+        uint32 cv = reduction ? uint32(uint256(_d.challengerRoot)) : _d.challengerValue;
+        uint32 dv = reduction ? uint32(uint256(_d.defenderRoot)) : _d.defenderValue;
+        _d.moves += 1;
+        emit LeafRecomputed(_disputeId, _d.element, _value, cv, dv);
+        _decide(_disputeId, _d, _value == dv, _value == cv);
+    }
+
+    /// @inheritdoc IVerdeOpPhases
+    function resolveHashOp(uint256 _disputeId, bytes calldata _desc, OperandRef[] calldata _refs) external {
+        (Dispute storage d, Op memory op) = _leafOp(_disputeId, _desc);
+        if (op.opcode < 42) revert RefereeBadOp(_disputeId, op.opcode);
+        bytes32[] memory roots = _operandRoots(_disputeId, d, op, _refs);
+        _decideHash(_disputeId, d, IOpAdjudicator(_ADJUDICATOR).hashOp(_desc, roots, d.step));
+    }
+
+    /// @inheritdoc IVerdeOpPhases
+    function resolveLoad(
+        uint256 _disputeId,
+        bytes calldata _desc,
+        TensorMerkle.CheckpointHeader calldata _header,
+        bytes32 _tensorRoot,
+        uint256 _index,
+        bytes32[] calldata _siblings
+    ) external {
+        (Dispute storage d, Op memory op) = _leafOp(_disputeId, _desc);
+        if (op.opcode != 40) revert RefereeBadOp(_disputeId, op.opcode);
+        _decideHash(
+            _disputeId,
+            d,
+            IOpAdjudicator(_ADJUDICATOR).loadRoot(_desc, d.preRoot, _header, _tensorRoot, _index, _siblings)
+        );
+    }
+
+    /// @inheritdoc IVerdeOpPhases
+    function resolveBatch(
+        uint256 _disputeId,
+        bytes calldata _desc,
+        bytes32[3] calldata _roots,
+        bytes32[] calldata _siblings
+    ) external {
+        (Dispute storage d, Op memory op) = _leafOp(_disputeId, _desc);
+        if (op.opcode != 41) revert RefereeBadOp(_disputeId, op.opcode);
+        Program storage p = _programs[d.jobId];
+        bytes32 expected = IOpAdjudicator(_ADJUDICATOR).batchRoot(
+            _desc, _dataRoot(p), d.step, _roots, p.dataTree, p.numSteps, _siblings
+        );
+        _decideHash(_disputeId, d, expected);
+    }
+
+    /// @dev Everything is pinned: anyone may now prove the inputs, before the challenger's clock runs out
+    /// (a challenger that cannot show the defender wrong loses by timeout).
+    function _toLeaf(uint256 _disputeId, Dispute storage _d) internal {
+        _d.phase = Phase.Leaf;
+        _d.turn = Party.Challenger;
+        emit PhaseAdvanced(_disputeId, Phase.Leaf, _d.element);
+    }
+
+    /// @dev Guards of the resolve* calls: Leaf phase, the challenger's clock running, the pinned descriptor.
+    function _leafOp(uint256 _disputeId, bytes calldata _desc) internal view returns (Dispute storage d_, Op memory op_) {
+        d_ = _dispute(_disputeId);
+        if (d_.phase != Phase.Leaf) revert RefereeWrongPhase(_disputeId, d_.phase, Phase.Leaf);
+        uint64 deadline = d_.deadline();
+        if (block.timestamp > deadline) revert RefereeClockExpired(_disputeId, d_.turn, deadline);
+        if (keccak256(_desc) != d_.descHash) revert RefereeBadOp(_disputeId, d_.opcode);
+        op_ = abi.decode(_desc, (Op));
+    }
+
+    /// @dev The output roots of the op's operand slots, each proven in the agreed trace state before the op.
+    function _operandRoots(uint256 _disputeId, Dispute storage _d, Op memory _op, OperandRef[] calldata _refs)
+        internal
+        view
+        returns (bytes32[] memory roots_)
+    {
+        uint256 n = _op.operands.length;
+        if (_refs.length != n) revert RefereeBadWidth(_disputeId, _refs.length, n);
+        uint32 numOps = _programs[_d.jobId].numOps;
+        roots_ = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            uint32 slot = _op.operands[i].slot;
+            if (slot == _CONST_SLOT) continue;
+            if (slot >= _d.opIndex) revert RefereeBadOperand(_disputeId, i);
+            if (_traceClimb(_entry(_refs[i].opHash, _refs[i].outRoot), slot, _refs[i].siblings, numOps) != _d.traceRoot)
+            {
+                revert RefereeBadProof(_disputeId);
+            }
+            roots_[i] = _refs[i].outRoot;
+        }
+    }
+
+    /// @dev Decide by the recomputed value: a party whose value matches wins; if neither does, both lost.
+    function _decide(uint256 _disputeId, Dispute storage _d, bool _defenderRight, bool _challengerRight) internal {
+        if (_defenderRight) return _resolve(_disputeId, _d, Party.Defender, Resolution.Leaf);
+        if (_challengerRight) return _resolve(_disputeId, _d, Party.Challenger, Resolution.Leaf);
+        _resolveBothWrong(_disputeId, _d);
+    }
+
+    /// @dev Decide a hash op by its recomputed output.
+    function _decideHash(uint256 _disputeId, Dispute storage _d, bytes32 _expected) internal {
+        _d.moves += 1;
+        emit HashRecomputed(_disputeId, _expected, _d.challengerOut, _d.defenderOut);
+        _decide(_disputeId, _d, _expected == _d.defenderOut, _expected == _d.challengerOut);
+    }
+
+    /// @dev The recomputation matched neither side: the defender's result is wrong, and so is a solver
+    /// challenger's. Both bonds go to the requester, every solver party is slashed to it.
+    function _resolveBothWrong(uint256 _disputeId, Dispute storage _d) internal {
+        (, address requester,,) = _MARKET.jobOf(_d.jobId);
+        _d.phase = Phase.Resolved;
+        _d.turn = Party.None;
+        _bondCredit[requester] += _d.defenderBonded ? 2 * _BOND : _BOND;
+        emit DisputeResolved(_disputeId, Party.None, requester, _d.defender, Resolution.BothWrong);
+
+        uint256 jobId = _d.jobId;
+        if (_slashable(jobId, _d.defender)) _MARKET.slash(jobId, _d.defender, requester, _REWARD_BPS);
+        if (!_d.watcher && _slashable(jobId, _d.challenger)) {
+            _MARKET.slash(jobId, _d.challenger, requester, _REWARD_BPS);
+        }
+        _voidIfNoSolverHolds(jobId);
+    }
+
+    /// @dev Positions of the next partial-sum reveal: up to 7 points spread evenly inside (lo, hi).
+    function _partialPositions(Dispute storage _d) internal view returns (uint64[] memory pos_) {
+        uint256 n = _d.hi - _d.lo;
+        uint256 count = n - 1 < _PARTIAL_POINTS ? n - 1 : _PARTIAL_POINTS;
+        pos_ = new uint64[](count);
+        for (uint256 j; j < count; ++j) {
+            pos_[j] = uint64(_d.lo + (n * (j + 1)) / (count + 1));
+        }
+    }
+
+    /// @dev A tensor root (docs/commitments.md) from a data root, dtype and shape.
+    function _tensorRoot(bytes32 _data, uint8 _dtype, uint64[] memory _shape) internal pure returns (bytes32) {
+        uint256[] memory dims = new uint256[](_shape.length);
+        for (uint256 i; i < _shape.length; ++i) {
+            dims[i] = _shape[i];
+        }
+        return keccak256(abi.encodePacked(bytes1(0x02), _data, _dtype, dims));
+    }
+
+    /// @dev Leaves of a 32-bit-element tensor: eight elements per leaf.
+    function _leaves(uint256 _numel) internal pure returns (uint256) {
+        return (_numel + 7) / 8;
+    }
+
+    /// @dev Levels above the leaves of a tensor tree (0 for one leaf).
+    function _tensorDepth(uint256 _leafCount) internal pure returns (uint256 depth_) {
+        while ((1 << depth_) < _leafCount) ++depth_;
+    }
+
+    /// @dev Fold 2^levels tensor-tree nodes up `levels` levels (node = keccak(0x01 ‖ left ‖ right)).
+    function _foldTensor(bytes32[] calldata _nodes, uint256 _levels) internal pure returns (bytes32) {
+        bytes32[] memory level = _nodes;
+        for (uint256 l; l < _levels; ++l) {
+            uint256 half = level.length / 2;
+            bytes32[] memory up = new bytes32[](half);
+            for (uint256 i; i < half; ++i) {
+                up[i] = keccak256(abi.encodePacked(bytes1(0x01), level[2 * i], level[2 * i + 1]));
+            }
+            level = up;
+        }
+        return level[0];
+    }
+
+    /// @dev Root of an all-padding tensor subtree of height `_h` (ZERO[0] is 32 zero bytes).
+    function _zeroHash(uint256 _h) internal pure returns (bytes32 node_) {
+        for (uint256 i; i < _h; ++i) {
+            node_ = keccak256(abi.encodePacked(bytes1(0x01), node_, node_));
+        }
+    }
+
+    /// @dev Word `_w` of a leaf (word 0 in the most significant bits).
+    function _word(bytes32 _leaf, uint256 _w) internal pure returns (uint32) {
+        return uint32(uint256(_leaf) >> (32 * (7 - _w)));
+    }
+
+    /// @inheritdoc IVerdeOpPhases
+    function partialPositions(uint256 _disputeId) external view returns (uint64[] memory positions_) {
+        Dispute storage d = _dispute(_disputeId);
+        if (d.phase != Phase.Reduction) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Reduction);
+        positions_ = _partialPositions(d);
+    }
+
+}

@@ -164,6 +164,9 @@ interface IVerdeTypes {
     event OpPinned(uint256 indexed disputeId, uint32 opIndex);
     /// @notice A party revealed its output root for the pinned op.
     event OutputRevealed(uint256 indexed disputeId, Party party, uint8 opcode, bytes32 outRoot);
+    /// @notice A party revealed values in the Descent or Reduction phase (nodes, leaf data, or partial sums
+    /// as bytes32): the other party's answer repeats the defender's, so clients read them from here.
+    event ValuesRevealed(uint256 indexed disputeId, Party party, Phase phase, bytes32[] values);
     /// @notice The descent found the first differing element of the pinned op's output.
     event ElementPinned(uint256 indexed disputeId, uint64 element, uint32 challengerValue, uint32 defenderValue);
     /// @notice A hash op's output was recomputed on chain.

@@ -160,6 +160,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
 
         d.charge();
         d.moves += 1;
+        emit ValuesRevealed(_disputeId, d.turn, Phase.Descent, _children);
         if (defender) {
             d.pendingRoot = keccak256(abi.encodePacked(_children));
             d.turn = Party.Challenger;
@@ -197,6 +198,9 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
 
         d.charge();
         d.moves += 1;
+        bytes32[] memory shown = new bytes32[](1);
+        shown[0] = _data;
+        emit ValuesRevealed(_disputeId, d.turn, Phase.Descent, shown);
         if (defender) {
             d.pendingRoot = _data;
             d.turn = Party.Challenger;
@@ -238,6 +242,11 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
 
         d.charge();
         d.moves += 1;
+        bytes32[] memory shown = new bytes32[](_values.length);
+        for (uint256 i; i < _values.length; ++i) {
+            shown[i] = bytes32(uint256(_values[i]));
+        }
+        emit ValuesRevealed(_disputeId, d.turn, Phase.Reduction, shown);
         if (d.turn == Party.Defender) {
             d.pendingRoot = keccak256(abi.encodePacked(_values));
             d.turn = Party.Challenger;

@@ -38,7 +38,7 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
     using Bisection for Dispute;
 
     /// @notice Semantic version of this contract.
-    string public constant version = "0.1.0";
+    string public constant version = "0.2.0";
 
     /// @notice Upper bound on the committee size; bounds the signature loop.
     uint256 public constant MAX_COMMITTEE = 32;

@@ -28,6 +28,9 @@ class DeployConfig:
     max_reward_per_question: int = 100  # upper bound of one question's reward (reward units, not wei)
     max_questions_per_round: int = 64  # upper bound of questions a reward commitment may cover
     admin: str | None = None  # governance address for admin roles; the deployer when None
+    verde_bond_wei: int = 10**16  # each dispute party's bond
+    verde_clock_s: int = 3_600  # each dispute party's chess clock
+    verde_reward_bps: int = 5_000  # share of a losing solver's stake that goes to the winner
 
 
 @dataclass
@@ -72,6 +75,18 @@ def _constructors(config: DeployConfig, admin: str) -> list[tuple[str, Callable[
         ),
         ("JobMarket", lambda done: [admin]),
         ("Crowdfund", lambda done: [done["JobMarket"].address]),
+        ("OpAdjudicator", lambda done: []),
+        (
+            "VerdeReferee",
+            lambda done: [
+                done["JobMarket"].address,
+                done["OpAdjudicator"].address,
+                admin,
+                config.verde_bond_wei,
+                config.verde_clock_s,
+                config.verde_reward_bps,
+            ],
+        ),
     ]
 
 
@@ -108,6 +123,7 @@ def deploy_all(deployer: Any, *, config: DeployConfig = DeployConfig(), fresh: b
             instance = deployer.deploy(contract_type, *args(out.contracts))
             out.deployed.append(name)
         out.contracts[name] = instance
+    _grant_dispute_role(out, deployer)
 
     record = {
         "chain_id": chain.chain_id,
@@ -119,6 +135,15 @@ def deploy_all(deployer: Any, *, config: DeployConfig = DeployConfig(), fresh: b
     }
     _write_record(path, record)
     return out
+
+
+def _grant_dispute_role(out: Deployment, deployer: Any) -> None:
+    """The referee settles disputes on the market: give it DISPUTE_ROLE once. With a separate governance
+    admin, governance grants it instead (the deployer cannot)."""
+    market, referee = out.contracts["JobMarket"], out.contracts["VerdeReferee"]
+    role = market.DISPUTE_ROLE()
+    if not market.hasRole(role, referee.address) and market.hasRole(market.DEFAULT_ADMIN_ROLE(), deployer.address):
+        market.grantRole(role, referee.address, sender=deployer)
 
 
 def load_deployment() -> Deployment:

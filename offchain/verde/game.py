@@ -1,0 +1,323 @@
+"""Challenger and defender clients of the Verde dispute game: each watches one dispute on chain and makes
+its party's move whenever it is that party's turn, from its own VerdeTrainer (docs/verde.md).
+
+    agent = DisputeAgent(referee, account, trainer, role="defender", dispute_id=d)
+    while not agent.done():
+        agent.act()                     # one move if it is our turn (or the leaf, which anyone may resolve)
+    play([challenger_agent, defender_agent])   # both in one process, until the dispute resolves
+
+An agent never trusts the other side: it compares with its own trace, and a defender's revealed values
+(the challenger repeats them in its answer) are read back from the referee's `ValuesRevealed` events.
+`Liar` makes an agent answer bisection moves with made-up roots (for tests of the honest side).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from eth_abi import decode as abi_decode
+
+from offchain.commit import commit_checkpoint
+from offchain.verde import ir, recipes
+from offchain.verde.job import batch_hash
+from offchain.verde.trace import Trace
+from offchain.verde.trainer import VerdeTrainer
+
+# IVerdeTypes.Phase / Party (uint8 enums)
+NONE, STEPS, OP_TRACE, OUTPUT, DESCENT, REDUCTION, LEAF, COMMITTEE, RESOLVED = range(9)
+PHASES = ("None", "Steps", "OpTrace", "Output", "Descent", "Reduction", "Leaf", "Committee", "Resolved")
+CHALLENGER, DEFENDER = 1, 2
+EMPTY_OPENING = (0, [], 0, ir.ZERO, [])
+EMPTY_REF = (ir.ZERO, ir.ZERO, [])
+
+
+@dataclass
+class Liar:
+    """Bisection answers made up from `seed`: a liar cannot back them with proofs later, so it loses."""
+
+    seed: int = 1
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def root(self) -> bytes:
+        return self.rng.randbytes(32)
+
+
+class Program:
+    """A job's program with its Merkle tree and its data tree: what `setProgram` registers."""
+
+    def __init__(self, trainer: VerdeTrainer) -> None:
+        self.ops = trainer.program
+        self.op_hashes = trainer.op_hashes
+        self.depth = ir.tree_depth(len(self.ops))
+        self.levels = ir.tree_levels(self.op_hashes, self.depth)
+        job = trainer.job
+        self.batch_leaves = [batch_hash(job.batch(t)) for t in range(1, job.steps + 1)]
+        self.data_depth = ir.tree_depth(len(self.batch_leaves))
+        self.data_levels = ir.tree_levels(self.batch_leaves, self.data_depth)
+
+    @property
+    def tree(self) -> bytes:
+        return self.levels[-1][0]
+
+    @property
+    def data_tree(self) -> bytes:
+        return self.data_levels[-1][0]
+
+    def proof(self, i: int) -> list[bytes]:
+        return ir.tree_proof(self.levels, i)
+
+    def register(self, referee, job_id: int, requester) -> object:
+        """setProgram(jobId, programTree, G, dataTree, T) as the job's requester."""
+        return referee.setProgram(
+            job_id, self.tree, len(self.ops), self.data_tree, len(self.batch_leaves), sender=requester
+        )
+
+
+class DisputeAgent:
+    """Plays one side of one dispute from a trainer's own computation."""
+
+    def __init__(
+        self,
+        referee,
+        account,
+        trainer: VerdeTrainer,
+        *,
+        role: str,
+        dispute_id: int,
+        ops=None,
+        liar: Liar | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        assert role in ("challenger", "defender"), role
+        self.referee = referee
+        self.ops = ops if ops is not None else _facet(referee)
+        self.account = account
+        self.trainer = trainer
+        self.me = CHALLENGER if role == "challenger" else DEFENDER
+        self.role = role
+        self.dispute_id = dispute_id
+        self.liar = liar
+        self.log = log or (lambda _msg: None)
+        self.program = Program(trainer)
+        self._traces: dict[int, Trace] = {}
+        self.receipts: list = []
+
+    # ------------------------------------------------------------ state
+
+    def dispute(self):
+        return self.referee.disputeOf(self.dispute_id)
+
+    def done(self) -> bool:
+        return self.dispute().phase == RESOLVED
+
+    def trace(self, step: int) -> Trace:
+        if step not in self._traces:
+            self._traces[step] = self.trainer.replay(step)
+        return self._traces[step]
+
+    def _send(self, what: str, fn, *args, **kw):
+        receipt = fn(*args, sender=self.account, **kw)
+        self.receipts.append(receipt)
+        self.log(f"{self.role:<10} {what:<48} gas {receipt.gas_used:>8,}")
+        return receipt
+
+    # ------------------------------------------------------------ moves
+
+    def act(self) -> bool:
+        """Make our move if it is our turn (anyone's, in the Leaf phase); True if a transaction was sent."""
+        d = self.dispute()
+        if d.phase in (RESOLVED, COMMITTEE, NONE):
+            return False
+        if d.phase == LEAF:
+            return self._resolve(d)
+        if d.turn != self.me:
+            return False
+        if d.phase == STEPS:
+            return self._steps(d)
+        if d.phase == OP_TRACE:
+            return self._op_trace(d)
+        if d.phase == OUTPUT:
+            return self._output(d)
+        if d.phase == DESCENT:
+            return self._descent(d)
+        return self._reduction(d)
+
+    def _steps(self, d) -> bool:
+        if not d.defenderBonded:
+            self._send("postBond", self.referee.postBond, self.dispute_id, value=self.referee.BOND())
+            return True
+        mid = self.referee.midpoint(self.dispute_id)
+        root = self.liar.root() if self.liar else self.trainer.roots[mid]
+        self._send(f"bisect step {mid} in ({d.lo}, {d.hi}]", self.referee.bisect, self.dispute_id, root)
+        return True
+
+    def _op_trace(self, d) -> bool:
+        tr = self.trace(d.step)
+        g = tr.G
+        if not d.tracesCommitted:
+            self._send(
+                f"commitTrace step {d.step} (G = {g})",
+                self.ops.commitTrace,
+                self.dispute_id,
+                tr.state_root(g),
+                tr.op_hashes[g - 1],
+                self.program.proof(g - 1),
+                tr.operand_proofs(g - 1, g),
+            )
+            return True
+        mid = self.referee.midpoint(self.dispute_id)
+        root = self.liar.root() if self.liar else tr.state_root(mid)
+        self._send(f"bisect op {mid} in ({d.lo}, {d.hi}]", self.referee.bisect, self.dispute_id, root)
+        return True
+
+    def _output(self, d) -> bool:
+        tr = self.trace(d.step)
+        i = d.opIndex
+        op = tr.program[i]
+        data_root = tr.commitment(i).data_root if op.opcode in ir.TENSOR_OPS else ir.ZERO
+        self._send(
+            f"revealOp {i} {ir.NAMES[op.opcode]} ({op.note})",
+            self.ops.revealOp,
+            self.dispute_id,
+            op.encode(),
+            tr.out_roots[i],
+            data_root,
+            self.program.proof(i),
+            tr.entry_proof(i),
+        )
+        return True
+
+    def _defender_values(self, phase: int) -> list[bytes]:
+        logs = list(self.ops.ValuesRevealed.range(0, search_topics={"disputeId": self.dispute_id}))
+        mine = [log for log in logs if log.party == DEFENDER and log.phase == phase]
+        return list(mine[-1].values) if mine else []
+
+    def _descent(self, d) -> bool:
+        tr = self.trace(d.step)
+        slot = d.opIndex
+        other = self._defender_values(DESCENT) if self.me == CHALLENGER else []
+        if d.height > 0:
+            children = tr.frontier(slot, d.height, d.node)
+            self._send(f"descend height {d.height} node {d.node}", self.ops.descend, self.dispute_id, children, other)
+        else:
+            data = _leaf_or_zero(tr, slot, d.node)
+            theirs = other[0] if other else ir.ZERO
+            self._send(f"revealLeafData leaf {d.node}", self.ops.revealLeafData, self.dispute_id, data, theirs)
+        return True
+
+    def _reduction(self, d) -> bool:
+        tr = self.trace(d.step)
+        positions = list(self.ops.partialPositions(self.dispute_id))
+        sums = tr.partial_sums(d.opIndex, d.element)
+        values = [sums[p] for p in positions]
+        other = []
+        if self.me == CHALLENGER:
+            other = [int.from_bytes(v, "big") for v in self._defender_values(REDUCTION)]
+        self._send(
+            f"bisectPartials element {d.element} in ({d.lo}, {d.hi}]",
+            self.ops.bisectPartials,
+            self.dispute_id,
+            values,
+            other,
+        )
+        return True
+
+    # ------------------------------------------------------------ leaf
+
+    def _refs(self, tr: Trace, i: int, op: ir.Op) -> list:
+        refs = []
+        for o in op.operands:
+            if o.is_const:
+                refs.append(EMPTY_REF)
+            else:
+                refs.append((tr.op_hashes[o.slot], tr.out_roots[o.slot], tr.operand_proofs(o.slot, i)))
+        return refs
+
+    def _openings(self, tr: Trace, op: ir.Op, e: int, k: int | None) -> list:
+        def read_idx(addr: int) -> int:
+            return tr.opening(op.operands[1].slot, addr).bits
+
+        openings = [EMPTY_OPENING] * len(op.operands)
+        for i, addr in recipes.reads(op, e, k, read_idx):
+            o = tr.opening(op.operands[i].slot, addr)
+            openings[i] = (o.dtype, list(o.shape), o.index, o.leaf, list(o.siblings))
+        return openings
+
+    def _resolve(self, d) -> bool:
+        tr = self.trace(d.step)
+        i = d.opIndex
+        op = tr.program[i]
+        desc = op.encode()
+        name = ir.NAMES[op.opcode]
+        if op.opcode in ir.REDUCTIONS or op.opcode in ir.ELEMENTWISE or op.opcode in ir.MOVEMENT:
+            k = d.lo if op.opcode in ir.REDUCTIONS else None
+            what = f"resolveElement {name} element {d.element}" + (f" term {k}" if k is not None else "")
+            self._send(
+                what, self.ops.resolveElement, self.dispute_id, desc, self._refs(tr, i, op), self._openings(tr, op, d.element, k)
+            )
+        elif op.opcode in (ir.NAMED, ir.NODE, ir.HEADER):
+            self._send(f"resolveHashOp {name}", self.ops.resolveHashOp, self.dispute_id, desc, self._refs(tr, i, op))
+        elif op.opcode == ir.LOAD:
+            name_ = abi_decode(["string"], op.attrs)[0]
+            step = d.step - 1
+            state = self.trainer.state(step)
+            h = ir.ZERO if step == 0 else batch_hash(self.trainer.job.batch(step))
+            ck = commit_checkpoint(state, step=step, batch_hash=h)
+            proof = ck.tensor_proof(name_)
+            header = (ck.header.tensors_root, ck.header.tensor_count, ck.header.step, ck.header.batch_hash)
+            self._send(
+                f"resolveLoad {name_}",
+                self.ops.resolveLoad,
+                self.dispute_id,
+                desc,
+                header,
+                proof.tensor_root,
+                proof.index,
+                list(proof.siblings),
+            )
+        else:  # BATCH
+            batch = self.trainer.job.batch(d.step)
+            roots = [_tensor_root(t) for t in batch]
+            proof = ir.tree_proof(self.program.data_levels, d.step - 1)
+            self._send(f"resolveBatch step {d.step}", self.ops.resolveBatch, self.dispute_id, desc, roots, proof)
+        return True
+
+
+def _tensor_root(t) -> bytes:
+    from offchain.commit import tensor_root
+
+    return tensor_root(t)
+
+
+def _leaf_or_zero(tr: Trace, slot: int, leaf_index: int) -> bytes:
+    c = tr.commitment(slot)
+    return c.leaf(leaf_index) if leaf_index < c.header.num_leaves else ir.ZERO
+
+
+def _facet(referee):
+    """The op-phase ABI (IVerdeOpPhases) at the referee's address."""
+    from ape import project
+
+    return project.VerdeOpPhases.at(referee.address)
+
+
+def play(agents: Sequence[DisputeAgent], *, max_moves: int = 500) -> int:
+    """Let the agents of one dispute move in turn until it is resolved (or no one can move); returns moves."""
+    moves = 0
+    while moves < max_moves:
+        if agents[0].done():
+            return moves
+        moved = False
+        for a in agents:
+            if a.act():
+                moves += 1
+                moved = True
+                break
+        if not moved:
+            return moves
+    raise RuntimeError(f"dispute {agents[0].dispute_id} still open after {max_moves} moves")

@@ -27,9 +27,14 @@ def market(project, deployer):
 
 
 @pytest.fixture(scope="session")
-def referee(project, deployer, market):
+def adjudicator(project, deployer):
+    return deployer.deploy(project.OpAdjudicator)
+
+
+@pytest.fixture(scope="session")
+def referee(project, deployer, market, adjudicator):
     """The Verde referee, sole holder of the market's DISPUTE_ROLE, with the committee set."""
-    referee = deployer.deploy(project.VerdeReferee, market, ZERO_ADDRESS, deployer, BOND, CLOCK, REWARD_BPS)
+    referee = deployer.deploy(project.VerdeReferee, market, adjudicator, deployer, BOND, CLOCK, REWARD_BPS)
     market.grantRole(market.DISPUTE_ROLE(), referee, sender=deployer)
     referee.setCommittee([m.address for m in COMMITTEE], THRESHOLD, sender=deployer)
     return referee

@@ -1,0 +1,155 @@
+"""Verde end to end on a real chain with real RepOps training: a dishonest solver of a JobMarket job is
+caught down to one float32 element of one op, and an honest solver never loses.
+
+Every game here is played by the off-chain agents (offchain/verde/game.py) from VerdeTrainer traces of
+the tiny GPT job, against VerdeReferee + its op-phase facet + OpAdjudicator on py-evm.
+
+Run: `.venv/bin/ape test tests/verde/test_verde_e2e.py -q -p no:cacheprovider`
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import ape
+import pytest
+from verde_support import BOND, CLOCK, REWARD_BPS, STAKE, Party, Phase
+
+from offchain.verde import ir
+from offchain.verde.game import DisputeAgent, Liar, Program, play
+from offchain.verde.job import VerdeJob, spec_hash
+from offchain.verde.trainer import VerdeTrainer, corrupt, other_run, skip
+
+JOB = VerdeJob(steps=4, checkpoint_interval=2)
+INTERVAL = 2  # market checkpoint interval: checkpoints after steps 2 and 4
+MOVE_GAS_CAP = 400_000  # every move of the op phases, the leaf recomputation included
+EXTRA_ROUNDS = 12  # rounds beyond ceil(log2 T) + ceil(log2 G): reveal, descent (<= 4) and partial sums (<= 3)
+
+
+@cache
+def honest() -> VerdeTrainer:
+    t = VerdeTrainer(JOB)
+    t.train()
+    return t
+
+
+@cache
+def program() -> list[ir.Op]:
+    return honest().program
+
+
+def find_op(pred) -> int:
+    """Index of the first op of the program satisfying `pred(op)`."""
+    return next(i for i, op in enumerate(program()) if pred(op))
+
+
+@cache
+def cheater(kind: str) -> VerdeTrainer:
+    """Trainers that cheat at step 3 (inside checkpoint 2)."""
+    ops = program()
+    pick = {
+        "fwd_exp_ulp": lambda: corrupt(3, find_op(lambda o: o.opcode == ir.EXP), element=1, mode="ulp"),
+        "bwd_dot_ulp": lambda: corrupt(
+            3, find_op(lambda o: o.opcode == ir.DOT and "bwd" in o.note and o.k > 8), element=2, mode="ulp"
+        ),
+        "optim_big": lambda: corrupt(3, find_op(lambda o: o.opcode == ir.SQRT and "adamw" in o.note.lower()), 0, "big"),
+        "skip": lambda: skip(3),
+        "other_run": lambda: other_run(7, start=3),
+    }[kind]()
+    assert all(0 <= getattr(pick, "op", 0) < len(ops) for _ in [0])
+    t = VerdeTrainer(JOB, dishonest=pick)
+    t.train()
+    return t
+
+
+def start_job(h, referee, alice, bob, carol, roots_bob, roots_carol) -> int:
+    job_id = h.start(specHash=spec_hash(JOB), steps=JOB.steps, checkpointInterval=INTERVAL)
+    for k in (1, 2):
+        h.market.postCheckpoint(job_id, k, roots_bob[k * INTERVAL], sender=bob)
+        h.market.postCheckpoint(job_id, k, roots_carol[k * INTERVAL], sender=carol)
+    Program(honest()).register(referee, job_id, alice)
+    return job_id
+
+
+def dispute_between(referee, market, job_id, challenger, ch_trainer, defender, de_trainer, *, liar=None):
+    """Open a solver dispute at the first differing checkpoint and return both agents."""
+    index = next(k for k in (1, 2) if ch_trainer.roots[k * INTERVAL] != de_trainer.roots[k * INTERVAL])
+    r = referee.openSolverDispute(job_id, defender, index, sender=challenger, value=BOND)
+    did = r.events.filter(referee.DisputeCreated)[0].disputeId
+    a = DisputeAgent(referee, challenger, ch_trainer, role="challenger", dispute_id=did, liar=liar)
+    b = DisputeAgent(referee, defender, de_trainer, role="defender", dispute_id=did)
+    return did, a, b
+
+
+def rounds_bound(g: int) -> int:
+    t = INTERVAL
+    return math.ceil(math.log2(t)) + math.ceil(math.log2(g)) + EXTRA_ROUNDS
+
+
+@pytest.mark.parametrize("kind", ["fwd_exp_ulp", "bwd_dot_ulp", "optim_big", "skip", "other_run"])
+def test_cheater_is_caught_on_chain(kind, h, referee, market, chain, alice, bob, carol):
+    """carol cheats at step 3 (one ulp in a forward EXP, one ulp in a backward matmul reduction, a wrong
+    AdamW sqrt, a skipped step, another run's roots); honest bob disputes her checkpoint 2 and wins on the
+    leaf recomputation; she is slashed, bob gets both bonds and REWARD_BPS of her stake."""
+    bad = cheater(kind)
+    job_id = start_job(h, referee, alice, bob, carol, honest().roots, bad.roots)
+    did, a, b = dispute_between(referee, market, job_id, bob, honest(), carol, bad)
+    before = market.owed(job_id, bob)
+    moves = play([a, b])
+    d = referee.disputeOf(did)
+    assert d.phase == Phase.RESOLVED and d.winner == Party.CHALLENGER, kind
+    resolved = [ev for r in a.receipts + b.receipts for ev in r.events.filter(referee.DisputeResolved)]
+    assert resolved and resolved[-1].how == 1  # Resolution.Leaf: decided by recomputation, not by a clock
+    assert market.solverOf(job_id, carol).slashed
+    assert market.owed(job_id, bob) - before == STAKE * REWARD_BPS // 10_000
+    assert referee.bondCredit(bob) >= 2 * BOND
+    # logarithmic: Steps + OpTrace rounds, the reveal, the descent and the partial sums
+    g = len(program())
+    assert moves <= 2 * rounds_bound(g) + 2, (kind, moves)
+    for r in a.receipts + b.receipts:
+        assert r.gas_used < MOVE_GAS_CAP, (kind, r.gas_used)
+
+
+def test_honest_defender_beats_a_lying_challenger(h, referee, market, alice, bob, carol):
+    """carol claims bob's honest checkpoint is wrong and answers bisection with made-up roots: she cannot
+    back them when the trace must be proven, runs out of moves, and loses; bob keeps his stake."""
+    bad = cheater("fwd_exp_ulp")
+    job_id = start_job(h, referee, alice, bob, carol, honest().roots, bad.roots)
+    did, a, b = dispute_between(referee, market, job_id, carol, bad, bob, honest(), liar=Liar(seed=3))
+    play([a, b])
+    d = referee.disputeOf(did)
+    if d.phase != Phase.RESOLVED:  # the liar is stuck: its clock runs out
+        ape.chain.pending_timestamp = referee.moveDeadline(did) + 1
+        referee.timeout(did, sender=alice)
+        d = referee.disputeOf(did)
+    assert d.winner == Party.DEFENDER
+    assert not market.solverOf(job_id, bob).slashed and market.solverOf(job_id, carol).slashed
+
+
+def test_silent_defender_loses_by_timeout(h, referee, market, chain, alice, bob, carol):
+    """A cheater that stops answering once the op phase starts loses when its clock runs out."""
+    bad = cheater("optim_big")
+    job_id = start_job(h, referee, alice, bob, carol, honest().roots, bad.roots)
+    did, a, b = dispute_between(referee, market, job_id, bob, honest(), carol, bad)
+    while referee.disputeOf(did).phase == Phase.STEPS:
+        (a.act() or b.act())
+    assert referee.disputeOf(did).phase == Phase.OP_TRACE
+    chain.pending_timestamp = referee.moveDeadline(did) + 1
+    referee.timeout(did, sender=alice)
+    d = referee.disputeOf(did)
+    assert d.winner == Party.CHALLENGER and market.solverOf(job_id, carol).slashed
+
+
+def test_bonds_and_stakes_leave_no_wei_stuck(h, referee, market, alice, bob, carol):
+    """After a game every bond is withdrawable and the referee holds exactly the bond credits."""
+    bad = cheater("bwd_dot_ulp")
+    job_id = start_job(h, referee, alice, bob, carol, honest().roots, bad.roots)
+    _, a, b = dispute_between(referee, market, job_id, bob, honest(), carol, bad)
+    play([a, b])
+    credits = sum(referee.bondCredit(acct) for acct in (alice, bob, carol))
+    assert ape.chain.provider.get_balance(referee.address) >= credits
+    for acct in (bob,):
+        referee.withdrawBond(sender=acct)
+    assert referee.bondCredit(bob) == 0
+    del CLOCK

@@ -183,7 +183,9 @@ def challenge(
         echo(f"job {job_id}: every posted checkpoint matches the local run; nothing to dispute")
         return None
     d = found[0]
-    echo(f"solver {d.solver}: checkpoint {d.index} is {d.theirs.hex()[:16]}.., the local run gives {d.mine.hex()[:16]}..")
+    echo(
+        f"solver {d.solver}: checkpoint {d.index} is {d.theirs.hex()[:16]}.., the local run gives {d.mine.hex()[:16]}.."
+    )
     did = open_dispute(referee, market, job_id, account, d)
     echo(f"opened dispute {did} (bond {referee.BOND() / 1e18:g} ETH)")
     agent = DisputeAgent(referee, account, trainer, role="challenger", dispute_id=did, log=echo)
@@ -191,8 +193,7 @@ def challenge(
     extra = partners(did, d.solver) if partners else ()
     report = play_dispute(referee, agent, partners=extra, poll_s=poll_s, echo=echo)
     echo(
-        f"verdict: {report.winner} wins by {report.resolution} after {report.moves} moves "
-        f"({report.gas:,} gas in all)"
+        f"verdict: {report.winner} wins by {report.resolution} after {report.moves} moves ({report.gas:,} gas in all)"
     )
     return report
 

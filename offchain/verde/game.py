@@ -106,6 +106,7 @@ class DisputeAgent:
         self.program = Program(trainer)
         self._traces: dict[int, Trace] = {}
         self.receipts: list = []
+        self.rejected: list = []  # moves the referee refused
 
     # ------------------------------------------------------------ state
 
@@ -129,7 +130,21 @@ class DisputeAgent:
     # ------------------------------------------------------------ moves
 
     def act(self) -> bool:
-        """Make our move if it is our turn (anyone's, in the Leaf phase); True if a transaction was sent."""
+        """Make our move if it is our turn (anyone's, in the Leaf phase); True if a transaction went through.
+
+        A move the referee rejects (a liar that cannot back its claims) is logged and not retried here: the
+        side then runs out of time and loses by `timeout`.
+        """
+        from ape.exceptions import ContractLogicError
+
+        try:
+            return self._act()
+        except ContractLogicError as err:
+            self.rejected.append(err)
+            self.log(f"{self.role:<10} move rejected: {err}")
+            return False
+
+    def _act(self) -> bool:
         d = self.dispute()
         if d.phase in (RESOLVED, COMMITTEE, NONE):
             return False
@@ -258,7 +273,12 @@ class DisputeAgent:
             k = d.lo if op.opcode in ir.REDUCTIONS else None
             what = f"resolveElement {name} element {d.element}" + (f" term {k}" if k is not None else "")
             self._send(
-                what, self.ops.resolveElement, self.dispute_id, desc, self._refs(tr, i, op), self._openings(tr, op, d.element, k)
+                what,
+                self.ops.resolveElement,
+                self.dispute_id,
+                desc,
+                self._refs(tr, i, op),
+                self._openings(tr, op, d.element, k),
             )
         elif op.opcode in (ir.NAMED, ir.NODE, ir.HEADER):
             self._send(f"resolveHashOp {name}", self.ops.resolveHashOp, self.dispute_id, desc, self._refs(tr, i, op))

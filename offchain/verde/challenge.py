@@ -184,7 +184,8 @@ def challenge(
         return None
     d = found[0]
     echo(
-        f"solver {d.solver}: checkpoint {d.index} is {d.theirs.hex()[:16]}.., the local run gives {d.mine.hex()[:16]}.."
+        f"solver {d.solver}: checkpoint {d.index} is {d.theirs.hex()[:16]}.., "
+        f"the local run gives {d.mine.hex()[:16]}.."
     )
     did = open_dispute(referee, market, job_id, account, d)
     echo(f"opened dispute {did} (bond {referee.BOND() / 1e18:g} ETH)")

@@ -5,10 +5,14 @@ Accounts (Ape's test mnemonic, funded by anvil):
     1..3 node operators: each runs a freshly generated hivemind peer; 1 and 2 also solve the job
     4..6 funders of a crowdfunded training job
 
+    7 requester of a Verde job, 8 its honest solver, 9 its cheating solver (operator C watches)
+
 Story: deploy -> peers register with RSA key proofs -> a crowdfund reaches its goal and launches a
 JobMarket job -> two solvers stake, train the job (a real, seeded torch run) and post checkpoint
 commitments -> a SwarmCoordinator round with commit-reveal votes -> the challenge window closes,
-milestones are released, everyone withdraws -> a table of balances before and after.
+milestones are released, everyone withdraws -> a Verde job where one solver cheats by one ulp in one
+float32 op: a watcher recomputes it, disputes it on chain down to that element, and wins; the cheater's
+stake goes to the watcher and the requester -> a table of balances before and after.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ class DemoConfig:
     checkpoint_interval: int = 10  # steps between checkpoint commitments
     challenge_window_s: int = 600  # seconds a checkpoint stays disputable
     stage_s: int = 60  # seconds per swarm stage
+    verde_steps: int = 8  # steps of the Verde job (the tiny GPT of offchain/verde)
+    verde_interval: int = 4  # its checkpoint interval
+    verde_payment_wei: int = ETH  # its payment
 
 
 @dataclass
@@ -104,11 +111,11 @@ def run_demo(anvil: Anvil, workdir: Path, *, config: DemoConfig = DemoConfig(), 
     """Play the whole story on `anvil` (already connected through Ape) and return the balance table."""
     from ape import accounts, chain
 
-    acct = [accounts.test_accounts[i] for i in range(7)]
+    acct = [accounts.test_accounts[i] for i in range(10)]
     gov, operators, funders = acct[0], acct[1:4], acct[4:7]
     solvers = operators[:2]
-    roles = ["governance", "operator A + solver", "operator B + solver", "operator C", "funder 1", "funder 2",
-             "funder 3"]
+    roles = ["governance", "operator A + solver", "operator B + solver", "operator C + watcher", "funder 1",
+             "funder 2", "funder 3", "Verde requester", "Verde solver", "Verde cheater"]
     rows = [Row(role, a.address, a.balance) for role, a in zip(roles, acct, strict=True)]
     ledger = Ledger(echo)
 
@@ -208,10 +215,79 @@ def run_demo(anvil: Anvil, workdir: Path, *, config: DemoConfig = DemoConfig(), 
          f"market holds {chain.provider.get_balance(market.address)} wei, "
          f"crowdfund holds {chain.provider.get_balance(crowdfund.address)} wei")
 
+    verde_dispute(anvil, d, ledger, requester=acct[7], honest=acct[8], cheater=acct[9], watcher=operators[2],
+                  config=config, echo=echo)  # fmt: skip
+
     for row in rows:
         row.after = chain.provider.get_balance(row.address)
         row.fees = ledger.fees[row.address]
     return rows
+
+
+def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, honest: Any, cheater: Any, watcher: Any,
+                  config: DemoConfig, echo: Callable[[str], None]) -> None:  # fmt: skip
+    """Section 7: a Verde job whose second solver adds one ulp to one exp of the attention softmax; a watcher
+    catches it by recomputing the job and playing the dispute game to the one element on chain."""
+    from ape import chain
+
+    from offchain.verde.challenge import challenge, plot_dispute
+    from offchain.verde.game import DisputeAgent, Program
+    from offchain.verde.job import VerdeJob, spec_hash
+    from offchain.verde.trainer import VerdeTrainer, corrupt
+
+    market, referee = d.JobMarket, d.VerdeReferee
+    job = VerdeJob(steps=config.verde_steps, checkpoint_interval=config.verde_interval)
+    echo("== 7. A Verde job: one solver cheats by one ulp, a watcher catches it on chain")
+    honest_run = VerdeTrainer(job)
+    honest_run.train()
+    program = Program(honest_run)
+    exp_op = next(i for i, op in enumerate(program.ops) if op.note.endswith("softmax exp"))
+    cheat_step = config.verde_steps - 2
+    for element in range(64):  # the first element whose one-ulp error survives into the checkpoint
+        bad_run = VerdeTrainer(job, dishonest=corrupt(cheat_step, exp_op, element=element, mode="ulp"))
+        bad_run.train()
+        if bad_run.roots[config.verde_steps] != honest_run.roots[config.verde_steps]:
+            break
+    echo(f"  G = {len(program.ops)} ops per step; the cheater adds 1 ulp to element {element} of op {exp_op} "
+         f"({program.ops[exp_op].note}) at step {cheat_step}")  # fmt: skip
+    now = chain.pending_timestamp
+    params = (spec_hash(job), job.steps, config.verde_interval, 2, ZERO, config.verde_payment_wei,
+              config.stake_wei, now + 600, now + 7200, config.challenge_window_s)  # fmt: skip
+    tx = ledger.send("requester posts the Verde job (1 ETH)", market.postJob, params, sender=requester,
+                     value=config.verde_payment_wei)  # fmt: skip
+    job_id = tx.events.filter(market.JobPosted)[0].jobId
+    ledger.send("requester registers the job's program and data", referee.setProgram, job_id, program.tree,
+                len(program.ops), program.data_tree, job.steps, sender=requester)  # fmt: skip
+    runs = {honest.address: honest_run, cheater.address: bad_run}
+    for solver in (honest, cheater):
+        ledger.send(f"{solver.address[:10]} joins", market.join, job_id, sender=solver, value=config.stake_wei)
+    for index in range(1, job.steps // config.verde_interval + 1):
+        for solver in (honest, cheater):
+            root = runs[solver.address].roots[index * config.verde_interval]
+            ledger.send(f"{solver.address[:10]} checkpoint {index}: {root.hex()[:16]}...", market.postCheckpoint,
+                        job_id, index, root, sender=solver)  # fmt: skip
+
+    def cheater_defends(dispute_id: int, _defender: str) -> list[DisputeAgent]:
+        # The cheater answers every move from its own (corrupted) run, as a real cheater would.
+        return [DisputeAgent(referee, cheater, bad_run, role="defender", dispute_id=dispute_id,
+                             log=lambda m: echo(f"  {m}"))]  # fmt: skip
+
+    before = market.owed(job_id, watcher)
+    report = challenge(d, job_id, watcher, job, echo=lambda m: echo(f"  {m}"), partners=cheater_defends,
+                       poll_s=0.2)  # fmt: skip
+    assert report is not None and report.winner == "Challenger", report
+    echo(f"  cheater slashed: {market.solverOf(job_id, cheater).slashed}; watcher's reward "
+         f"{(market.owed(job_id, watcher) - before) / ETH:.2f} ETH of the cheater's stake, bonds "
+         f"{referee.bondCredit(watcher) / ETH:.2f} ETH")  # fmt: skip
+    echo(f"  dispute trace: {plot_dispute(report, Path('out') / 'demo-dispute.png')}")
+    ledger.send("watcher withdraws its bonds", referee.withdrawBond, sender=watcher)
+    ledger.send("watcher withdraws its share of the stake", market.withdraw, job_id, sender=watcher)
+    anvil.increase_time(config.challenge_window_s + 1)
+    ledger.send("honest solver claims its verified milestones", market.claim, job_id, sender=honest)
+    for who, acct in (("honest solver", honest), ("requester", requester)):
+        if market.owed(job_id, acct) > 0:
+            ledger.send(f"{who} withdraws", market.withdraw, job_id, sender=acct)
+    echo(f"  market holds {market.escrowOf(job_id)} wei of job {job_id} uncredited")
 
 
 def format_table(rows: list[Row]) -> str:

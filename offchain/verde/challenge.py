@@ -20,7 +20,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from offchain.verde.game import CHALLENGER, PHASES, RESOLVED, DisputeAgent, Program
+from offchain.verde.game import (
+    CHALLENGER,
+    DESCENT,
+    OP_TRACE,
+    PHASES,
+    REDUCTION,
+    RESOLVED,
+    STEPS,
+    DisputeAgent,
+    Program,
+)
 from offchain.verde.job import VerdeJob, spec_hash
 from offchain.verde.trainer import VerdeTrainer
 
@@ -63,23 +73,37 @@ class Report:
     resolution: str = "None"
     moves: int = 0
     gas: int = 0
-    history: list[tuple[str, int, int]] = field(default_factory=list)  # (phase, lo, hi) after each move
+    history: list[tuple[str, int]] = field(default_factory=list)  # (phase, candidates left) after each move
 
 
-def checkpoint_step(params, index: int) -> int:
+@dataclass(frozen=True)
+class JobInfo:
+    """The fields of a job's JobParams this module reads (Ape returns the struct as a tuple on some providers)."""
+
+    spec_hash: bytes
+    steps: int
+    interval: int
+
+    @classmethod
+    def of(cls, market, job_id: int) -> JobInfo:
+        p = market.jobOf(job_id)[0]
+        return cls(bytes(p[0]), int(p[1]), int(p[2]))
+
+
+def checkpoint_step(info: JobInfo, index: int) -> int:
     """The step after which checkpoint `index` is taken: min(index * interval, steps)."""
-    return min(index * params.checkpointInterval, params.steps)
+    return min(index * info.interval, info.steps)
 
 
 def divergences(market, job_id: int, trainer: VerdeTrainer) -> list[Divergence]:
     """For every solver, the first posted checkpoint whose root differs from the local run's."""
-    params = market.jobOf(job_id).params_
+    info = JobInfo.of(market, job_id)
     out = []
     for solver in market.solversOf(job_id):
         posted = market.solverOf(job_id, solver).posted
         for k in range(1, posted + 1):
-            theirs = bytes(market.checkpointOf(job_id, solver, k).root_)
-            mine = trainer.roots[checkpoint_step(params, k)]
+            theirs = bytes(market.checkpointOf(job_id, solver, k)[0])
+            mine = trainer.roots[checkpoint_step(info, k)]
             if theirs != mine:
                 out.append(Divergence(str(solver), k, theirs, mine))
                 break
@@ -98,13 +122,23 @@ def open_dispute(referee, market, job_id: int, account, d: Divergence) -> int:
 
 def check_job(market, referee, job_id: int, job: VerdeJob) -> None:
     """The local spec is the job's, and its program is registered (else only a committee could decide)."""
-    params = market.jobOf(job_id).params_
-    if bytes(params.specHash) != spec_hash(job):
+    info = JobInfo.of(market, job_id)
+    if info.spec_hash != spec_hash(job):
         raise ChallengeError(f"job {job_id}: its specHash is not this spec's initial checkpoint root")
-    if params.steps != job.steps:
-        raise ChallengeError(f"job {job_id} has {params.steps} steps, the spec {job.steps}")
+    if info.steps != job.steps:
+        raise ChallengeError(f"job {job_id} has {info.steps} steps, the spec {job.steps}")
     if referee.programOf(job_id).numOps == 0:
         raise ChallengeError(f"job {job_id} has no registered program: a dispute would go to the committee")
+
+
+def candidates(d) -> int:
+    """What is still open after a move: steps or ops in (lo, hi], elements under the descent's node pair,
+    partial sums in (lo, hi]; 1 once a single op, element or term is pinned."""
+    if d.phase in (STEPS, OP_TRACE, REDUCTION):
+        return int(d.hi - d.lo)
+    if d.phase == DESCENT:
+        return 8 << int(d.height)
+    return 1
 
 
 def play_dispute(
@@ -132,7 +166,7 @@ def play_dispute(
             if a.act():
                 moved = True
                 d = referee.disputeOf(did)
-                report.history.append((PHASES[d.phase], int(d.lo), int(d.hi)))
+                report.history.append((PHASES[d.phase], candidates(d)))
                 break
         if moved:
             continue
@@ -199,4 +233,70 @@ def challenge(
     return report
 
 
-__all__ = ["CHALLENGER", "ChallengeError", "Report", "challenge", "load_spec"]
+def disputes_against(referee, job_id: int, defender: str) -> list[int]:
+    """Open disputes of job `job_id` against `defender` (newest last)."""
+    out = []
+    for did in range(1, referee.disputeCount() + 1):
+        d = referee.disputeOf(did)
+        if d.jobId == job_id and str(d.defender) == str(defender) and d.phase != RESOLVED:
+            out.append(did)
+    return out
+
+
+def defend(
+    deployment,
+    job_id: int,
+    account,
+    trainer: VerdeTrainer,
+    *,
+    echo: Callable[[str], None] = print,
+    poll_s: float = 2.0,
+    once: bool = False,
+) -> list[Report]:
+    """Watch job `job_id` for disputes against `account` and answer each from `trainer`'s run until it is
+    resolved. With `once`, return after the disputes open now are played; otherwise keep watching."""
+    referee = deployment.VerdeReferee
+    reports: list[Report] = []
+    seen: set[int] = set()
+    while True:
+        for did in disputes_against(referee, job_id, account.address):
+            if did in seen:
+                continue
+            seen.add(did)
+            echo(f"dispute {did} against {account.address[:10]}: defending from the local run")
+            agent = DisputeAgent(referee, account, trainer, role="defender", dispute_id=did, log=echo)
+            report = play_dispute(referee, agent, poll_s=poll_s, echo=echo)
+            echo(f"dispute {did}: {report.winner} wins by {report.resolution} after {report.moves} moves")
+            reports.append(report)
+        if once:
+            return reports
+        time.sleep(poll_s)
+
+
+def plot_dispute(report: Report, path: Path) -> Path:
+    """The dispute trace as a PNG: log2 of what is still open after each move, coloured by phase."""
+    import math
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    colours = {}
+    for i, (phase, width) in enumerate(report.history, start=1):
+        colour = colours.setdefault(phase, f"C{len(colours)}")
+        ax.bar(i, math.log2(max(width, 1)) + 0.05, color=colour)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    ax.legend(handles, list(colours), loc="upper right", fontsize=8)
+    ax.set_xlabel("move")
+    ax.set_ylabel("log2(candidates left)")
+    ax.set_title(f"dispute {report.dispute_id}: {report.winner} wins by {report.resolution} in {report.moves} moves")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+__all__ = ["CHALLENGER", "ChallengeError", "Report", "challenge", "defend", "load_spec", "plot_dispute"]

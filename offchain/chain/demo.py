@@ -276,6 +276,8 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
     report = challenge(d, job_id, watcher, job, echo=lambda m: echo(f"  {m}"), partners=cheater_defends,
                        poll_s=0.2)  # fmt: skip
     assert report is not None and report.winner == "Challenger", report
+    for address, fee in report.fees.items():
+        ledger.fees[address] += fee
     echo(f"  cheater slashed: {market.solverOf(job_id, cheater).slashed}; watcher's reward "
          f"{(market.owed(job_id, watcher) - before) / ETH:.2f} ETH of the cheater's stake, bonds "
          f"{referee.bondCredit(watcher) / ETH:.2f} ETH")  # fmt: skip

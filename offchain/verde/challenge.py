@@ -29,7 +29,6 @@ from offchain.verde.game import (
     RESOLVED,
     STEPS,
     DisputeAgent,
-    Program,
 )
 from offchain.verde.job import VerdeJob, spec_hash
 from offchain.verde.trainer import VerdeTrainer
@@ -74,6 +73,7 @@ class Report:
     moves: int = 0
     gas: int = 0
     history: list[tuple[str, int]] = field(default_factory=list)  # (phase, candidates left) after each move
+    fees: dict[str, int] = field(default_factory=dict)  # wei of gas each account paid in the game
 
 
 @dataclass(frozen=True)
@@ -110,14 +110,14 @@ def divergences(market, job_id: int, trainer: VerdeTrainer) -> list[Divergence]:
     return out
 
 
-def open_dispute(referee, market, job_id: int, account, d: Divergence) -> int:
-    """Open the dispute as the job's solver (if the account is one) or as a watcher; returns its id."""
+def open_dispute(referee, market, job_id: int, account, d: Divergence):
+    """Open the dispute as the job's solver (if the account is one) or as a watcher; returns the receipt."""
     bond = referee.BOND()
     if market.solverOf(job_id, account.address).joined:
         receipt = referee.openSolverDispute(job_id, d.solver, d.index, sender=account, value=bond)
     else:
         receipt = referee.openWatcherDispute(job_id, d.solver, d.index, d.mine, sender=account, value=bond)
-    return int(receipt.events.filter(referee.DisputeCreated)[0].disputeId)
+    return receipt
 
 
 def check_job(market, referee, job_id: int, job: VerdeJob) -> None:
@@ -188,6 +188,9 @@ def play_dispute(
     report.winner = PARTIES[d.winner]
     report.moves = int(d.moves)
     report.gas = sum(r.gas_used for a in agents for r in a.receipts)
+    for a in agents:
+        for r in a.receipts:
+            report.fees[str(r.sender)] = report.fees.get(str(r.sender), 0) + r.total_fees_paid
     return report
 
 
@@ -221,10 +224,11 @@ def challenge(
         f"solver {d.solver}: checkpoint {d.index} is {d.theirs.hex()[:16]}.., "
         f"the local run gives {d.mine.hex()[:16]}.."
     )
-    did = open_dispute(referee, market, job_id, account, d)
+    opened = open_dispute(referee, market, job_id, account, d)
+    did = int(opened.events.filter(referee.DisputeCreated)[0].disputeId)
     echo(f"opened dispute {did} (bond {referee.BOND() / 1e18:g} ETH)")
     agent = DisputeAgent(referee, account, trainer, role="challenger", dispute_id=did, log=echo)
-    agent.program = Program(trainer)
+    agent.receipts.append(opened)
     extra = partners(did, d.solver) if partners else ()
     report = play_dispute(referee, agent, partners=extra, poll_s=poll_s, echo=echo)
     echo(

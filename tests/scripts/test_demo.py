@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from offchain.chain.anvil import Anvil
 from offchain.chain.demo import DemoConfig, format_table, plot_balances, run_demo
+from offchain.chain.deploy import DeployConfig
 
 
 def test_demo_story_pays_everyone(tmp_path):
@@ -27,6 +28,23 @@ def test_demo_story_pays_everyone(tmp_path):
         assert r.after - r.before + r.fees == paid // 2
     funders = [r for r in rows if r.role.startswith("funder")]
     assert sum(r.before - r.after - r.fees for r in funders) == paid
+    # The Verde job: the cheater is caught down to one element and loses its stake and bond; the watcher
+    # gets REWARD_BPS of the stake and both bonds, the honest solver its full half of the payment, and the
+    # requester the cheater's unreleased half and the rest of its stake.
+    assert "verdict: Challenger wins by Leaf" in text and "resolveElement EXP" in text
+    assert "market holds 0 wei of job 2 uncredited" in text
+    dc = DeployConfig()
+    share = config.stake_wei * dc.verde_reward_bps // 10_000
+
+    def net(role: str) -> int:
+        r = by_role[role]
+        return r.after - r.before + r.fees
+
+    assert net("Verde cheater") == -config.stake_wei - dc.verde_bond_wei
+    assert net("Verde solver") == config.verde_payment_wei // 2
+    assert net("operator C + watcher") == share + dc.verde_bond_wei
+    kept = config.verde_payment_wei // 2 + (config.stake_wei - share)  # unreleased half + the rest of the stake
+    assert net("Verde requester") == -config.verde_payment_wei + kept
     table = format_table(rows)
     assert table.count("\n") == len(rows) + 1
     png = plot_balances(rows, tmp_path / "balances.png")

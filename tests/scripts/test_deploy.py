@@ -10,7 +10,7 @@ from pathlib import Path
 from offchain.chain.deploy import DeployConfig, deploy_all, deployments_file, load_deployment
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ["IdentityRegistry", "SwarmCoordinator", "JobMarket", "Crowdfund"]
+NAMES = ["IdentityRegistry", "SwarmCoordinator", "JobMarket", "Crowdfund", "OpAdjudicator", "VerdeReferee"]
 
 
 def test_deploy_all_then_again_reuses_everything(deployer, chain):
@@ -33,6 +33,8 @@ def test_deploy_all_wires_contracts_together(deployer):
     assert list(d.SwarmCoordinator.stageDurations()) == [30, 40, 50]
     assert d.Crowdfund.MARKET() == d.JobMarket.address
     assert d.JobMarket.hasRole(d.JobMarket.DEFAULT_ADMIN_ROLE(), deployer)
+    assert d.JobMarket.hasRole(d.JobMarket.DISPUTE_ROLE(), d.VerdeReferee)  # disputes settle through the referee
+    assert d.VerdeReferee.adjudicator() == d.OpAdjudicator.address
 
 
 def test_deploy_fresh_flag_deploys_new_set(deployer):

@@ -164,3 +164,35 @@ def test_bonds_and_stakes_leave_no_wei_stuck(h, referee, market, alice, bob, car
     referee.withdrawBond(sender=bob)
     assert referee.bondCredit(bob) == 0
     assert ape.chain.provider.get_balance(referee.address) >= sum(referee.bondCredit(x) for x in (alice, carol))
+
+
+def test_watcher_challenge_flow(h, referee, market, alice, bob, carol, eve):
+    """`challenge` (what `ape run challenge` runs): a watcher recomputes the job, refuses a spec that is not
+    the job's, finds carol's wrong checkpoint, opens a watcher dispute and wins it against carol's agent;
+    on a job where every root matches it sends nothing."""
+    from types import SimpleNamespace
+
+    from offchain.verde.challenge import ChallengeError, challenge
+
+    deployment = SimpleNamespace(JobMarket=market, VerdeReferee=referee)
+    bad = cheater("optim_big")
+    job_id = start_job(h, referee, alice, bob, carol, honest().roots, bad.roots)
+    with pytest.raises(ChallengeError, match="specHash"):
+        challenge(deployment, job_id, eve, VerdeJob(steps=4, checkpoint_interval=2, seed=5), echo=lambda _m: None)
+
+    def carol_defends(dispute_id, defender):
+        assert defender == carol.address
+        return [DisputeAgent(referee, carol, bad, role="defender", dispute_id=dispute_id)]
+
+    lines: list[str] = []
+    report = challenge(deployment, job_id, eve, JOB, echo=lines.append, partners=carol_defends, poll_s=0)
+    assert report is not None and report.winner == "Challenger" and report.resolution == "Leaf"
+    assert referee.disputeOf(report.dispute_id).watcher
+    assert market.solverOf(job_id, carol).slashed and not market.solverOf(job_id, bob).slashed
+    assert market.owed(job_id, eve) == STAKE * REWARD_BPS // 10_000  # the watcher's share of carol's stake
+    assert any(line.startswith("verdict: Challenger wins by Leaf") for line in lines)
+
+    clean = start_job(h, referee, alice, bob, carol, honest().roots, honest().roots)
+    count = referee.disputeCount()
+    assert challenge(deployment, clean, eve, JOB, echo=lambda _m: None) is None
+    assert referee.disputeCount() == count

@@ -29,6 +29,7 @@ from offchain.verde.game import (
     RESOLVED,
     STEPS,
     DisputeAgent,
+    Program,
 )
 from offchain.verde.job import VerdeJob, spec_hash
 from offchain.verde.trainer import VerdeTrainer
@@ -127,8 +128,12 @@ def check_job(market, referee, job_id: int, job: VerdeJob) -> None:
         raise ChallengeError(f"job {job_id}: its specHash is not this spec's initial checkpoint root")
     if info.steps != job.steps:
         raise ChallengeError(f"job {job_id} has {info.steps} steps, the spec {job.steps}")
-    if referee.programOf(job_id).numOps == 0:
+    registered = referee.programOf(job_id)
+    if registered.numOps == 0:
         raise ChallengeError(f"job {job_id} has no registered program: a dispute would go to the committee")
+    local = Program(VerdeTrainer(job))
+    if bytes(registered.programTree) != local.tree or bytes(registered.dataTree) != local.data_tree:
+        raise ChallengeError(f"job {job_id}: the registered program or data is not this spec's")
 
 
 def candidates(d) -> int:

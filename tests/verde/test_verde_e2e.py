@@ -47,12 +47,19 @@ def find_op(pred) -> int:
     return next(i for i, op in enumerate(program()) if pred(op))
 
 
-def visible(make, step: int) -> VerdeTrainer:
-    """The first corruption `make(element)` whose step root differs from the honest one: a one-ulp error
-    that rounds away leaves the result correct, and there is nothing to catch."""
-    for element in range(32):
+def visible(make, step: int, *, op: int | None = None) -> VerdeTrainer:
+    """The first corruption `make(element)` whose step root differs from the honest one. A wrong value that
+    never reaches the new state (one ulp rounded away, or an activation at a position the loss masks out)
+    leaves the result correct: there is nothing to catch. Elements are tried from the last one down (the
+    answer positions of the task are last), and a corrupted index that crashes the cheater's own run is
+    skipped."""
+    numel = program()[op].numel if op is not None else 32
+    for element in list(range(numel - 1, -1, -1))[:48]:
         t = VerdeTrainer(JOB, dishonest=make(element))
-        t.train()
+        try:
+            t.train()
+        except IndexError:
+            continue
         if t.roots[step] != honest().roots[step]:
             return t
     raise AssertionError("no element of that op changes the step root")
@@ -66,11 +73,11 @@ def cheater(kind: str) -> VerdeTrainer:
     dot = find_op(lambda o: o.opcode == ir.DOT and o.note.startswith("bwd h0.fc gw"))
     sqrt = find_op(lambda o: o.opcode == ir.SQRT and o.note.startswith("adamw"))
     if kind == "fwd_exp_ulp":
-        return visible(lambda e: corrupt(1, exp, element=e, mode="ulp"), 1)
+        return visible(lambda e: corrupt(1, exp, element=e, mode="ulp"), 1, op=exp)
     if kind == "bwd_dot_ulp":
-        return visible(lambda e: corrupt(1, dot, element=e, mode="ulp"), 1)
+        return visible(lambda e: corrupt(1, dot, element=e, mode="ulp"), 1, op=dot)
     if kind == "optim_big":
-        return visible(lambda e: corrupt(3, sqrt, element=e, mode="big"), 3)
+        return visible(lambda e: corrupt(3, sqrt, element=e, mode="big"), 3, op=sqrt)
     t = VerdeTrainer(JOB, dishonest=skip(3) if kind == "skip" else other_run(7, start=3))
     t.train()
     return t
@@ -196,3 +203,28 @@ def test_watcher_challenge_flow(h, referee, market, alice, bob, carol, eve):
     count = referee.disputeCount()
     assert challenge(deployment, clean, eve, JOB, echo=lambda _m: None) is None
     assert referee.disputeCount() == count
+
+
+def _every_opcode() -> list[int]:
+    """One op index per opcode of the program (the first one), so every recipe is played for real."""
+    seen: dict[int, int] = {}
+    for i, op in enumerate(program()):
+        seen.setdefault(op.opcode, i)
+    return sorted(seen.values())
+
+
+@pytest.mark.parametrize("op_index", _every_opcode(), ids=lambda i: f"{i}-{ir.NAMES[program()[i].opcode]}")
+def test_every_op_kind_is_caught_by_its_recipe(op_index, h, referee, market, alice, bob, carol):
+    """For every opcode of the GPT step (forward, backward, AdamW, loads, the checkpoint hashes), a cheater
+    that writes a wrong value into one op of that kind at step 2 is pinned to exactly that op and loses on
+    its on-chain recipe (never by timeout, never by the committee)."""
+    mode = "ulp" if program()[op_index].dtype == ir.INT32 else "big"  # an index off by 1000 crashes the cheater
+    bad = visible(lambda e: corrupt(2, op_index, element=e, mode=mode), 2, op=op_index)
+    job_id = start_job(h, referee, alice, bob, carol, honest().roots, bad.roots)
+    did, a, b = dispute_between(referee, market, job_id, bob, honest(), carol, bad)
+    a.log = b.log = lambda _m: None
+    play([a, b])
+    d = referee.disputeOf(did)
+    assert d.winner == Party.CHALLENGER and d.opIndex == op_index
+    resolved = [ev for r in a.receipts for ev in r.events.filter(referee.DisputeResolved)]
+    assert resolved and resolved[-1].how == 1  # Resolution.Leaf

@@ -45,3 +45,8 @@ bench-float32: setup
 # RepOps against native torch (training step and heavy ops) plus Float32 gas when wired; not part of `make test`.
 bench-repops: setup
 	$(BIN)/python benchmarks/bench_repops.py
+
+.PHONY: bench-verde
+# Verde disputes for jobs of T = 16..1024 steps (moves, gas, wall time) against re-running the training.
+bench-verde: setup
+	$(BIN)/python benchmarks/bench_verde.py

@@ -13,6 +13,7 @@ An agent never trusts the other side: it compares with its own trace, and a defe
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from eth_abi import decode as abi_decode
 
 from offchain.commit import commit_checkpoint
 from offchain.verde import ir, recipes
-from offchain.verde.job import batch_hash
+from offchain.verde.job import VerdeJob, batch_hash
 from offchain.verde.trace import Trace
 from offchain.verde.trainer import VerdeTrainer
 
@@ -47,6 +48,14 @@ class Liar:
         return self.rng.randbytes(32)
 
 
+@functools.lru_cache(maxsize=8)
+def _data_tree(job: VerdeJob) -> tuple[list[bytes], int, list[list[bytes]]]:
+    """(batch leaves, depth, levels) of a job's data tree; every agent of a job needs the same one."""
+    leaves = [batch_hash(job.batch(t)) for t in range(1, job.steps + 1)]
+    depth = ir.tree_depth(len(leaves))
+    return leaves, depth, ir.tree_levels(leaves, depth)
+
+
 class Program:
     """A job's program with its Merkle tree and its data tree: what `setProgram` registers."""
 
@@ -55,10 +64,7 @@ class Program:
         self.op_hashes = trainer.op_hashes
         self.depth = ir.tree_depth(len(self.ops))
         self.levels = ir.tree_levels(self.op_hashes, self.depth)
-        job = trainer.job
-        self.batch_leaves = [batch_hash(job.batch(t)) for t in range(1, job.steps + 1)]
-        self.data_depth = ir.tree_depth(len(self.batch_leaves))
-        self.data_levels = ir.tree_levels(self.batch_leaves, self.data_depth)
+        self.batch_leaves, self.data_depth, self.data_levels = _data_tree(trainer.job)
 
     @property
     def tree(self) -> bytes:
@@ -105,6 +111,8 @@ class DisputeAgent:
         self.log = log or (lambda _msg: None)
         self.program = Program(trainer)
         self._traces: dict[int, Trace] = {}
+        self._states: dict[int, dict] = {}
+        self.from_block = _head_block()  # the dispute's events are all after its opening
         self.receipts: list = []
         self.rejected: list = []  # moves the referee refused
 
@@ -120,6 +128,12 @@ class DisputeAgent:
         if step not in self._traces:
             self._traces[step] = self.trainer.replay(step)
         return self._traces[step]
+
+    def state(self, step: int) -> dict:
+        """The trainer's state after `step` (recomputing it costs up to a checkpoint interval of steps)."""
+        if step not in self._states:
+            self._states[step] = self.trainer.state(step)
+        return self._states[step]
 
     def _send(self, what: str, fn, *args, **kw):
         receipt = fn(*args, sender=self.account, **kw)
@@ -208,7 +222,11 @@ class DisputeAgent:
         return True
 
     def _defender_values(self, phase: int) -> list[bytes]:
-        logs = list(self.ops.ValuesRevealed.range(0, search_topics={"disputeId": self.dispute_id}))
+        logs = list(
+            self.ops.ValuesRevealed.range(
+                self.from_block, _head_block() + 1, search_topics={"disputeId": self.dispute_id}
+            )
+        )
         mine = [log for log in logs if log.party == DEFENDER and log.phase == phase]
         return list(mine[-1].values) if mine else []
 
@@ -285,7 +303,7 @@ class DisputeAgent:
         elif op.opcode == ir.LOAD:
             name_ = abi_decode(["string"], op.attrs)[0]
             step = d.step - 1
-            state = self.trainer.state(step)
+            state = self.state(step)
             h = ir.ZERO if step == 0 else batch_hash(self.trainer.job.batch(step))
             ck = commit_checkpoint(state, step=step, batch_hash=h)
             proof = ck.tensor_proof(name_)
@@ -317,6 +335,12 @@ def _tensor_root(t) -> bytes:
 def _leaf_or_zero(tr: Trace, slot: int, leaf_index: int) -> bytes:
     c = tr.commitment(slot)
     return c.leaf(leaf_index) if leaf_index < c.header.num_leaves else ir.ZERO
+
+
+def _head_block() -> int:
+    from ape import chain
+
+    return chain.blocks.head.number
 
 
 def _facet(referee):

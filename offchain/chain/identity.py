@@ -145,3 +145,17 @@ def peer_id_from_digest(digest: bytes) -> PeerID:
     """The hivemind PeerID for a registry digest (for display and for dialing)."""
     assert len(digest) == 32, f"a peer id digest is 32 bytes, got {len(digest)}"
     return PeerID(_SHA256_MULTIHASH_PREFIX + bytes(digest))
+
+
+def digest_of_b58(peer_id_b58: str) -> bytes:
+    """The registry digest of a base58 peer id (the inverse of `peer_id_from_digest(d).to_base58()`).
+
+    Raises
+    ------
+    IdentityError
+        The peer id is not a SHA-256 multihash (RSA keys always give one).
+    """
+    raw = PeerID.from_base58(peer_id_b58).to_bytes()
+    if not raw.startswith(_SHA256_MULTIHASH_PREFIX) or len(raw) != len(_SHA256_MULTIHASH_PREFIX) + 32:
+        raise IdentityError(f"peer id {peer_id_b58} is not a SHA-256 multihash")
+    return raw[len(_SHA256_MULTIHASH_PREFIX) :]

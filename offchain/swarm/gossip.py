@@ -54,6 +54,12 @@ LOOPBACK_OPTIONS: dict[str, Any] = {
 }
 
 
+# Largest record `Gossip` will write or read. SAFETY: hivemind hands DHT.store arguments to the DHT process over a
+# pipe whose reader fails (killing the DHT process) when a message arrives in two writes, which Python does above
+# 16 KiB; 1 KiB is left for the pickled key, subkey and call (see MAX_PAYLOAD_BYTES in payloads.py).
+MAX_RECORD_BYTES = 15 * 1024
+
+
 class GossipError(Exception):
     """Base class for gossip set-up problems (bad data found in the DHT is never raised, only counted)."""
 
@@ -81,6 +87,7 @@ class Gossip:
     """
 
     def __init__(self, dht: hivemind.DHT, identity: PeerIdentity, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> None:
+        assert 0 < max_bytes <= MAX_RECORD_BYTES, f"max_bytes must be in 1..{MAX_RECORD_BYTES}, got {max_bytes}"
         self.dht = dht
         self.identity = identity
         self.max_bytes = max_bytes

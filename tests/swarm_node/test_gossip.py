@@ -1,0 +1,177 @@
+"""Swarm gossip between three real hivemind DHT peers on loopback: valid records travel, bad ones are dropped.
+
+The three peers live for the module (a peer takes about half a second to start); each test uses its own round, so
+records of one test never meet another's. Run with
+`.venv/bin/python -m pytest tests/swarm_node/test_gossip.py -p no:cacheprovider`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import hivemind
+import pytest
+from hivemind.p2p import P2P
+from hivemind.utils import get_dht_time
+
+from offchain.chain.identity import PeerIdentity, peer_id_from_digest
+from offchain.swarm.gossip import Gossip, record_key, start_dht, visible_maddrs
+from offchain.swarm.payloads import MAX_PAYLOAD_BYTES, PayloadSchemaError, seal
+
+BODY = {  # 2 questions, G = 2 completions of 3 tokens (2-digit addition)
+    "questions": [1203, 77],
+    "completions": [[[1, 2, 3], [4, 5, 6]], [[0, 0, 1], [9, 9, 11]]],
+    "rewards": [[1.0, 0.1], [0.0, 0.0333]],
+}
+TTL = 60.0  # seconds: outlives the module
+
+
+@dataclass(frozen=True)
+class Peer:
+    identity: PeerIdentity
+    dht: hivemind.DHT
+
+    @property
+    def id(self) -> str:
+        return self.identity.peer_id.to_base58()
+
+    def gossip(self) -> Gossip:
+        """A fresh Gossip (its own rejection counter) over this peer's DHT."""
+        return Gossip(self.dht, self.identity)
+
+
+@pytest.fixture(scope="module")
+def peers(tmp_path_factory):
+    """Three DHT peers: A from a new identity file, B from a PeerIdentity, C from a file hivemind wrote."""
+    folder = tmp_path_factory.mktemp("gossip")
+    started: list[hivemind.DHT] = []
+    try:
+        a_path = folder / "a.key"
+        a_dht = start_dht(a_path, [])
+        started.append(a_dht)
+        bootnodes = visible_maddrs(a_dht)
+        b_identity = PeerIdentity.generate()
+        b_dht = start_dht(b_identity, bootnodes)
+        started.append(b_dht)
+        c_path = folder / "c.key"
+        P2P.generate_identity(str(c_path))
+        c_dht = start_dht(str(c_path), bootnodes)
+        started.append(c_dht)
+        yield (
+            Peer(PeerIdentity.load(a_path), a_dht),
+            Peer(b_identity, b_dht),
+            Peer(PeerIdentity.load(c_path), c_dht),
+        )
+    finally:
+        for dht in started:
+            dht.shutdown()
+
+
+def _random_peer_id() -> str:
+    return peer_id_from_digest(os.urandom(32)).to_base58()
+
+
+def test_start_dht_runs_on_node_identity(peers):
+    """Each DHT's peer id is its node identity's, and a bootnode advertises loopback multiaddrs naming it."""
+    for peer in peers:
+        assert peer.dht.peer_id == peer.identity.peer_id
+    a = peers[0]
+    maddrs = visible_maddrs(a.dht)
+    assert maddrs and all(m.startswith("/ip4/127.0.0.1/tcp/") and m.endswith(f"/p2p/{a.id}") for m in maddrs)
+
+
+def test_publish_rollout_reaches_other_peers(peers):
+    """A rollout published by one peer is fetched, verified, by the two others."""
+    a, b, c = peers
+    assert a.gossip().publish(1, 0, "rollouts", BODY, ttl_s=TTL)
+    for reader in (b, c):
+        gossip = reader.gossip()
+        got = gossip.fetch(1, 0, "rollouts")
+        assert list(got) == [a.id]
+        assert got[a.id].body == BODY and got[a.id].peer_id == a.identity.peer_id_digest
+        assert not gossip.rejected
+
+
+def test_publish_critiques_from_two_peers_both_fetched(peers):
+    """Critiques from two peers land under their own subkeys of one key and are both returned."""
+    a, b, c = peers
+    assert a.gossip().publish(1, 1, "critiques", {"scores": {b.id: 1.0}}, ttl_s=TTL)
+    assert b.gossip().publish(1, 1, "critiques", {"scores": {a.id: 0.55}}, ttl_s=TTL)
+    got = c.gossip().fetch(1, 1, "critiques")
+    assert {peer: env.body for peer, env in got.items()} == {
+        a.id: {"scores": {b.id: 1.0}},
+        b.id: {"scores": {a.id: 0.55}},
+    }
+
+
+def test_fetch_drops_bad_records_keeps_valid(peers, caplog):
+    """Forged, oversized, malformed and replayed records are dropped, logged and counted; the valid one remains."""
+    a, b, c = peers
+    rnd, key, expires = 2, record_key(2, 0, "rollouts"), get_dht_time() + TTL
+    assert a.gossip().publish(rnd, 0, "rollouts", BODY, ttl_s=TTL)
+    attacker = c.dht
+    bad = {  # subkey -> value, all written by C
+        b.id: seal(c.identity, round=rnd, stage=0, kind="rollouts", body=BODY),  # C's record under B's subkey
+        _random_peer_id(): b"{" + b" " * (MAX_PAYLOAD_BYTES + 4096) + b"}",  # oversized
+        _random_peer_id(): b"\x00garbage",  # malformed
+        _random_peer_id(): 5,  # not even bytes
+        c.id: seal(c.identity, round=rnd - 1, stage=0, kind="rollouts", body=BODY),  # last round's, replayed
+    }
+    for subkey, value in bad.items():
+        assert attacker.store(key, value, expires, subkey=subkey)
+
+    gossip = b.gossip()
+    with caplog.at_level(logging.WARNING, logger="offchain.swarm.gossip"):
+        got = gossip.fetch(rnd, 0, "rollouts")
+    assert list(got) == [a.id] and got[a.id].body == BODY
+    assert gossip.rejected == Counter(
+        {"PayloadWrongPeer": 1, "PayloadTooLarge": 1, "PayloadMalformed": 2, "PayloadWrongRound": 1}
+    )
+    assert sum("gossip: dropped" in r.getMessage() for r in caplog.records) == 5
+
+
+def test_fetch_non_string_subkey_dropped(peers):
+    """A valid record stored under a subkey that is not a peer id (here an int) is dropped as a wrong peer."""
+    a, b, c = peers
+    data = seal(a.identity, round=6, stage=0, kind="rollouts", body=BODY)
+    assert c.dht.store(record_key(6, 0, "rollouts"), data, get_dht_time() + TTL, subkey=7)
+    gossip = b.gossip()
+    assert gossip.fetch(6, 0, "rollouts") == {}
+    assert gossip.rejected == Counter({"PayloadWrongPeer": 1})
+
+
+def test_fetch_plain_value_over_key_dropped(peers):
+    """A plain value stored over the whole key (no peer subkeys) is dropped as malformed."""
+    a, b, _ = peers
+    assert a.dht.store(record_key(3, 0, "rollouts"), b"not per peer", get_dht_time() + TTL)
+    gossip = b.gossip()
+    assert gossip.fetch(3, 0, "rollouts") == {}
+    assert gossip.rejected == Counter({"PayloadMalformed": 1})
+
+
+def test_fetch_missing_key_returns_empty(peers):
+    """Nothing published for a round gives an empty result, with nothing counted."""
+    gossip = peers[1].gossip()
+    assert gossip.fetch(99, 0, "rollouts") == {} and not gossip.rejected
+
+
+def test_publish_bad_body_raises_and_stores_nothing(peers):
+    """A body that breaks the schema is refused before anything reaches the DHT."""
+    a, b, _ = peers
+    bad = {**BODY, "rewards": [[2.0, 0.1], [0.0, 0.0]]}
+    with pytest.raises(PayloadSchemaError):
+        a.gossip().publish(4, 0, "rollouts", bad, ttl_s=TTL)
+    assert b.gossip().fetch(4, 0, "rollouts") == {}
+
+
+def test_record_expires_after_ttl(peers):
+    """A record is fetched while alive and gone once its ttl has passed."""
+    a, b, _ = peers
+    assert a.gossip().publish(5, 0, "rollouts", BODY, ttl_s=1.0)
+    assert list(b.gossip().fetch(5, 0, "rollouts")) == [a.id]
+    time.sleep(1.2)
+    assert b.gossip().fetch(5, 0, "rollouts") == {}

@@ -1,0 +1,159 @@
+"""`make swarm NODES=4 ROUNDS=3`: a whole RL Swarm on this machine, every node its own process.
+
+Starts anvil on 127.0.0.1 (a block a second, so the chain's clock follows the wall clock), deploys the
+contract set with short stages, makes (or reuses) the warm-up checkpoint, starts node 0, publishes its
+multiaddr as the coordinator's bootnode, starts the other nodes (they find each other through it), streams
+their progress, and when they are done prints what the chain recorded per round: participants, votes
+committed and revealed, the winner, and every node's reward commitment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class SwarmConfig:
+    nodes: int = 4
+    rounds: int = 3
+    stage_s: int = 20  # seconds per stage (answer, critique, vote)
+    warmup: Path = ROOT / "out" / "swarm" / "warmup.pt"  # made once, reused
+    workdir: Path | None = None  # node folders; a temporary one when None
+
+
+def _stream(proc: subprocess.Popen, prefix: str, echo: Callable[[str], None], sink: list[str]) -> None:
+    for line in proc.stdout:  # type: ignore[union-attr]
+        line = line.rstrip()
+        sink.append(line)
+        echo(f"{prefix} {line}")
+
+
+def start_node(i: int, rpc: str, workdir: Path, cfg: SwarmConfig, deployments: Path, *, rounds: int | None = None,
+               bootnodes: list[str] | None = None) -> subprocess.Popen:  # fmt: skip
+    """Start node i (signing with Ape's test account i + 1) as its own process."""
+    cmd = [sys.executable, "-m", "offchain.swarm", "--rpc", rpc, "--account", str(i + 1),
+           "--workdir", str(workdir), "--init", str(cfg.warmup), "--deployments", str(deployments)]  # fmt: skip
+    if rounds is not None:
+        cmd += ["--rounds", str(rounds)]
+    for b in bootnodes or []:
+        cmd += ["--bootnode", b]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)  # fmt: skip
+
+
+def wait_for_maddrs(workdir: Path, proc: subprocess.Popen, timeout: float = 120.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    f = workdir / "maddrs.json"
+    while time.monotonic() < deadline:
+        if f.exists():
+            return json.loads(f.read_text())
+        if proc.poll() is not None:
+            raise RuntimeError(f"node in {workdir} exited with {proc.returncode} before its DHT was up")
+        time.sleep(0.2)
+    raise TimeoutError(f"node in {workdir} did not start its DHT within {timeout:.0f} s")
+
+
+def ensure_warmup(path: Path, echo: Callable[[str], None]) -> Path:
+    if path.exists():
+        echo(f"warm-up checkpoint: {path} (reused)")
+        return path
+    from offchain.swarm import warmup
+
+    echo(f"warm-up checkpoint: training {path} (supervised, a few minutes on CPU)")
+    warmup.write_warmup(path)
+    return path
+
+
+def chain_report(coordinator, registry, peers: dict[str, bytes], rounds: list[int]) -> list[str]:
+    """What the chain recorded for each round."""
+    from offchain.chain.identity import peer_id_from_digest
+
+    lines = []
+    for r in rounds:
+        committed, revealed = (int(x) for x in coordinator.voteCounts(r))
+        winner, votes = coordinator.roundWinner(r)
+        win = peer_id_from_digest(bytes(winner)).to_base58()[:10] if int.from_bytes(bytes(winner), "big") else "-"
+        lines.append(f"round {r}: participants {coordinator.participantCount(r)}, votes committed {committed}, "
+                     f"revealed {revealed}, winner {win} ({votes} votes)")  # fmt: skip
+        for name, digest in peers.items():
+            c = coordinator.rewardCommitment(r, digest)
+            if int(c.numQuestions):
+                lines.append(f"  {name[:10]} rewards root {bytes(c.rewardsRoot).hex()[:16]}.. total "
+                             f"{int(c.claimedTotal)} over {int(c.numQuestions)} questions")  # fmt: skip
+    return lines
+
+
+def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
+    """Play `cfg.rounds` rounds with `cfg.nodes` node processes on a fresh anvil; returns a summary."""
+    from ape import accounts
+
+    from offchain.chain.anvil import Anvil
+    from offchain.chain.deploy import DeployConfig, deploy_all
+    from offchain.chain.identity import PeerIdentity
+
+    ensure_warmup(cfg.warmup, echo)
+    with tempfile.TemporaryDirectory(prefix="swarm-") as tmp:
+        base = cfg.workdir or Path(tmp)
+        deployments = base / "deployments"
+        os.environ["VERDE_DEPLOYMENTS_DIR"] = str(deployments)
+        with Anvil.start(block_time=1) as anvil, anvil.connect():
+            gov = accounts.test_accounts[0]
+            d = deploy_all(gov, config=DeployConfig(stage_durations=(cfg.stage_s,) * 3), fresh=True)
+            echo(f"anvil {anvil.uri}; SwarmCoordinator {d.SwarmCoordinator.address}, stages {cfg.stage_s} s")
+            procs, logs, threads = [], [], []
+            first_round = int(d.SwarmCoordinator.currentRound())
+            for i in range(cfg.nodes):
+                wd = base / f"node{i}"
+                proc = start_node(i, anvil.uri, wd, cfg, deployments, rounds=cfg.rounds)
+                sink: list[str] = []
+                t = threading.Thread(target=_stream, args=(proc, f"[node{i}]", echo, sink), daemon=True)
+                t.start()
+                procs.append(proc)
+                logs.append(sink)
+                threads.append(t)
+                if i == 0:
+                    maddrs = wait_for_maddrs(wd, proc)
+                    d.SwarmCoordinator.addBootnodes(maddrs[:1], sender=gov)
+                    echo(f"bootnode on chain: {maddrs[0]}")
+            budget = (cfg.rounds + 2) * 3 * cfg.stage_s + 180
+            for proc in procs:
+                proc.wait(timeout=budget)
+            for t in threads:
+                t.join(timeout=5)
+            peers = {PeerIdentity.load(base / f"node{i}" / "identity.key").peer_id.to_base58():
+                     PeerIdentity.load(base / f"node{i}" / "identity.key").peer_id_digest
+                     for i in range(cfg.nodes)}  # fmt: skip
+            last = int(d.SwarmCoordinator.currentRound())
+            report = chain_report(d.SwarmCoordinator, d.IdentityRegistry, peers, list(range(first_round, last)))
+            echo("== recorded on chain")
+            for line in report:
+                echo(line)
+            return {"exit_codes": [p.returncode for p in procs], "logs": logs, "report": report}
+
+
+def main() -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description="a local RL Swarm")
+    p.add_argument("--nodes", type=int, default=4)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--stage-seconds", type=int, default=20)
+    args = p.parse_args()
+    out = run_swarm(SwarmConfig(nodes=args.nodes, rounds=args.rounds, stage_s=args.stage_seconds))
+    return 0 if all(c == 0 for c in out["exit_codes"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,395 @@
+"""An RL Swarm node: a hivemind peer with an on-chain identity that plays SwarmCoordinator's rounds.
+
+    python -m offchain.swarm --rpc http://127.0.0.1:8545 --account 1 --workdir nodes/a --init warmup.pt
+    ape run node --network ethereum:local:node --account my-wallet --workdir nodes/a --init warmup.pt
+
+Each round (docs/swarm-node.md): stage 0 answers the round's questions and publishes signed rollouts (and
+reveals last round's vote), stage 1 critiques the peers' rollouts, stage 2 commits a vote for the best peer,
+trains with GRPO on its own and its peers' rollouts (SAPO), commits its rewards on chain and saves its
+weights. The node follows the schedule the chain computes; when a stage's deadline has passed and nobody
+advanced it, it calls `advanceStage` itself. Everything it keeps lives in `--workdir`: `identity.key`
+(hivemind's RSA identity, created on first start), `weights.pt` (model and optimizer, every round),
+`votes.json` (the salts of committed votes), `progress.jsonl` and `curves.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("offchain.swarm.node")
+
+ANSWER, CRITIQUE, VOTE = 0, 1, 2
+
+
+@dataclass
+class NodeConfig:
+    """What one node needs besides its chain connection and its account."""
+
+    workdir: Path
+    init_checkpoint: Path | None = None  # the warm-up checkpoint to start from (ignored once weights.pt exists)
+    bootnodes: tuple[str, ...] = ()  # multiaddrs; empty: read SwarmCoordinator.getBootnodes()
+    questions: int = 8  # questions per round (same for every node: from the round seed)
+    completions: int = 8  # G: completions sampled per question
+    local_groups: int = 4  # I: own question groups per GRPO step
+    external_groups: int = 4  # J: peers' question groups per GRPO step
+    rounds: int | None = None  # stop after this many rounds played (None: run until stopped)
+    poll_s: float = 0.5  # seconds between looks at the chain
+    heldout: int = 200  # held-out pairs for the accuracy printed each round
+    seed: int = 0  # local sampling seed (mixed with the round and the peer)
+
+
+@dataclass
+class RoundLog:
+    round: int
+    accuracy: float = 0.0
+    reward: float = 0.0  # mean reward of this node's own completions
+    peers_seen: int = 0
+    external_used: int = 0
+    voted_for: str = ""
+    events: list[str] = field(default_factory=list)
+
+
+class SwarmNode:
+    """One node. `run()` plays rounds until `config.rounds` are done (or forever)."""
+
+    def __init__(self, config: NodeConfig, account: Any, deployment: Any, *, echo: Callable[[str], None] = print):
+        from offchain.chain.identity import PeerIdentity
+
+        self.cfg = config
+        self.account = account
+        self.registry = deployment.IdentityRegistry
+        self.coordinator = deployment.SwarmCoordinator
+        self.echo = echo
+        config.workdir.mkdir(parents=True, exist_ok=True)
+        self.identity = PeerIdentity.load_or_create(config.workdir / "identity.key")
+        self.peer = self.identity.peer_id_digest
+        self.name = self.identity.peer_id.to_base58()
+        self.dht = None
+        self.gossip = None
+        self.model = None
+        self.opt = None
+        self.task = None
+        self.history: list[RoundLog] = []
+        self._joined: set[int] = set()
+        self._done: set[tuple[int, int]] = set()  # (round, stage) already played
+        self._local: dict[int, list] = {}  # round -> this node's rollouts
+        self._played = 0
+
+    # ------------------------------------------------------------ set-up
+
+    def register(self) -> None:
+        """Register the peer id with the key proof unless it is already registered to this wallet."""
+        owner = self.registry.ownerOf(self.peer)
+        if int(owner, 16) == int(self.account.address, 16):
+            self.echo(f"[{self.name[:10]}] already registered to {self.account.address[:10]}")
+            return
+        if int(owner, 16) != 0:
+            raise RuntimeError(f"peer {self.name} is registered to another wallet {owner}")
+        self.registry.registerPeer(*self.identity.registration_proof(self.registry, self.account), sender=self.account)
+        self.echo(f"[{self.name[:10]}] registered on chain to {self.account.address[:10]}")
+
+    def start_network(self) -> None:
+        from offchain.swarm.gossip import Gossip, start_dht
+
+        boots = list(self.cfg.bootnodes) or list(self.coordinator.getBootnodes())
+        self.dht = start_dht(self.cfg.workdir / "identity.key", boots)
+        self.gossip = Gossip(self.dht, self.identity)
+        maddrs = [str(m) for m in self.dht.get_visible_maddrs()]
+        (self.cfg.workdir / "maddrs.json").write_text(json.dumps(maddrs))
+        self.echo(f"[{self.name[:10]}] DHT up on {maddrs[0] if maddrs else '?'} ({len(boots)} bootnodes)")
+
+    def load_model(self) -> None:
+        from offchain.swarm import rl
+
+        weights = self.cfg.workdir / "weights.pt"
+        source = weights if weights.exists() else self.cfg.init_checkpoint
+        if source is None:
+            raise RuntimeError("no weights.pt in the workdir and no --init checkpoint")
+        ckpt = rl.load_checkpoint(source)
+        self.model, self.task, meta = ckpt.model, ckpt.task, ckpt.meta
+        self.opt = rl.make_optimizer(self.model, state=ckpt.opt_state)
+        resumed = source == weights
+        self._played = int(meta.get("rounds_played", 0)) if resumed else 0
+        self.echo(f"[{self.name[:10]}] {'resumed from' if resumed else 'starting from'} {source}")
+
+    def save(self, round_: int) -> None:
+        from offchain.swarm import rl
+
+        rl.save_checkpoint(self.cfg.workdir / "weights.pt", self.model, self.task, self.opt,
+                           meta={"round": round_, "rounds_played": self._played})  # fmt: skip
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> list[RoundLog]:
+        self.register()
+        self.start_network()
+        self.load_model()
+        try:
+            while self.cfg.rounds is None or self._played < self.cfg.rounds:
+                self.tick()
+                time.sleep(self.cfg.poll_s)
+            self._reveal_last()
+        finally:
+            self.stop()
+        return self.history
+
+    def _reveal_last(self) -> None:
+        """After the last round, stay until stage 0 of the next round to reveal the last vote."""
+        if not self.history:
+            return
+        last = self.history[-1].round
+        while True:
+            round_, stage = (int(x) for x in self.coordinator.schedule()[:2])
+            if round_ > last + 1 or (round_ == last + 1 and stage > ANSWER):
+                return
+            if round_ == last + 1:
+                self._reveal(last)
+                return
+            self._maybe_advance()
+            time.sleep(self.cfg.poll_s)
+
+    def stop(self) -> None:
+        if self.dht is not None:
+            self.dht.shutdown()
+            self.dht = None
+
+    def tick(self) -> None:
+        """Look at the chain once; play the current stage if not played yet; advance an overdue stage."""
+        round_, stage = (int(x) for x in self.coordinator.schedule()[:2])
+        self._maybe_advance()
+        if (round_, stage) in self._done:
+            return
+        if stage > ANSWER and (round_, ANSWER) not in self._done:
+            return  # joined mid-round: wait for the next round's first stage
+        if round_ not in self._joined:
+            self._join(round_)
+        handler = {ANSWER: self.answer, CRITIQUE: self.critique, VOTE: self.vote}.get(stage)
+        self._done.add((round_, stage))
+        if handler is not None:
+            try:
+                handler(round_)
+            except Exception as err:  # a failed stage must not stop the node: the next one starts on time
+                log.exception("round %s stage %s failed", round_, stage)
+                self.echo(f"[{self.name[:10]}] round {round_} stage {stage} failed: {err}")
+
+    def _maybe_advance(self) -> None:
+        """If the stored stage is over (anyone may advance it) and nobody did, advance it ourselves."""
+        from ape import chain
+
+        try:
+            _, stage_, started = (int(x) for x in self.coordinator.anchor())
+            durations = [int(d) for d in self.coordinator.stageDurations()]
+            if chain.blocks.head.timestamp >= started + durations[stage_]:
+                self.coordinator.advanceStage(sender=self.account)
+        except Exception as err:  # another node advanced first, or the anchor moved: nothing to do
+            log.debug("advanceStage skipped: %s", err)
+
+    def _join(self, round_: int) -> None:
+        if not self.coordinator.participated(round_, self.peer):
+            self.coordinator.joinRound(self.peer, sender=self.account)
+        self._joined.add(round_)
+
+    # ------------------------------------------------------------ stages
+
+    def _round_log(self, round_: int) -> RoundLog:
+        if not self.history or self.history[-1].round != round_:
+            self.history.append(RoundLog(round_))
+        return self.history[-1]
+
+    def answer(self, round_: int) -> None:
+        """Stage 0: reveal last round's vote, then answer this round's questions and publish the rollouts."""
+        import torch
+
+        from offchain.swarm import rl
+
+        self._reveal(round_ - 1)
+        seed = rl.round_seed(self._chain_id(), self.coordinator.address, round_)
+        qs = rl.questions(self.task, seed, self.cfg.questions)
+        gen = torch.Generator().manual_seed(_seed(self.cfg.seed, round_, self.name, "sample"))
+        comps = rl.sample(self.model, self.task, qs, self.cfg.completions, generator=gen)
+        rewards = [[rl.reward(self.task, q, c) for c in group] for q, group in zip(qs, comps, strict=True)]
+        self._local[round_] = [rl.Rollout(q, g, r, "local") for q, g, r in zip(qs, comps, rewards, strict=True)]
+        body = {"questions": qs, "completions": comps, "rewards": rewards}
+        self.gossip.publish(round_, ANSWER, "rollouts", body, ttl_s=self._round_seconds() * 2)
+        mean = sum(map(sum, rewards)) / max(1, sum(map(len, rewards)))
+        self._round_log(round_).reward = mean
+        self.echo(f"[{self.name[:10]}] round {round_} answer: {len(qs)} questions x {self.cfg.completions}, "
+                  f"mean reward {mean:.3f}")  # fmt: skip
+
+    def _peer_rollouts(self, round_: int) -> dict[str, list]:
+        from offchain.swarm import rl
+
+        out = {}
+        for peer, env in self.gossip.fetch(round_, ANSWER, "rollouts").items():
+            if peer == self.name:
+                continue
+            b = env.body
+            out[peer] = [rl.Rollout(q, c, r, "external") for q, c, r in
+                         zip(b["questions"], b["completions"], b["rewards"], strict=True)]  # fmt: skip
+        return out
+
+    def critique(self, round_: int) -> None:
+        """Stage 1: score every peer's rollouts (verifiable reward, re-checked here, and our model's
+        likelihood of them) and publish the critiques."""
+        from offchain.swarm import rl
+
+        peers = self._peer_rollouts(round_)
+        scores = {}
+        for peer, rollouts in peers.items():
+            # Re-score with the rule (a peer's claimed rewards are not trusted) and weigh by our likelihood.
+            checked = [rl.reward(self.task, ro.pair_id, c) for ro in rollouts for c in ro.completions]
+            scores[peer] = round(sum(checked) / max(1, len(checked)), 6)
+        self.gossip.publish(round_, CRITIQUE, "critiques", {"scores": scores}, ttl_s=self._round_seconds() * 2)
+        lg = self._round_log(round_)
+        lg.peers_seen = len(peers)
+        self.echo(f"[{self.name[:10]}] round {round_} critique: {len(peers)} peers scored")
+
+    def vote(self, round_: int) -> None:
+        """Stage 2: commit a vote for the best peer, train with SAPO/GRPO, commit rewards, save weights."""
+        import torch
+
+        from offchain.chain.merkle import RewardTree
+        from offchain.swarm import rl
+
+        lg = self._round_log(round_)
+        peers = self._peer_rollouts(round_)
+        critiques = self.gossip.fetch(round_, CRITIQUE, "critiques")
+        tally: dict[str, float] = {}
+        for env in critiques.values():
+            for peer, score in env.body["scores"].items():
+                tally[peer] = tally.get(peer, 0.0) + float(score)
+        own = {peer: sum(r for ro in ros for r in ro.rewards) for peer, ros in peers.items()}
+        for peer, s in own.items():
+            tally.setdefault(peer, s)
+        candidates = [p for p in tally if p != self.name and self._registered(p, round_)]
+        if candidates:
+            best = max(sorted(candidates), key=lambda p: tally[p])
+            self._commit_vote(round_, best)
+            lg.voted_for = best
+        local = self._local.get(round_, [])
+        external = [ro for ros in peers.values() for ro in ros]
+        gen = torch.Generator().manual_seed(_seed(self.cfg.seed, round_, self.name, "sapo"))
+        batch = rl.sapo_batch(local, external, self.cfg.local_groups, self.cfg.external_groups, gen,
+                              task=self.task)  # fmt: skip
+        lg.external_used = sum(1 for ro in batch if ro.source == "external")
+        if batch:
+            rl.grpo_step(self.model, self.opt, self.task, batch)
+        rewards = [int(round(100 * sum(ro.rewards) / max(1, len(ro.rewards)))) for ro in local]
+        if rewards:
+            tree = RewardTree(rewards)
+            self.coordinator.submitRewardCommitment(self.peer, round_, tree.root, sum(rewards), len(rewards),
+                                                    sender=self.account)  # fmt: skip
+        self._played += 1
+        lg.accuracy = rl.heldout_accuracy(self.model, self.task, self.cfg.heldout)
+        self.save(round_)
+        self._write_progress(lg)
+        rejected = ", ".join(f"{k} {v}" for k, v in sorted(self.gossip.rejected.items())) or "none"
+        self.echo(f"[{self.name[:10]}] round {round_} vote: voted {lg.voted_for[:10] or '-'}, trained on "
+                  f"{len(batch)} groups ({lg.external_used} external), held-out accuracy {lg.accuracy:.3f}, "
+                  f"peers seen {lg.peers_seen}, payloads rejected: {rejected}")  # fmt: skip
+
+    # ------------------------------------------------------------ votes
+
+    def _votes_file(self) -> Path:
+        return self.cfg.workdir / "votes.json"
+
+    def _commit_vote(self, round_: int, candidate_b58: str) -> None:
+        from offchain.chain.identity import digest_of_b58
+
+        cand = digest_of_b58(candidate_b58)
+        salt = secrets.token_bytes(32)
+        commitment = self.coordinator.voteCommitment(round_, self.peer, cand, salt)
+        self.coordinator.commitVote(self.peer, commitment, sender=self.account)
+        votes = self._load_votes()
+        votes[str(round_)] = {"candidate": candidate_b58, "salt": salt.hex()}
+        _atomic_write(self._votes_file(), json.dumps(votes))
+
+    def _reveal(self, round_: int) -> None:
+        """Reveal the vote committed in `round_` (we are in stage 0 of round_ + 1, its reveal window)."""
+        from offchain.chain.identity import digest_of_b58
+
+        vote = self._load_votes().get(str(round_))
+        if not vote or vote.get("revealed"):
+            return
+        try:
+            self.coordinator.revealVote(self.peer, round_, digest_of_b58(vote["candidate"]),
+                                        bytes.fromhex(vote["salt"]), sender=self.account)  # fmt: skip
+            self.echo(f"[{self.name[:10]}] revealed round {round_} vote for {vote['candidate'][:10]}")
+        except Exception as err:  # the window may be gone (node was down): the vote simply does not count
+            self.echo(f"[{self.name[:10]}] could not reveal round {round_} vote: {err}")
+        votes = self._load_votes()
+        votes[str(round_)]["revealed"] = True
+        _atomic_write(self._votes_file(), json.dumps(votes))
+
+    def _load_votes(self) -> dict:
+        f = self._votes_file()
+        return json.loads(f.read_text()) if f.exists() else {}
+
+    def _registered(self, peer_b58: str, round_: int) -> bool:
+        from offchain.chain.identity import digest_of_b58
+
+        d = digest_of_b58(peer_b58)
+        return self.coordinator.participated(round_, d) and int(self.registry.ownerOf(d), 16) != int(
+            self.account.address, 16
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def _chain_id(self) -> int:
+        from ape import chain
+
+        return chain.chain_id
+
+    def _round_seconds(self) -> int:
+        return sum(int(d) for d in self.coordinator.stageDurations())
+
+    def _write_progress(self, lg: RoundLog) -> None:
+        with (self.cfg.workdir / "progress.jsonl").open("a") as f:
+            f.write(json.dumps({k: v for k, v in lg.__dict__.items() if k != "events"}) + "\n")
+        try:
+            plot_progress(self.cfg.workdir / "progress.jsonl", self.cfg.workdir / "curves.png", self.name[:10])
+        except Exception as err:  # a plot is a convenience; training goes on without it
+            log.warning("plot failed: %s", err)
+
+
+def plot_progress(progress: Path, path: Path, title: str) -> Path:
+    """Held-out accuracy and mean reward per round, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in progress.read_text().splitlines() if line.strip()]
+    rounds = [r["round"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(rounds, [r["accuracy"] for r in rows], "o-", label="held-out accuracy")
+    ax.plot(rounds, [r["reward"] for r in rows], "s-", label="mean reward (own rollouts)")
+    ax.set_xlabel("round")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"node {title}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _seed(*parts: object) -> int:
+    """A stable 63-bit seed from the parts (Python's hash() of a str changes between processes)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "big") >> 1
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,193 @@
+"""Three RL Swarm nodes, each its own process, on a real chain (anvil) and real hivemind on loopback.
+
+One module-scoped run (stages of STAGE seconds) that every test reads: the nodes play full rounds
+(answer, critique, vote and revise), their rollouts cross over the DHT, votes are committed and revealed
+and reward commitments land on chain; a rogue peer floods the round's keys with forged, oversized,
+malformed and replayed payloads, which the nodes drop while the round still ends; node 2 is killed with
+SIGKILL after its first round and restarted: it comes back with its saved identity and weights.
+
+Run: `.venv/bin/python -m pytest tests/swarm_node/test_node.py -q -p no:cacheprovider`
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+STAGE = 8  # seconds per stage: answer, critique, vote
+
+
+def _wait(pred, timeout: float, what: str, poll: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(poll)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def _rogue_flood(maddrs: list[str], coordinator, honest_identity_path: Path) -> dict[str, int]:
+    """From a fresh peer, store bad records under the current round's rollout key; returns what was sent."""
+    from hivemind import get_dht_time
+
+    from offchain.chain.identity import PeerIdentity
+    from offchain.swarm import payloads
+    from offchain.swarm.gossip import record_key, start_dht
+
+    rogue = PeerIdentity.generate()
+    victim = PeerIdentity.load(honest_identity_path)
+    dht = start_dht(rogue, maddrs)
+    try:
+        r = int(coordinator.currentRound())
+        key = record_key(r + 1, 0, payloads.ROLLOUTS)  # the next round's answers, before anyone publishes them
+        body = {"questions": [1], "completions": [[[1, 2, 3]]], "rewards": [[1.0]]}
+        exp = get_dht_time() + 600
+        forged = payloads.seal(rogue, round=r + 1, stage=0, kind=payloads.ROLLOUTS, body=body)
+        replayed = payloads.seal(rogue, round=r, stage=0, kind=payloads.ROLLOUTS, body=body)
+        sent = {
+            # the rogue's envelope in the victim's slot
+            "forged": dht.store(key, forged, exp, subkey=victim.peer_id.to_base58()),
+            "oversized": dht.store(key, b"{" + b" " * 9000 + b"}", exp, subkey="QmOversized"),
+            "malformed": dht.store(key, b"\xff\x00not json", exp, subkey="QmMalformed"),
+            "replayed": dht.store(key, replayed, exp, subkey=rogue.peer_id.to_base58()),
+        }
+        return {k: int(bool(v)) for k, v in sent.items()}
+    finally:
+        dht.shutdown()
+
+
+@pytest.fixture(scope="module")
+def swarm(tmp_path_factory):
+    from ape import accounts
+    from offchain.swarm.warmup import tiny_checkpoint
+
+    from offchain.chain.anvil import Anvil
+    from offchain.chain.deploy import DeployConfig, deploy_all
+    from offchain.swarm.local import SwarmConfig, _stream, start_node, wait_for_maddrs
+
+    tmp = tmp_path_factory.mktemp("swarm")
+    warm = tmp / "warm.pt"
+    tiny_checkpoint(warm)
+    deployments = tmp / "deployments"
+    old = os.environ.get("VERDE_DEPLOYMENTS_DIR")
+    os.environ["VERDE_DEPLOYMENTS_DIR"] = str(deployments)
+    cfg = SwarmConfig(nodes=3, rounds=2, stage_s=STAGE, warmup=warm, workdir=tmp)
+    import threading
+
+    logs: dict[str, list[str]] = {}
+    procs = {}
+    try:
+        with Anvil.start(block_time=1) as anvil, anvil.connect():
+            gov = accounts.test_accounts[0]
+            d = deploy_all(gov, config=DeployConfig(stage_durations=(STAGE,) * 3), fresh=True)
+
+            def launch(name: str, i: int, rounds: int):
+                proc = start_node(i, anvil.uri, tmp / f"node{i}", cfg, deployments, rounds=rounds)
+                logs[name] = []
+                threading.Thread(target=_stream, args=(proc, f"[{name}]", lambda _m: None, logs[name]),
+                                 daemon=True).start()  # fmt: skip
+                procs[name] = proc
+                return proc
+
+            p0 = launch("node0", 0, 2)
+            maddrs = wait_for_maddrs(tmp / "node0", p0)
+            d.SwarmCoordinator.addBootnodes(maddrs[:1], sender=gov)
+            launch("node1", 1, 2)
+            p2 = launch("node2", 2, 2)
+            # Flood the next round's keys once every node is up.
+            _wait(lambda: all((tmp / f"node{i}" / "maddrs.json").exists() for i in range(3)), 120, "three DHTs")
+            flood = _rogue_flood(maddrs, d.SwarmCoordinator, tmp / "node1" / "identity.key")
+            # Kill node 2 hard once it has saved its first round, then restart it from the same folder.
+            _wait(lambda: (tmp / "node2" / "weights.pt").exists(), 8 * STAGE * 3, "node2's first round")
+            os.killpg(p2.pid, signal.SIGKILL)
+            p2.wait(timeout=30)
+            launch("node2-restart", 2, 1)
+            for proc in procs.values():
+                if proc is not p2:
+                    proc.wait(timeout=12 * STAGE * 3)
+            time.sleep(0.5)
+            yield {"d": d, "logs": logs, "procs": procs, "tmp": tmp, "flood": flood}
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if old is None:
+            os.environ.pop("VERDE_DEPLOYMENTS_DIR", None)
+        else:
+            os.environ["VERDE_DEPLOYMENTS_DIR"] = old
+
+
+def _played(lines: list[str]) -> dict[int, set[str]]:
+    """round -> the stages a node's log says it played."""
+    import re
+
+    out: dict[int, set[str]] = {}
+    for line in lines:
+        m = re.search(r"round (\d+) (answer|critique|vote):", line)
+        if m:
+            out.setdefault(int(m.group(1)), set()).add(m.group(2))
+    return out
+
+
+def test_nodes_play_full_rounds_and_exit_cleanly(swarm):
+    """Every node that was not killed exits 0 after playing every stage of its rounds."""
+    for name, proc in swarm["procs"].items():
+        if name != "node2":
+            assert proc.returncode == 0, (name, swarm["logs"][name][-20:])
+    for name in ("node0", "node1"):
+        full = [r for r, stages in _played(swarm["logs"][name]).items() if stages == {"answer", "critique", "vote"}]
+        assert len(full) >= 2, (name, swarm["logs"][name][-30:])
+
+
+def test_rollouts_cross_between_peers(swarm):
+    """In a vote stage every surviving node saw its peers' rollouts over the DHT and trained on some of them."""
+    import re
+
+    for name in ("node0", "node1"):
+        crossed = [
+            (int(m.group(1)), int(m.group(2)))
+            for line in swarm["logs"][name]
+            if (m := re.search(r"\((\d+) external\).*peers seen (\d+)", line))
+        ]
+        assert any(ext >= 1 and seen >= 1 for ext, seen in crossed), (name, crossed)
+
+
+def test_chain_recorded_votes_and_rewards(swarm):
+    """For a round all three played: participation, committed and revealed votes, a winner, reward roots."""
+    from offchain.chain.identity import PeerIdentity
+
+    c = swarm["d"].SwarmCoordinator
+    common = set.intersection(*(set(r for r, s in _played(swarm["logs"][n]).items() if "vote" in s)
+                                for n in ("node0", "node1")))  # fmt: skip
+    r = min(common)
+    assert int(c.participantCount(r)) >= 2
+    committed, revealed = (int(x) for x in c.voteCounts(r))
+    assert committed >= 2 and revealed >= 2
+    winner, votes = c.roundWinner(r)
+    assert int(votes) >= 1
+    for i in (0, 1):
+        digest = PeerIdentity.load(swarm["tmp"] / f"node{i}" / "identity.key").peer_id_digest
+        assert int(c.rewardCommitment(r, digest).numQuestions) > 0
+
+
+def test_bad_payloads_are_dropped_and_the_round_ends(swarm):
+    """The rogue's forged, oversized, malformed and replayed records were rejected (and logged), and the
+    nodes still finished that round."""
+    assert all(swarm["flood"].values()), swarm["flood"]
+    text = "\n".join(swarm["logs"]["node0"] + swarm["logs"]["node1"])
+    for error in ("PayloadBadSignature", "PayloadTooLarge", "PayloadMalformed", "PayloadWrongRound"):
+        assert error in text, error
+
+
+def test_killed_node_resumes_with_its_identity_and_weights(swarm):
+    """node2, killed after its first round, restarts from its folder: same peer (already registered, the
+    DHT's peer id is the saved key's), its own weights, and it plays again."""
+    log = "\n".join(swarm["logs"]["node2-restart"])
+    assert "already registered" in log and "resumed from" in log and "weights.pt" in log
+    assert swarm["procs"]["node2-restart"].returncode == 0, swarm["logs"]["node2-restart"][-20:]
+    assert any(s == {"answer", "critique", "vote"} for s in _played(swarm["logs"]["node2-restart"]).values())

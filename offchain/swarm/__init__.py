@@ -1,0 +1,1 @@
+"""The RL Swarm node: signed payloads, gossip, GRPO/SAPO training and the node itself (docs/swarm-node.md)."""

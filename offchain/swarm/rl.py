@@ -50,7 +50,7 @@ class RLConfig:
     local: int = 4  # I: own question groups trained on per round (SAPO)
     external: int = 4  # J: peers' question groups trained on per round (SAPO)
     temperature: float = 1.0  # sampling temperature (softmax of logits / T)
-    lr: float = 1e-3  # AdamW learning rate of the RL phase (constant)
+    lr: float = 3e-4  # AdamW learning rate of the RL phase (constant; 1e-3 was unstable from the warm-up)
     weight_decay: float = 0.0  # AdamW decoupled weight decay (none: RL steps are few)
     clip: float = 0.2  # PPO ratio clip; inactive with epochs = 1 (ratio is 1 at the only step)
     epochs: int = 1  # optimizer steps per round on the same batch

@@ -64,8 +64,9 @@ def warmup(
     return model, opt, task, info
 
 
-def write_warmup(path: str | os.PathLike[str], cfg: WarmupConfig = WarmupConfig(), *, log: bool = True) -> dict:
-    """Run `warmup` and save the checkpoint to `path` atomically; return the info dict."""
+def write_warmup(path: str | os.PathLike[str], cfg: WarmupConfig | None = None, *, log: bool = True) -> dict:
+    """Run `warmup` (default config when None) and save the checkpoint to `path` atomically; return its info."""
+    cfg = WarmupConfig() if cfg is None else cfg
     model, opt, task, info = warmup(cfg, log=log)
     save_checkpoint(path, model, task, opt, meta={"warmup": info, "target": cfg.target})
     return info

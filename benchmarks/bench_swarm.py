@@ -32,7 +32,8 @@ nodes drift apart they are slightly off-policy (treated as on-policy, as SAPO do
 model (exact-match reward, 64 samples a step: +5-10 points of accuracy in 100 rounds), so a better batch
 changes the reward curve little. With a sparse-reward start (`--target 0.05`, ~5% held-out) the filter does
 bite (signal groups ~3.5 swarm against ~1.5 solo) but RL barely moves either arm: ratio 1.018, accuracy
-0.049 against 0.067. Two seeds per setting: the differences are within what the seeds change.
+0.049 against 0.067. These are two runs of the default and one of the sparse start: the ~3% shortfall of
+the swarm has the same sign in both default runs, but too few runs to call it significant.
 """
 
 from __future__ import annotations

@@ -220,9 +220,7 @@ def well_formed(task: AdditionTask, rollout: Rollout) -> bool:
     return (
         len(rollout.completions) > 0
         and len(rollout.rewards) == len(rollout.completions)
-        and all(
-            len(c) == n and all(isinstance(t, int) and 0 <= t < VOCAB for t in c) for c in rollout.completions
-        )
+        and all(len(c) == n and all(isinstance(t, int) and 0 <= t < VOCAB for t in c) for c in rollout.completions)
         and 0 <= rollout.pair_id < (10**task.digits) ** 2
     )
 

@@ -50,3 +50,8 @@ bench-repops: setup
 # Verde disputes for jobs of T = 16..1024 steps (moves, gas, wall time) against re-running the training.
 bench-verde: setup
 	$(BIN)/python benchmarks/bench_verde.py
+
+.PHONY: bench-swarm
+# RL Swarm: four nodes sharing rollouts (SAPO 4 local / 4 external) against four isolated ones (8 / 0); not part of `make test`.
+bench-swarm: setup
+	$(BIN)/python benchmarks/bench_swarm.py

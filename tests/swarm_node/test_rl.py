@@ -1,0 +1,165 @@
+"""The swarm's RL pieces: round seed, questions, reward rules, sampling, SAPO batch, GRPO step, checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from offchain.commit import keccak256
+from offchain.model.gpt import GPTConfig, NativeGPT
+from offchain.model.task import EQUALS, PLUS, VOCAB, AdditionTask
+from offchain.swarm import rl
+from offchain.swarm.warmup import tiny_checkpoint
+
+COORD = "0x" + "ab" * 20
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tests share two CPU cores: one torch thread each."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_model(task: AdditionTask, *, seed: int = 0) -> NativeGPT:
+    """A small untrained GPT for `task`."""
+    return NativeGPT(GPTConfig(vocab=VOCAB, context=max(16, task.seq_len), n_layer=1, width=32), seed=seed)
+
+
+def group(task: AdditionTask, pair_id: int, comps: list[list[int]], source: str = "local") -> rl.Rollout:
+    """A rollout scored with the task's reward."""
+    return rl.Rollout(pair_id, comps, [rl.reward(task, pair_id, c) for c in comps], source)  # type: ignore[arg-type]
+
+
+def test_round_seed_keccak_of_packed_fields() -> None:
+    """round_seed is the top 64 bits of keccak256(uint256 chainId ‖ address ‖ uint256 round) and varies by round."""
+    want = keccak256((1337).to_bytes(32, "big") + bytes.fromhex("ab" * 20) + (7).to_bytes(32, "big"))
+    assert rl.round_seed(1337, COORD, 7) == int.from_bytes(want[:8], "big")
+    assert rl.round_seed(1337, COORD.upper().replace("0X", "0x"), 7) == rl.round_seed(1337, COORD, 7)
+    assert rl.round_seed(1337, COORD, 8) != rl.round_seed(1337, COORD, 7)
+
+
+def test_questions_same_seed_same_train_pairs() -> None:
+    """The same seed gives the same questions, all from the train split; another seed or offset gives others."""
+    task = AdditionTask(digits=2)
+    seed = rl.round_seed(1, COORD, 3)
+    a, b = rl.questions(task, seed, 16), rl.questions(task, seed, 16)
+    assert a == b and len(a) == 16
+    assert not set(a) & set(task.test_pairs().tolist())
+    assert rl.questions(task, seed + 1, 16) != a
+    assert rl.questions(task, seed, 8, offset=8) == a[8:]
+
+
+def test_reward_exact_answer_scores_one() -> None:
+    """The right reversed sum digits score 1.0."""
+    task = AdditionTask(digits=2)
+    assert rl.answer(task, 1234) == [6, 4, 0]
+    assert rl.reward(task, 1234, [6, 4, 0]) == 1.0
+
+
+def test_reward_wrong_answer_scores_format_fraction() -> None:
+    """A wrong answer scores 0.1 × its fraction of digit tokens; a wrong length scores 0."""
+    task = AdditionTask(digits=2)
+    assert rl.reward(task, 1234, [6, 4, 1]) == pytest.approx(0.1)
+    assert rl.reward(task, 1234, [6, PLUS, EQUALS]) == pytest.approx(0.1 / 3)
+    assert rl.reward(task, 1234, [PLUS, PLUS, EQUALS]) == 0.0
+    assert rl.reward(task, 1234, [6, 4]) == 0.0
+    assert rl.reward(task, 1234, [6, 4, 0, 0]) == 0.0
+
+
+def test_sample_shapes_reproducible_with_generator() -> None:
+    """sample returns G completions of digits+1 vocabulary tokens per question, the same for the same generator."""
+    task = AdditionTask(digits=2)
+    model = tiny_model(task)
+    qs = rl.questions(task, 5, 3)
+    a = rl.sample(model, task, qs, 4, temperature=1.0, generator=torch.Generator().manual_seed(9))
+    b = rl.sample(model, task, qs, 4, temperature=1.0, generator=torch.Generator().manual_seed(9))
+    assert a == b
+    assert len(a) == 3 and all(len(g) == 4 for g in a)
+    assert all(len(c) == 3 and all(0 <= t < VOCAB for t in c) for g in a for c in g)
+
+
+def test_sapo_batch_drops_zero_advantage_external_keeps_i_plus_j() -> None:
+    """SAPO keeps I local and J external groups, never an external group whose rewards are all equal."""
+    task = AdditionTask(digits=1)
+    right, wrong = rl.answer(task, 34), [0, 0]
+    local = [group(task, 34, [right, wrong]) for _ in range(5)]
+    flat = [group(task, 34, [wrong, wrong], "external") for _ in range(6)] + [
+        group(task, 34, [right, right], "external") for _ in range(3)
+    ]
+    signal = [group(task, 34, [right, wrong], "external") for _ in range(4)]
+    batch = rl.sapo_batch(local, flat + signal, 3, 2, torch.Generator().manual_seed(0), task=task)
+    assert [r.source for r in batch] == ["local"] * 3 + ["external"] * 2
+    assert all(not r.zero_advantage for r in batch)
+    only_flat = rl.sapo_batch(local, flat, 3, 2, torch.Generator().manual_seed(0), task=task)
+    assert [r.source for r in only_flat] == ["local"] * 3
+
+
+def test_sapo_batch_rescores_external_rewards() -> None:
+    """A peer's claimed rewards are recomputed: an all-wrong group claiming varied rewards is dropped."""
+    task = AdditionTask(digits=1)
+    liar = rl.Rollout(34, [[0, 0], [1, 1]], [1.0, 0.0], "external")
+    malformed = rl.Rollout(34, [[0, 0, 0], [7, 0]], [0.0, 1.0], "external")
+    assert rl.sapo_batch([], [liar, malformed], 0, 4, torch.Generator().manual_seed(0), task=task) == []
+
+
+def test_grpo_step_raises_logprob_of_rewarded_completion() -> None:
+    """One GRPO step on a group with one right completion raises its log-prob and lowers the wrong ones'."""
+    task = AdditionTask(digits=1)
+    model = tiny_model(task, seed=3)
+    opt = rl.make_optimizer(model, lr=1e-2)
+    right = rl.answer(task, 34)
+    comps = [right, [0, 0], [1, 0], [5, 5]]
+    seqs, adv = rl.rollout_tensors(task, [group(task, 34, comps)])
+    assert adv[0] > 0 and bool((adv[1:] < 0).all())
+    with torch.no_grad():
+        before = rl.completion_logprobs(model, task, seqs).sum(dim=1)  # (G,)
+    stats = rl.grpo_step(model, opt, task, [group(task, 34, comps)])
+    with torch.no_grad():
+        after = rl.completion_logprobs(model, task, seqs).sum(dim=1)
+    assert after[0] > before[0]
+    assert bool((after[1:] < before[1:]).all())
+    assert stats["signal_groups"] == 1.0 and stats["completions"] == 4.0
+
+
+def test_grpo_step_kl_needs_reference_and_is_reported() -> None:
+    """With kl_coef > 0 and a reference the step reports a finite non-negative KL; without one it asserts."""
+    task = AdditionTask(digits=1)
+    model, ref = tiny_model(task, seed=3), tiny_model(task, seed=4)
+    opt = rl.make_optimizer(model, lr=1e-3)
+    g = [group(task, 34, [rl.answer(task, 34), [0, 0]])]
+    with pytest.raises(AssertionError):
+        rl.grpo_step(model, opt, task, g, kl_coef=0.1)
+    stats = rl.grpo_step(model, opt, task, g, kl_coef=0.1, ref=ref, epochs=2)
+    assert stats["kl"] >= 0.0 and stats["loss"] == stats["loss"]
+
+
+def test_save_load_round_trip(tmp_path) -> None:
+    """save_checkpoint then load_checkpoint restores weights, task, optimizer state and meta."""
+    task = AdditionTask(digits=1, seed=5)
+    model = tiny_model(task)
+    opt = rl.make_optimizer(model)
+    rl.grpo_step(model, opt, task, [group(task, 34, [rl.answer(task, 34), [0, 0]])])
+    path = tmp_path / "sub" / "ckpt.pt"
+    rl.save_checkpoint(path, model, task, opt, meta={"round": 3})
+    ck = rl.load_checkpoint(path)
+    assert ck.task == task and ck.meta == {"round": 3} and ck.model.cfg == model.cfg
+    for name, value in model.state_dict().items():
+        assert torch.equal(ck.model.state_dict()[name], value), name
+    opt2 = rl.make_optimizer(ck.model, state=ck.opt_state)
+    assert opt2.state_dict()["state"][0]["step"] == opt.state_dict()["state"][0]["step"]
+    assert [p.name for p in path.parent.iterdir()] == ["ckpt.pt"]  # no temp file left behind
+
+
+def test_warmup_tiny_checkpoint_loads(tmp_path) -> None:
+    """The tests' tiny warm-up checkpoint is written in seconds and loads into a working model."""
+    path = tmp_path / "warm.pt"
+    info = tiny_checkpoint(path)
+    ck = rl.load_checkpoint(path)
+    assert ck.task.digits == 1 and ck.opt_state is not None
+    assert ck.meta["warmup"]["steps"] == info["steps"] <= 150
+    acc = rl.heldout_accuracy(ck.model, ck.task, 50)
+    assert 0.0 <= acc <= 1.0
+    assert acc == pytest.approx(rl.heldout_accuracy(ck.model, ck.task, 50))

@@ -36,6 +36,13 @@ lint: setup
 clean:
 	rm -rf .build contracts/.cache
 
+.PHONY: swarm
+# A local RL Swarm: anvil, the contracts, NODES node processes for ROUNDS rounds, and what the chain recorded.
+NODES ?= 4
+ROUNDS ?= 3
+swarm: setup
+	$(BIN)/python -m offchain.swarm.local --nodes $(NODES) --rounds $(ROUNDS)
+
 .PHONY: bench-float32
 # Float32.sol: 1,000,000 vectors per op against numpy float32 on anvil, throughput and gas per op.
 bench-float32: setup

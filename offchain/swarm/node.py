@@ -40,7 +40,7 @@ class NodeConfig:
     completions: int = 8  # G: completions sampled per question
     local_groups: int = 4  # I: own question groups per GRPO step
     external_groups: int = 4  # J: peers' question groups per GRPO step
-    rounds: int | None = None  # stop after this many rounds played (None: run until stopped)
+    rounds: int | None = None  # stop after playing this many rounds in this run (None: run until stopped)
     poll_s: float = 0.5  # seconds between looks at the chain
     heldout: int = 200  # held-out pairs for the accuracy printed each round
     seed: int = 0  # local sampling seed (mixed with the round and the peer)
@@ -81,7 +81,8 @@ class SwarmNode:
         self._joined: set[int] = set()
         self._done: set[tuple[int, int]] = set()  # (round, stage) already played
         self._local: dict[int, list] = {}  # round -> this node's rollouts
-        self._played = 0
+        self._played = 0  # rounds played by this run (the stop condition)
+        self._total = 0  # rounds played by this workdir's node over all its runs
 
     # ------------------------------------------------------------ set-up
 
@@ -104,7 +105,9 @@ class SwarmNode:
         self.gossip = Gossip(self.dht, self.identity)
         maddrs = [str(m) for m in self.dht.get_visible_maddrs()]
         (self.cfg.workdir / "maddrs.json").write_text(json.dumps(maddrs))
-        self.echo(f"[{self.name[:10]}] DHT up on {maddrs[0] if maddrs else '?'} ({len(boots)} bootnodes)")
+        # start_dht refused to go on unless hivemind derived the same peer id from the saved key (multihash guard)
+        self.echo(f"[{self.name[:10]}] DHT up as {self.dht.peer_id.to_base58()} on {maddrs[0] if maddrs else '?'} "
+                  f"({len(boots)} bootnodes)")  # fmt: skip
 
     def load_model(self) -> None:
         from offchain.swarm import rl
@@ -117,14 +120,14 @@ class SwarmNode:
         self.model, self.task, meta = ckpt.model, ckpt.task, ckpt.meta
         self.opt = rl.make_optimizer(self.model, state=ckpt.opt_state)
         resumed = source == weights
-        self._played = int(meta.get("rounds_played", 0)) if resumed else 0
+        self._total = int(meta.get("rounds_played", 0)) if resumed else 0
         self.echo(f"[{self.name[:10]}] {'resumed from' if resumed else 'starting from'} {source}")
 
     def save(self, round_: int) -> None:
         from offchain.swarm import rl
 
         rl.save_checkpoint(self.cfg.workdir / "weights.pt", self.model, self.task, self.opt,
-                           meta={"round": round_, "rounds_played": self._played})  # fmt: skip
+                           meta={"round": round_, "rounds_played": self._total})  # fmt: skip
 
     # ------------------------------------------------------------ the loop
 
@@ -288,6 +291,7 @@ class SwarmNode:
             self.coordinator.submitRewardCommitment(self.peer, round_, tree.root, sum(rewards), len(rewards),
                                                     sender=self.account)  # fmt: skip
         self._played += 1
+        self._total += 1
         lg.accuracy = rl.heldout_accuracy(self.model, self.task, self.cfg.heldout)
         self.save(round_)
         self._write_progress(lg)

@@ -2,7 +2,8 @@
 
 Starts anvil on 127.0.0.1, deploys, registers three fresh hivemind peers with key proofs, crowdfunds a
 training job, lets two solvers stake, train and commit checkpoints, plays a swarm round with
-commit-reveal votes, closes the challenge window, pays everyone, and prints balances before and after.
+commit-reveal votes, closes the challenge window, pays everyone, catches a cheating Verde solver on chain,
+prints balances before and after, and finally runs a short RL Swarm of three node processes (make swarm).
 """
 
 from __future__ import annotations
@@ -29,3 +30,9 @@ def cli(port: int | None) -> None:
         click.echo("\n== Balances before and after")
         click.echo(format_table(rows))
         click.echo(f"plot: {plot_balances(rows, Path('out') / 'demo-balances.png')}")
+    click.echo("\n== A short RL Swarm: three node processes, one round, on a fresh anvil")
+    from offchain.swarm.local import SwarmConfig, run_swarm
+
+    result = run_swarm(SwarmConfig(nodes=3, rounds=1, stage_s=15), echo=click.echo)
+    if any(code != 0 for code in result["exit_codes"]):
+        raise click.ClickException(f"a swarm node failed: exit codes {result['exit_codes']}")

@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=None, help="stop after this many rounds")
     p.add_argument("--bootnode", action="append", default=[], help="multiaddr; default: the coordinator's list")
     p.add_argument("--deployments", type=Path, default=None, help="folder of deployment records")
+    p.add_argument("--start-round", type=int, default=None, help="play no round before this one")
     p.add_argument("--questions", type=int, default=8)
     p.add_argument("--completions", type=int, default=8)
     args = p.parse_args(argv)
@@ -35,13 +36,17 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
     from ape import accounts, networks
+    from ape.logging import logger
+
+    logger.set_level("WARNING")  # the node prints its own progress; Ape's per-transaction lines are noise
 
     from offchain.chain.deploy import load_deployment
     from offchain.swarm.node import NodeConfig, SwarmNode
 
     torch.set_num_threads(1)
     cfg = NodeConfig(workdir=args.workdir, init_checkpoint=args.init, bootnodes=tuple(args.bootnode),
-                     rounds=args.rounds, questions=args.questions, completions=args.completions)  # fmt: skip
+                     rounds=args.rounds, questions=args.questions, completions=args.completions,
+                     start_round=args.start_round)  # fmt: skip
     with networks.ethereum.local.use_provider("node", provider_settings={"uri": args.rpc}):
         node = SwarmNode(cfg, accounts.test_accounts[args.account], load_deployment(),
                          echo=lambda m: print(m, flush=True))  # fmt: skip

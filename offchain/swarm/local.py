@@ -40,12 +40,14 @@ def _stream(proc: subprocess.Popen, prefix: str, echo: Callable[[str], None], si
 
 
 def start_node(i: int, rpc: str, workdir: Path, cfg: SwarmConfig, deployments: Path, *, rounds: int | None = None,
-               bootnodes: list[str] | None = None) -> subprocess.Popen:  # fmt: skip
+               bootnodes: list[str] | None = None, start_round: int | None = None) -> subprocess.Popen:  # fmt: skip
     """Start node i (signing with Ape's test account i + 1) as its own process."""
     cmd = [sys.executable, "-m", "offchain.swarm", "--rpc", rpc, "--account", str(i + 1),
            "--workdir", str(workdir), "--init", str(cfg.warmup), "--deployments", str(deployments)]  # fmt: skip
     if rounds is not None:
         cmd += ["--rounds", str(rounds)]
+    if start_round is not None:
+        cmd += ["--start-round", str(start_round)]
     for b in bootnodes or []:
         cmd += ["--bootnode", b]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -74,6 +76,21 @@ def ensure_warmup(path: Path, echo: Callable[[str], None]) -> Path:
     echo(f"warm-up checkpoint: training {path} (supervised, a few minutes on CPU)")
     warmup.write_warmup(path)
     return path
+
+
+def first_common_round(coordinator, margin_s: float) -> int:
+    """The first round whose answer stage starts at least `margin_s` from now: nodes launched now are all up
+    by then, so they play it together from its first stage."""
+    from ape import chain
+
+    round_, stage, started, _ = (int(x) for x in coordinator.schedule())
+    durations = [int(d) for d in coordinator.stageDurations()]
+    round_start = started - sum(durations[:stage])
+    now = chain.blocks.head.timestamp
+    k = 1
+    while round_start + k * sum(durations) - now < margin_s:
+        k += 1
+    return round_ + k
 
 
 def chain_report(coordinator, registry, peers: dict[str, bytes], rounds: list[int]) -> list[str]:
@@ -113,10 +130,11 @@ def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
             d = deploy_all(gov, config=DeployConfig(stage_durations=(cfg.stage_s,) * 3), fresh=True)
             echo(f"anvil {anvil.uri}; SwarmCoordinator {d.SwarmCoordinator.address}, stages {cfg.stage_s} s")
             procs, logs, threads = [], [], []
-            first_round = int(d.SwarmCoordinator.currentRound())
+            first_round = first_common_round(d.SwarmCoordinator, margin_s=45 + 5 * cfg.nodes)
+            echo(f"every node plays from round {first_round} on")
             for i in range(cfg.nodes):
                 wd = base / f"node{i}"
-                proc = start_node(i, anvil.uri, wd, cfg, deployments, rounds=cfg.rounds)
+                proc = start_node(i, anvil.uri, wd, cfg, deployments, rounds=cfg.rounds, start_round=first_round)
                 sink: list[str] = []
                 t = threading.Thread(target=_stream, args=(proc, f"[node{i}]", echo, sink), daemon=True)
                 t.start()

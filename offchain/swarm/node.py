@@ -44,6 +44,7 @@ class NodeConfig:
     poll_s: float = 0.5  # seconds between looks at the chain
     heldout: int = 200  # held-out pairs for the accuracy printed each round
     seed: int = 0  # local sampling seed (mixed with the round and the peer)
+    start_round: int | None = None  # play no round before this one (a swarm started together)
 
 
 @dataclass
@@ -101,7 +102,15 @@ class SwarmNode:
         from offchain.swarm.gossip import Gossip, start_dht
 
         boots = list(self.cfg.bootnodes) or list(self.coordinator.getBootnodes())
-        self.dht = start_dht(self.cfg.workdir / "identity.key", boots)
+        try:
+            self.dht = start_dht(self.cfg.workdir / "identity.key", boots)
+        except Exception as err:  # hivemind refuses to start when no bootnode answers
+            if not boots or "bootstrap" not in str(err):
+                raise
+            # Start alone rather than not at all: the stages still end on their deadlines, and peers that
+            # bootstrap through us later find us.
+            self.echo(f"[{self.name[:10]}] no bootnode answered ({len(boots)} listed): starting a DHT of our own")
+            self.dht = start_dht(self.cfg.workdir / "identity.key", [])
         self.gossip = Gossip(self.dht, self.identity)
         maddrs = [str(m) for m in self.dht.get_visible_maddrs()]
         (self.cfg.workdir / "maddrs.json").write_text(json.dumps(maddrs))
@@ -172,6 +181,8 @@ class SwarmNode:
             return
         if stage > ANSWER and (round_, ANSWER) not in self._done:
             return  # joined mid-round: wait for the next round's first stage
+        if self.cfg.start_round is not None and round_ < self.cfg.start_round:
+            return
         if round_ not in self._joined:
             self._join(round_)
         handler = {ANSWER: self.answer, CRITIQUE: self.critique, VOTE: self.vote}.get(stage)

@@ -31,8 +31,8 @@ def _wait(pred, timeout: float, what: str, poll: float = 0.2):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-def _rogue_flood(maddrs: list[str], coordinator, honest_identity_path: Path) -> dict[str, int]:
-    """From a fresh peer, store bad records under the current round's rollout key; returns what was sent."""
+def _rogue_flood(maddrs: list[str], r: int, honest_identity_path: Path) -> dict[str, int]:
+    """From a fresh peer, store bad records under round r's rollout key; returns what was sent."""
     from hivemind.utils import get_dht_time
 
     from offchain.chain.identity import PeerIdentity
@@ -43,12 +43,11 @@ def _rogue_flood(maddrs: list[str], coordinator, honest_identity_path: Path) -> 
     victim = PeerIdentity.load(honest_identity_path)
     dht = start_dht(rogue, maddrs)
     try:
-        r = int(coordinator.currentRound())
-        key = record_key(r + 1, 0, payloads.ROLLOUTS)  # the next round's answers, before anyone publishes them
+        key = record_key(r, 0, payloads.ROLLOUTS)  # round r's answers, before anyone publishes them
         body = {"questions": [1], "completions": [[[1, 2, 3]]], "rewards": [[1.0]]}
         exp = get_dht_time() + 600
-        forged = payloads.seal(rogue, round=r + 1, stage=0, kind=payloads.ROLLOUTS, body=body)
-        replayed = payloads.seal(rogue, round=r, stage=0, kind=payloads.ROLLOUTS, body=body)
+        forged = payloads.seal(rogue, round=r, stage=0, kind=payloads.ROLLOUTS, body=body)
+        replayed = payloads.seal(rogue, round=r - 1, stage=0, kind=payloads.ROLLOUTS, body=body)
         sent = {
             # the rogue's envelope in the victim's slot
             "forged": dht.store(key, forged, exp, subkey=victim.peer_id.to_base58()),
@@ -67,7 +66,7 @@ def swarm(tmp_path_factory):
 
     from offchain.chain.anvil import Anvil
     from offchain.chain.deploy import DeployConfig, deploy_all
-    from offchain.swarm.local import SwarmConfig, _stream, start_node, wait_for_maddrs
+    from offchain.swarm.local import SwarmConfig, _stream, first_common_round, start_node, wait_for_maddrs
     from offchain.swarm.warmup import tiny_checkpoint
 
     tmp = tmp_path_factory.mktemp("swarm")
@@ -76,7 +75,7 @@ def swarm(tmp_path_factory):
     deployments = tmp / "deployments"
     old = os.environ.get("VERDE_DEPLOYMENTS_DIR")
     os.environ["VERDE_DEPLOYMENTS_DIR"] = str(deployments)
-    cfg = SwarmConfig(nodes=3, rounds=2, stage_s=STAGE, warmup=warm, workdir=tmp)
+    cfg = SwarmConfig(nodes=3, rounds=1, stage_s=STAGE, warmup=warm, workdir=tmp)
     import threading
 
     logs: dict[str, list[str]] = {}
@@ -86,27 +85,30 @@ def swarm(tmp_path_factory):
             gov = accounts.test_accounts[0]
             d = deploy_all(gov, config=DeployConfig(stage_durations=(STAGE,) * 3), fresh=True)
 
-            def launch(name: str, i: int, rounds: int):
-                proc = start_node(i, anvil.uri, tmp / f"node{i}", cfg, deployments, rounds=rounds)
+            start = first_common_round(d.SwarmCoordinator, margin_s=30)
+
+            def launch(name: str, i: int, rounds: int, start_round: int | None = start):
+                proc = start_node(i, anvil.uri, tmp / f"node{i}", cfg, deployments, rounds=rounds,
+                                  start_round=start_round)  # fmt: skip
                 logs[name] = []
                 threading.Thread(target=_stream, args=(proc, f"[{name}]", lambda _m: None, logs[name]),
                                  daemon=True).start()  # fmt: skip
                 procs[name] = proc
                 return proc
 
-            p0 = launch("node0", 0, 2)
+            p0 = launch("node0", 0, 3)  # the bootnode stays up while node 2 restarts
             maddrs = wait_for_maddrs(tmp / "node0", p0)
             d.SwarmCoordinator.addBootnodes(maddrs[:1], sender=gov)
-            launch("node1", 1, 2)
+            launch("node1", 1, 1)
             p2 = launch("node2", 2, 2)
             # Flood the next round's keys once every node is up.
             _wait(lambda: all((tmp / f"node{i}" / "maddrs.json").exists() for i in range(3)), 120, "three DHTs")
-            flood = _rogue_flood(maddrs, d.SwarmCoordinator, tmp / "node1" / "identity.key")
+            flood = _rogue_flood(maddrs, start, tmp / "node1" / "identity.key")
             # Kill node 2 hard once it has saved its first round, then restart it from the same folder.
             _wait(lambda: (tmp / "node2" / "weights.pt").exists(), 8 * STAGE * 3, "node2's first round")
             os.killpg(p2.pid, signal.SIGKILL)
             p2.wait(timeout=30)
-            launch("node2-restart", 2, 1)
+            launch("node2-restart", 2, 1, None)
             for proc in procs.values():
                 if proc is not p2:
                     proc.wait(timeout=12 * STAGE * 3)
@@ -135,13 +137,13 @@ def _played(lines: list[str]) -> dict[int, set[str]]:
 
 
 def test_nodes_play_full_rounds_and_exit_cleanly(swarm):
-    """Every node that was not killed exits 0 after playing every stage of its rounds."""
+    """Every node that was not killed exits 0 after playing every stage of its round (and revealing its vote)."""
     for name, proc in swarm["procs"].items():
         if name != "node2":
             assert proc.returncode == 0, (name, swarm["logs"][name][-20:])
     for name in ("node0", "node1"):
         full = [r for r, stages in _played(swarm["logs"][name]).items() if stages == {"answer", "critique", "vote"}]
-        assert len(full) >= 2, (name, swarm["logs"][name][-30:])
+        assert len(full) >= 1, (name, swarm["logs"][name][-30:])
 
 
 def test_rollouts_cross_between_peers(swarm):

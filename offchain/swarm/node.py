@@ -246,21 +246,33 @@ class SwarmNode:
             if peer == self.name:
                 continue
             b = env.body
-            out[peer] = [rl.Rollout(q, c, r, "external") for q, c, r in
-                         zip(b["questions"], b["completions"], b["rewards"], strict=True)]  # fmt: skip
+            groups = [rl.Rollout(q, c, r, "external", peer=peer) for q, c, r in
+                      zip(b["questions"], b["completions"], b["rewards"], strict=True)]  # fmt: skip
+            # A schema-valid payload may still hold completions of the wrong length for this task: drop them.
+            groups = [g for g in groups if rl.well_formed(self.task, g)]
+            if groups:
+                out[peer] = groups
         return out
 
     def critique(self, round_: int) -> None:
-        """Stage 1: score every peer's rollouts (verifiable reward, re-checked here, and our model's
-        likelihood of them) and publish the critiques."""
+        """Stage 1: score every peer's rollouts and publish the critiques. A peer's score is half the
+        verifiable reward of its completions (re-computed here: claimed rewards are not trusted) and half our
+        own model's per-token likelihood of them (how plausible its answers look to us), in [0, 1]."""
+        import math
+
+        import torch
+
         from offchain.swarm import rl
 
         peers = self._peer_rollouts(round_)
         scores = {}
         for peer, rollouts in peers.items():
-            # Re-score with the rule (a peer's claimed rewards are not trusted) and weigh by our likelihood.
             checked = [rl.reward(self.task, ro.pair_id, c) for ro in rollouts for c in ro.completions]
-            scores[peer] = round(sum(checked) / max(1, len(checked)), 6)
+            seqs, _ = rl.rollout_tensors(self.task, rollouts)
+            with torch.no_grad():
+                likelihood = math.exp(float(rl.completion_logprobs(self.model, self.task, seqs).mean()))
+            verifiable = sum(checked) / max(1, len(checked))
+            scores[peer] = round(0.5 * verifiable + 0.5 * likelihood, 6)
         self.gossip.publish(round_, CRITIQUE, "critiques", {"scores": scores}, ttl_s=self._round_seconds() * 2)
         lg = self._round_log(round_)
         lg.peers_seen = len(peers)

@@ -56,3 +56,15 @@ def test_ape_run_deploy_script_succeeds():
     for name in NAMES:
         assert name in out.stdout
     assert "recorded in" in out.stdout
+
+
+def test_verde_and_swarm_scripts_refuse_a_chain_without_deployment(tmp_path):
+    """`ape run challenge` on a chain where nothing is deployed stops with a clear error and sends nothing."""
+    ape = Path(sys.executable).with_name("ape")
+    out = subprocess.run(
+        [str(ape), "run", "challenge", "--job-id", "1", "--network", "ethereum:local:test", "--account", "TEST::7"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**__import__("os").environ, "VERDE_DEPLOYMENTS_DIR": str(tmp_path)},
+    )  # fmt: skip
+    assert out.returncode != 0
+    assert "run `ape run deploy` first" in out.stderr + out.stdout

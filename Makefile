@@ -13,7 +13,12 @@ setup:
 	@tools/setup.sh
 
 test: setup
-	$(APE) test tests -q -p no:cacheprovider
+	$(APE) test tests -q -p no:cacheprovider -m "not slow"
+
+.PHONY: test-slow
+# The exhaustive variants (e.g. a real Verde game for every opcode of the GPT step); minutes more.
+test-slow: setup
+	$(APE) test tests -q -p no:cacheprovider -m slow
 
 demo: setup
 	$(APE) run demo

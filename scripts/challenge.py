@@ -16,16 +16,8 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from offchain.chain.deploy import load_deployment as _load_deployment
+from offchain.chain.deploy import load_deployment_for_cli as load_deployment
 from offchain.verde.challenge import ChallengeError, challenge, load_spec, plot_dispute
-
-
-def load_deployment():
-    """The recorded deployment, or a clear error when this chain has none."""
-    try:
-        return _load_deployment()
-    except FileNotFoundError as err:
-        raise click.ClickException(str(err)) from err
 
 
 @click.command(cls=ConnectedProviderCommand)

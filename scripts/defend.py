@@ -9,17 +9,9 @@ from __future__ import annotations
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from offchain.chain.deploy import load_deployment as _load_deployment
+from offchain.chain.deploy import load_deployment_for_cli as load_deployment
 from offchain.verde.challenge import ChallengeError, check_job, defend, load_spec
 from offchain.verde.trainer import VerdeTrainer
-
-
-def load_deployment():
-    """The recorded deployment, or a clear error when this chain has none."""
-    try:
-        return _load_deployment()
-    except FileNotFoundError as err:
-        raise click.ClickException(str(err)) from err
 
 
 @click.command(cls=ConnectedProviderCommand)

@@ -68,6 +68,7 @@ def _strict_reverts(monkeypatch):
             actual = decode_custom_error(expected.abi, exc_value)
             if actual is None:
                 raise AssertionError(f"expected revert {expected.__name__}, got {exc_value!r}") from exc_value
+            exc_value.inputs = actual  # callers read `.inputs` however the error was decoded
         unknown = set(self.error_inputs) - set(actual)
         if unknown:
             raise AssertionError(f"{expected.__name__} has no inputs {sorted(unknown)}: {actual}")

@@ -54,23 +54,6 @@ interface IVerdeTypes {
         bytes32[] siblings; // its leaf's siblings in the agreed trace tree, bottom-up
     }
 
-    /// @notice An operand of an op descriptor (docs/verde-trace.md).
-    struct Operand {
-        uint32 slot;
-        int64 offset;
-        int64[] strides;
-    }
-
-    /// @notice An op descriptor; `abi.encode(Op)` is what the program commits.
-    struct Op {
-        uint8 opcode;
-        uint8 dtype;
-        uint64[] shape;
-        uint64 k;
-        Operand[] operands;
-        bytes attrs;
-    }
-
     /// @notice One dispute.
     struct Dispute {
         uint256 jobId; // the market job

@@ -71,7 +71,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         Dispute storage d = _dispute(_disputeId);
         _guardMove(_disputeId, d, Phase.Output);
         bytes32 h = _checkReveal(_disputeId, d, keccak256(_desc), _outRoot, _programSiblings, _traceSiblings);
-        _applyReveal(_disputeId, d, h, abi.decode(_desc, (Op)), _outRoot, _dataRoot);
+        _applyReveal(_disputeId, d, h, abi.decode(_desc, (IOpAdjudicator.Op)), _outRoot, _dataRoot);
     }
 
     /// @dev The descriptor is the pinned op's and the output root is in the mover's trace at that op.
@@ -107,7 +107,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         uint256 _disputeId,
         Dispute storage _d,
         bytes32 _h,
-        Op memory _op,
+        IOpAdjudicator.Op memory _op,
         bytes32 _outRoot,
         bytes32 _dataRoot
     ) internal {
@@ -287,7 +287,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         view
         returns (Dispute storage d_, bytes32[] memory roots_)
     {
-        Op memory op;
+        IOpAdjudicator.Op memory op;
         (d_, op) = _leafOp(_disputeId, _desc);
         if (op.opcode >= 40) revert RefereeBadOp(_disputeId, op.opcode);
         roots_ = _operandRoots(_disputeId, d_, op, _refs);
@@ -320,7 +320,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
 
     /// @inheritdoc IVerdeOpPhases
     function resolveHashOp(uint256 _disputeId, bytes calldata _desc, OperandRef[] calldata _refs) external {
-        (Dispute storage d, Op memory op) = _leafOp(_disputeId, _desc);
+        (Dispute storage d, IOpAdjudicator.Op memory op) = _leafOp(_disputeId, _desc);
         if (op.opcode < 42) revert RefereeBadOp(_disputeId, op.opcode);
         bytes32[] memory roots = _operandRoots(_disputeId, d, op, _refs);
         _decideHash(_disputeId, d, IOpAdjudicator(_ADJUDICATOR).hashOp(_desc, roots, d.step));
@@ -335,7 +335,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         uint256 _index,
         bytes32[] calldata _siblings
     ) external {
-        (Dispute storage d, Op memory op) = _leafOp(_disputeId, _desc);
+        (Dispute storage d, IOpAdjudicator.Op memory op) = _leafOp(_disputeId, _desc);
         if (op.opcode != 40) revert RefereeBadOp(_disputeId, op.opcode);
         _decideHash(
             _disputeId,
@@ -351,7 +351,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         bytes32[3] calldata _roots,
         bytes32[] calldata _siblings
     ) external {
-        (Dispute storage d, Op memory op) = _leafOp(_disputeId, _desc);
+        (Dispute storage d, IOpAdjudicator.Op memory op) = _leafOp(_disputeId, _desc);
         if (op.opcode != 41) revert RefereeBadOp(_disputeId, op.opcode);
         Program storage p = _programs[d.jobId];
         bytes32 expected = IOpAdjudicator(_ADJUDICATOR).batchRoot(
@@ -369,17 +369,17 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
     }
 
     /// @dev Guards of the resolve* calls: Leaf phase, the challenger's clock running, the pinned descriptor.
-    function _leafOp(uint256 _disputeId, bytes calldata _desc) internal view returns (Dispute storage d_, Op memory op_) {
+    function _leafOp(uint256 _disputeId, bytes calldata _desc) internal view returns (Dispute storage d_, IOpAdjudicator.Op memory op_) {
         d_ = _dispute(_disputeId);
         if (d_.phase != Phase.Leaf) revert RefereeWrongPhase(_disputeId, d_.phase, Phase.Leaf);
         uint64 deadline = d_.deadline();
         if (block.timestamp > deadline) revert RefereeClockExpired(_disputeId, d_.turn, deadline);
         if (keccak256(_desc) != d_.descHash) revert RefereeBadOp(_disputeId, d_.opcode);
-        op_ = abi.decode(_desc, (Op));
+        op_ = abi.decode(_desc, (IOpAdjudicator.Op));
     }
 
     /// @dev The output roots of the op's operand slots, each proven in the agreed trace state before the op.
-    function _operandRoots(uint256 _disputeId, Dispute storage _d, Op memory _op, OperandRef[] calldata _refs)
+    function _operandRoots(uint256 _disputeId, Dispute storage _d, IOpAdjudicator.Op memory _op, OperandRef[] calldata _refs)
         internal
         view
         returns (bytes32[] memory roots_)

@@ -164,6 +164,17 @@ def load_deployment() -> Deployment:
     return out
 
 
+def load_deployment_for_cli() -> Deployment:
+    """`load_deployment` for the `ape run` scripts: a chain without a deployment is a click error (a clear
+    message and a non-zero exit), not a traceback."""
+    import click
+
+    try:
+        return load_deployment()
+    except FileNotFoundError as err:
+        raise click.ClickException(str(err)) from err
+
+
 def _load_record(path: Path, chain: Any) -> dict[str, Any]:
     if not path.exists():
         return {}

@@ -95,6 +95,9 @@ def reverts_with(error: Any, **inputs: Any) -> Iterator[Any]:
     else:
         actual = decode_custom_error(abi, exc)
         assert actual is not None, f"expected {abi.name}, got {exc!r}"
+        # Callers read `info.value.inputs` whether Ape decoded the error or we did (which one depends on the
+        # revert data's bytes, e.g. a timestamp holding 0x27).
+        exc.inputs = actual
     for name, want in inputs.items():
         assert name in actual, f"{abi.name} has no input {name!r}: {actual}"
         assert same_value(want, actual[name]), f"{abi.name}.{name}: expected {want!r}, got {actual[name]!r}"

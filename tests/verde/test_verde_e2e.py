@@ -224,7 +224,16 @@ def _live_op(opcode: int) -> tuple[int, VerdeTrainer]:
     raise AssertionError(f"no {ir.NAMES[opcode]} op reaches the state")
 
 
-@pytest.mark.parametrize("opcode", _every_opcode(), ids=lambda c: ir.NAMES[c])
+# One opcode of each class plays in `make test`; the rest are `slow` (`make test-slow`): each game is ~30
+# transactions on py-evm, and test_adjudicator already checks every recipe on chain against the oracle.
+_IN_MAKE_TEST = {ir.LOAD, ir.BATCH, ir.EXP, ir.WHERE, ir.DOT, ir.SCATTER, ir.GATHER, ir.CAT, ir.HEADER}
+
+
+@pytest.mark.parametrize(
+    "opcode",
+    [c if c in _IN_MAKE_TEST else pytest.param(c, marks=pytest.mark.slow) for c in _every_opcode()],
+    ids=lambda c: ir.NAMES[c],
+)
 def test_every_op_kind_is_caught_by_its_recipe(opcode, h, referee, market, alice, bob, carol):
     """For every opcode of the GPT step (forward, backward, AdamW, loads, the checkpoint hashes), a cheater
     that writes a wrong value into one op of that kind at step 2 is pinned to exactly that op and loses on

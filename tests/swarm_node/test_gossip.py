@@ -45,8 +45,8 @@ class Peer:
 
 
 @pytest.fixture(scope="module")
-def peers(tmp_path_factory):
-    """Three DHT peers: A from a new identity file, B from a PeerIdentity, C from a file hivemind wrote."""
+def dht_peers(tmp_path_factory):
+    """Three DHT dht_peers: A from a new identity file, B from a PeerIdentity, C from a file hivemind wrote."""
     folder = tmp_path_factory.mktemp("gossip")
     started: list[hivemind.DHT] = []
     try:
@@ -75,18 +75,18 @@ def _random_peer_id() -> str:
     return peer_id_from_digest(os.urandom(32)).to_base58()
 
 
-def test_start_dht_runs_on_node_identity(peers):
+def test_start_dht_runs_on_node_identity(dht_peers):
     """Each DHT's peer id is its node identity's, and a bootnode advertises loopback multiaddrs naming it."""
-    for peer in peers:
+    for peer in dht_peers:
         assert peer.dht.peer_id == peer.identity.peer_id
-    a = peers[0]
+    a = dht_peers[0]
     maddrs = visible_maddrs(a.dht)
     assert maddrs and all(m.startswith("/ip4/127.0.0.1/tcp/") and m.endswith(f"/p2p/{a.id}") for m in maddrs)
 
 
-def test_publish_rollout_reaches_other_peers(peers):
+def test_publish_rollout_reaches_other_peers(dht_peers):
     """A rollout published by one peer is fetched, verified, by the two others."""
-    a, b, c = peers
+    a, b, c = dht_peers
     assert a.gossip().publish(1, 0, "rollouts", BODY, ttl_s=TTL)
     for reader in (b, c):
         gossip = reader.gossip()
@@ -96,9 +96,9 @@ def test_publish_rollout_reaches_other_peers(peers):
         assert not gossip.rejected
 
 
-def test_publish_critiques_from_two_peers_both_fetched(peers):
-    """Critiques from two peers land under their own subkeys of one key and are both returned."""
-    a, b, c = peers
+def test_publish_critiques_from_two_peers_both_fetched(dht_peers):
+    """Critiques from two dht_peers land under their own subkeys of one key and are both returned."""
+    a, b, c = dht_peers
     assert a.gossip().publish(1, 1, "critiques", {"scores": {b.id: 1.0}}, ttl_s=TTL)
     assert b.gossip().publish(1, 1, "critiques", {"scores": {a.id: 0.55}}, ttl_s=TTL)
     got = c.gossip().fetch(1, 1, "critiques")
@@ -108,9 +108,9 @@ def test_publish_critiques_from_two_peers_both_fetched(peers):
     }
 
 
-def test_fetch_drops_bad_records_keeps_valid(peers, caplog):
+def test_fetch_drops_bad_records_keeps_valid(dht_peers, caplog):
     """Forged, oversized, malformed and replayed records are dropped, logged and counted; the valid one remains."""
-    a, b, c = peers
+    a, b, c = dht_peers
     rnd, key, expires = 2, record_key(2, 0, "rollouts"), get_dht_time() + TTL
     assert a.gossip().publish(rnd, 0, "rollouts", BODY, ttl_s=TTL)
     attacker = c.dht
@@ -134,9 +134,9 @@ def test_fetch_drops_bad_records_keeps_valid(peers, caplog):
     assert sum("gossip: dropped" in r.getMessage() for r in caplog.records) == 5
 
 
-def test_fetch_non_string_subkey_dropped(peers):
+def test_fetch_non_string_subkey_dropped(dht_peers):
     """A valid record stored under a subkey that is not a peer id (here an int) is dropped as a wrong peer."""
-    a, b, c = peers
+    a, b, c = dht_peers
     data = seal(a.identity, round=6, stage=0, kind="rollouts", body=BODY)
     assert c.dht.store(record_key(6, 0, "rollouts"), data, get_dht_time() + TTL, subkey=7)
     gossip = b.gossip()
@@ -144,33 +144,33 @@ def test_fetch_non_string_subkey_dropped(peers):
     assert gossip.rejected == Counter({"PayloadWrongPeer": 1})
 
 
-def test_fetch_plain_value_over_key_dropped(peers):
+def test_fetch_plain_value_over_key_dropped(dht_peers):
     """A plain value stored over the whole key (no peer subkeys) is dropped as malformed."""
-    a, b, _ = peers
+    a, b, _ = dht_peers
     assert a.dht.store(record_key(3, 0, "rollouts"), b"not per peer", get_dht_time() + TTL)
     gossip = b.gossip()
     assert gossip.fetch(3, 0, "rollouts") == {}
     assert gossip.rejected == Counter({"PayloadMalformed": 1})
 
 
-def test_fetch_missing_key_returns_empty(peers):
+def test_fetch_missing_key_returns_empty(dht_peers):
     """Nothing published for a round gives an empty result, with nothing counted."""
-    gossip = peers[1].gossip()
+    gossip = dht_peers[1].gossip()
     assert gossip.fetch(99, 0, "rollouts") == {} and not gossip.rejected
 
 
-def test_publish_bad_body_raises_and_stores_nothing(peers):
+def test_publish_bad_body_raises_and_stores_nothing(dht_peers):
     """A body that breaks the schema is refused before anything reaches the DHT."""
-    a, b, _ = peers
+    a, b, _ = dht_peers
     bad = {**BODY, "rewards": [[2.0, 0.1], [0.0, 0.0]]}
     with pytest.raises(PayloadSchemaError):
         a.gossip().publish(4, 0, "rollouts", bad, ttl_s=TTL)
     assert b.gossip().fetch(4, 0, "rollouts") == {}
 
 
-def test_record_expires_after_ttl(peers):
+def test_record_expires_after_ttl(dht_peers):
     """A record is fetched while alive and gone once its ttl has passed."""
-    a, b, _ = peers
+    a, b, _ = dht_peers
     assert a.gossip().publish(5, 0, "rollouts", BODY, ttl_s=1.0)
     assert list(b.gossip().fetch(5, 0, "rollouts")) == [a.id]
     time.sleep(1.2)

@@ -61,7 +61,7 @@ def _rogue_flood(maddrs: list[str], r: int, honest_identity_path: Path) -> dict[
 
 
 @pytest.fixture(scope="module")
-def swarm(tmp_path_factory):
+def live_swarm(tmp_path_factory):
     from ape import accounts
 
     from offchain.chain.anvil import Anvil
@@ -136,35 +136,36 @@ def _played(lines: list[str]) -> dict[int, set[str]]:
     return out
 
 
-def test_nodes_play_full_rounds_and_exit_cleanly(swarm):
+def test_nodes_play_full_rounds_and_exit_cleanly(live_swarm):
     """Every node that was not killed exits 0 after playing every stage of its round (and revealing its vote)."""
-    for name, proc in swarm["procs"].items():
+    for name, proc in live_swarm["procs"].items():
         if name != "node2":
-            assert proc.returncode == 0, (name, swarm["logs"][name][-20:])
+            assert proc.returncode == 0, (name, live_swarm["logs"][name][-20:])
     for name in ("node0", "node1"):
-        full = [r for r, stages in _played(swarm["logs"][name]).items() if stages == {"answer", "critique", "vote"}]
-        assert len(full) >= 1, (name, swarm["logs"][name][-30:])
+        played = _played(live_swarm["logs"][name])
+        full = [r for r, stages in played.items() if stages == {"answer", "critique", "vote"}]
+        assert len(full) >= 1, (name, live_swarm["logs"][name][-30:])
 
 
-def test_rollouts_cross_between_peers(swarm):
+def test_rollouts_cross_between_peers(live_swarm):
     """In a vote stage every surviving node saw its peers' rollouts over the DHT and trained on some of them."""
     import re
 
     for name in ("node0", "node1"):
         crossed = [
             (int(m.group(1)), int(m.group(2)))
-            for line in swarm["logs"][name]
+            for line in live_swarm["logs"][name]
             if (m := re.search(r"\((\d+) external\).*peers seen (\d+)", line))
         ]
         assert any(ext >= 1 and seen >= 1 for ext, seen in crossed), (name, crossed)
 
 
-def test_chain_recorded_votes_and_rewards(swarm):
+def test_chain_recorded_votes_and_rewards(live_swarm):
     """For a round all three played: participation, committed and revealed votes, a winner, reward roots."""
     from offchain.chain.identity import PeerIdentity
 
-    c = swarm["d"].SwarmCoordinator
-    common = set.intersection(*(set(r for r, s in _played(swarm["logs"][n]).items() if "vote" in s)
+    c = live_swarm["d"].SwarmCoordinator
+    common = set.intersection(*(set(r for r, s in _played(live_swarm["logs"][n]).items() if "vote" in s)
                                 for n in ("node0", "node1")))  # fmt: skip
     r = min(common)
     assert int(c.participantCount(r)) >= 2
@@ -173,29 +174,29 @@ def test_chain_recorded_votes_and_rewards(swarm):
     winner, votes = c.roundWinner(r)
     assert int(votes) >= 1
     for i in (0, 1):
-        digest = PeerIdentity.load(swarm["tmp"] / f"node{i}" / "identity.key").peer_id_digest
+        digest = PeerIdentity.load(live_swarm["tmp"] / f"node{i}" / "identity.key").peer_id_digest
         assert int(c.rewardCommitment(r, digest).numQuestions) > 0
 
 
-def test_bad_payloads_are_dropped_and_the_round_ends(swarm):
+def test_bad_payloads_are_dropped_and_the_round_ends(live_swarm):
     """The rogue's forged, oversized, malformed and replayed records were rejected (and logged), and the
     nodes still finished that round."""
-    assert all(swarm["flood"].values()), swarm["flood"]
-    lines = swarm["logs"]["node0"] + swarm["logs"]["node1"]
+    assert all(live_swarm["flood"].values()), live_swarm["flood"]
+    lines = live_swarm["logs"]["node0"] + live_swarm["logs"]["node1"]
     text = "\n".join(lines)
     votes = [line for line in lines if "vote:" in line]
     for error in ("PayloadWrongPeer", "PayloadTooLarge", "PayloadMalformed", "PayloadWrongRound"):
-        assert error in text, (error, swarm["flood"], votes)
+        assert error in text, (error, live_swarm["flood"], votes)
 
 
-def test_killed_node_resumes_with_its_identity_and_weights(swarm):
+def test_killed_node_resumes_with_its_identity_and_weights(live_swarm):
     """node2, killed after its first round, restarts from its folder: same peer (already registered, the
     DHT's peer id is the saved key's), its own weights, and it plays again."""
     from offchain.chain.identity import PeerIdentity
 
-    log = "\n".join(swarm["logs"]["node2-restart"])
-    saved = PeerIdentity.load(swarm["tmp"] / "node2" / "identity.key").peer_id.to_base58()
+    log = "\n".join(live_swarm["logs"]["node2-restart"])
+    saved = PeerIdentity.load(live_swarm["tmp"] / "node2" / "identity.key").peer_id.to_base58()
     assert f"DHT up as {saved}" in log  # hivemind (py-multihash) derives the saved key's peer id
     assert "already registered" in log and "resumed from" in log and "weights.pt" in log
-    assert swarm["procs"]["node2-restart"].returncode == 0, swarm["logs"]["node2-restart"][-20:]
-    assert any(s == {"answer", "critique", "vote"} for s in _played(swarm["logs"]["node2-restart"]).values())
+    assert live_swarm["procs"]["node2-restart"].returncode == 0, live_swarm["logs"]["node2-restart"][-20:]
+    assert any(s == {"answer", "critique", "vote"} for s in _played(live_swarm["logs"]["node2-restart"]).values())

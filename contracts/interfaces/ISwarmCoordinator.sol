@@ -17,7 +17,8 @@ import {IIdentityRegistry} from "./IIdentityRegistry.sol";
 /// Peers are the ones of an `IIdentityRegistry`. In round `r` a peer's owner joins the round, may
 /// commit a vote for the round's best peer and commits the Merkle root of its per-question rewards.
 /// Votes are revealed in stage 0 of round `r + 1` (the reveal window); the peer with most revealed
-/// votes is the round's winner (ties keep the peer that reached the count first).
+/// votes is the round's winner; a tie goes to the lower `keccak256(abi.encode(round, peerId))`, whatever the
+/// reveal order. A peer that committed a vote and did not reveal it may not commit a vote in the next round.
 ///
 /// Obligations of an implementation:
 /// - `currentRound()`, `currentStage()`, `stageDeadline()` MUST depend only on the stored anchor, the
@@ -150,6 +151,8 @@ interface ISwarmCoordinator {
     error SwarmVoteAlreadyRevealed(uint256 round, bytes32 voterPeerId);
     /// @notice The revealed vote hashes to `computed`, not to the stored `committed`.
     error SwarmCommitmentMismatch(bytes32 committed, bytes32 computed);
+    /// @notice `voterPeerId` committed a vote in round `round` and did not reveal it: it may not vote now.
+    error SwarmVoteWithheld(uint256 round, bytes32 voterPeerId);
     /// @notice A peer may not vote for itself.
     error SwarmSelfVote(bytes32 peerId);
     /// @notice `candidatePeerId` did not take part in round `round`.
@@ -271,7 +274,8 @@ interface ISwarmCoordinator {
 
     // ---------------------------------------------------------------- votes
 
-    /// @notice Commit a hidden vote for the current round's best peer.
+    /// @notice Commit a hidden vote for the current round's best peer. A peer whose vote of the previous
+    /// round is committed but unrevealed must reveal it first, and after the reveal window may not vote.
     /// @param voterPeerId The voting peer; the caller must own it and it must have joined the current round.
     /// @param commitment `voteCommitment(currentRound(), voterPeerId, candidatePeerId, salt)`, not zero.
     function commitVote(bytes32 voterPeerId, bytes32 commitment) external;
@@ -319,7 +323,7 @@ interface ISwarmCoordinator {
     function voteCounts(uint256 round) external view returns (uint256 committed_, uint256 revealed_);
 
     /// @notice The peer with most revealed votes in round `round` (zero and 0 when none).
-    /// @dev Final once `isRevealOver(round)`; a tie keeps the peer that reached the count first.
+    /// @dev Final once `isRevealOver(round)`; a tie goes to the lower `keccak256(abi.encode(round, peerId))`.
     /// @param round The round.
     /// @return peerId_ The leader.
     /// @return votes_ Its revealed votes.

@@ -19,8 +19,9 @@ import {ISwarmCoordinator} from "../interfaces/ISwarmCoordinator.sol";
 /// they are set, so `R` is the round in progress): for rounds after `R` the position uses them.
 ///
 /// A round's votes are commit-reveal: a participant commits `voteCommitment(...)` during the round
-/// and reveals it in stage 0 of the next round; the tally keeps a running leader, so
-/// `roundWinner(round)` is O(1) and final once the reveal window closed.
+/// and reveals it in stage 0 of the next round; the tally keeps a running leader (ties broken by a per-round
+/// hash of the peer id, not by reveal order), so `roundWinner(round)` is O(1) and final once the reveal window
+/// closed. A voter that withholds its reveal may not vote in the next round.
 ///
 /// NOTE: mutators read the position from `block.timestamp`, never from the stored anchor, so the
 /// swarm works even when nobody ever calls `advanceStage()`; the anchor exists for indexers (events)
@@ -69,7 +70,7 @@ contract SwarmCoordinator is ISwarmCoordinator, AccessControl {
     // ---------------------------------------------------------------- constants and immutables
 
     /// @notice Semantic version of this contract.
-    string public constant version = "1.0.0";
+    string public constant version = "1.1.0";
 
     /// @inheritdoc ISwarmCoordinator
     bytes32 public constant override BOOTNODE_MANAGER_ROLE = keccak256("BOOTNODE_MANAGER_ROLE");
@@ -210,6 +211,12 @@ contract SwarmCoordinator is ISwarmCoordinator, AccessControl {
         if (!pr.joined) revert SwarmNotParticipant(round, _voterPeerId);
         // INVARIANT: one vote per peer per round.
         if (pr.commitment != bytes32(0)) revert SwarmVoteAlreadyCommitted(round, _voterPeerId);
+        // INVARIANT: a voter that kept its last vote hidden (e.g. after seeing how the others went) loses its
+        // next one; in the reveal window this only means "reveal first".
+        if (round != 0) {
+            PeerRound storage last = _peerRounds[round - 1][_voterPeerId];
+            if (last.commitment != bytes32(0) && !last.revealed) revert SwarmVoteWithheld(round - 1, _voterPeerId);
+        }
         pr.commitment = _commitment;
         _tallies[round].commits += 1;
         emit VoteCommitted(round, _voterPeerId, _commitment);
@@ -246,8 +253,7 @@ contract SwarmCoordinator is ISwarmCoordinator, AccessControl {
         candidate.votes = votes;
         RoundTally storage tally = _tallies[_round];
         tally.reveals += 1;
-        // Strictly more: a tie keeps the peer that reached the count first.
-        if (votes > tally.leaderVotes) {
+        if (_takesLead(tally, _round, _candidatePeerId, votes)) {
             if (tally.leader != _candidatePeerId) tally.leader = _candidatePeerId;
             tally.leaderVotes = votes;
         }
@@ -437,6 +443,24 @@ contract SwarmCoordinator is ISwarmCoordinator, AccessControl {
         for (uint256 i = 0; i < STAGE_COUNT; ++i) {
             durations_[i] = uint32(_packed >> (32 * i));
         }
+    }
+
+    /// @notice Whether `_candidate`, now at `_votes`, leads round `_round`: more votes lead, a tie goes to the
+    /// lower tie key, so the winner does not depend on reveal order (votes only grow, so comparing the changed
+    /// candidate with the leader keeps the maximum).
+    function _takesLead(RoundTally storage _tally, uint256 _round, bytes32 _candidate, uint32 _votes)
+        internal
+        view
+        returns (bool)
+    {
+        uint32 leaderVotes = _tally.leaderVotes;
+        if (_votes != leaderVotes) return _votes > leaderVotes;
+        return _tieKey(_round, _candidate) < _tieKey(_round, _tally.leader);
+    }
+
+    /// @notice The tie-break order of the round's candidates: a hash per round, so no peer id wins every tie.
+    function _tieKey(uint256 _round, bytes32 _peerId) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(_round, _peerId)));
     }
 
     /// @notice The vote commitment, bound to this chain and contract.

@@ -298,8 +298,8 @@ class SwarmNode:
         candidates = [p for p in tally if p != self.name and self._registered(p, round_)]
         if candidates:
             best = max(sorted(candidates), key=lambda p: tally[p])
-            self._commit_vote(round_, best)
-            lg.voted_for = best
+            if self._commit_vote(round_, best):
+                lg.voted_for = best
         local = self._local.get(round_, [])
         external = [ro for ros in peers.values() for ro in ros]
         gen = torch.Generator().manual_seed(_seed(self.cfg.seed, round_, self.name, "sapo"))
@@ -328,9 +328,16 @@ class SwarmNode:
     def _votes_file(self) -> Path:
         return self.cfg.workdir / "votes.json"
 
-    def _commit_vote(self, round_: int, candidate_b58: str) -> None:
+    def _commit_vote(self, round_: int, candidate_b58: str) -> bool:
         from offchain.chain.identity import digest_of_b58
 
+        if round_ > 0:
+            committed, revealed, _ = self.coordinator.voteOf(round_ - 1, self.peer)
+            if int.from_bytes(bytes(committed), "big") and not revealed:
+                # The contract bars a voter whose last vote stayed hidden (SwarmVoteWithheld): this node was
+                # down in that reveal window, so it sits this vote out instead of sending a doomed transaction.
+                self.echo(f"[{self.name[:10]}] round {round_ - 1} vote was never revealed: no vote in round {round_}")
+                return False
         cand = digest_of_b58(candidate_b58)
         salt = secrets.token_bytes(32)
         commitment = self.coordinator.voteCommitment(round_, self.peer, cand, salt)
@@ -338,6 +345,7 @@ class SwarmNode:
         votes = self._load_votes()
         votes[str(round_)] = {"candidate": candidate_b58, "salt": salt.hex()}
         _atomic_write(self._votes_file(), json.dumps(votes))
+        return True
 
     def _reveal(self, round_: int) -> None:
         """Reveal the vote committed in `round_` (we are in stage 0 of round_ + 1, its reveal window)."""

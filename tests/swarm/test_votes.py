@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from eth_abi import encode
+from eth_utils import keccak
 
 ZERO = b"\x00" * 32
 OTHER_SALT = b"\x11" * 32
@@ -233,25 +235,63 @@ def test_reveal_vote_unregistered_candidate_reverts(voting, coordinator, clock, 
 # ---------------------------------------------------------------- tally
 
 
-def test_round_winner_most_votes_ties_keep_earlier_leader(voting, coordinator, clock, peers):
-    """The leader is the peer with most votes; a peer that only ties the leader does not take over."""
+def _tie_key(round_: int, peer_id: bytes) -> int:
+    """The contract's tie-break order: keccak256(abi.encode(round, peerId)), lower wins."""
+    return int.from_bytes(keccak(encode(["uint256", "bytes32"], [round_, peer_id])), "big")
+
+
+def test_round_winner_most_votes_then_lower_tie_key(voting, coordinator, clock, peers):
+    """The leader is the peer with most votes; between peers with as many, the lower tie key leads."""
     for voter, candidate in (("A", "B"), ("C", "D"), ("B", "D"), ("D", "B")):
         voting.commit(0, voter, candidate)
     clock.tx_in(1)
     b, d = peers["B"].id, peers["D"].id
+    tied = min((b, d), key=lambda p: _tie_key(0, p))
     voting.reveal(0, "A", "B")
     assert tuple(coordinator.roundWinner(0)) == (b, 1)
     voting.reveal(0, "C", "D")
-    assert tuple(coordinator.roundWinner(0)) == (b, 1)  # tie: B reached 1 first
+    assert tuple(coordinator.roundWinner(0)) == (tied, 1)
     tx = voting.reveal(0, "B", "D")
     assert tx.events.filter(coordinator.VoteRevealed)[0].candidateVotes == 2
     assert tuple(coordinator.roundWinner(0)) == (d, 2)
     voting.reveal(0, "D", "B")
-    assert tuple(coordinator.roundWinner(0)) == (d, 2)  # tie: D reached 2 first
+    assert tuple(coordinator.roundWinner(0)) == (tied, 2)
     assert coordinator.votesFor(0, b) == 2 and coordinator.votesFor(0, d) == 2
     assert tuple(coordinator.voteCounts(0)) == (4, 4)
     clock.view_at(clock.start(1, 1))
     assert coordinator.isRevealOver(0)
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0)])
+def test_tie_winner_does_not_depend_on_reveal_order(voting, coordinator, clock, peers, order):
+    """Three peers with one vote each: whoever reveals first, last or in between, the same peer wins, so a
+    voter gains nothing by waiting to see the others' reveals before deciding on its own."""
+    votes = [("A", "B"), ("B", "C"), ("C", "A")]
+    for voter, candidate in votes:
+        voting.commit(0, voter, candidate)
+    clock.tx_in(1)
+    for i in order:
+        voting.reveal(0, *votes[i])
+    expected = min((peers[n].id for n in "ABC"), key=lambda p: _tie_key(0, p))
+    assert tuple(coordinator.roundWinner(0)) == (expected, 1)
+
+
+def test_withheld_reveal_costs_the_next_vote(voting, coordinator, clock, peers, alice, reverts):
+    """A voter that keeps its committed vote hidden cannot vote in the next round: in the reveal window it
+    must reveal first, after it the next round's vote is lost; the round after that it votes again."""
+    voting.commit(0, "A", "B")
+    clock.tx_in(1)
+    voting.join("A", "B")
+    with reverts(coordinator.SwarmVoteWithheld, round=0, voterPeerId=peers["A"].id):
+        coordinator.commitVote(peers["A"].id, voting.commitment(1, "A", "B"), sender=alice)
+    clock.tx_in(1, 1)  # the reveal window of round 0 is over and A never revealed
+    with reverts(coordinator.SwarmVoteWithheld, round=0, voterPeerId=peers["A"].id):
+        coordinator.commitVote(peers["A"].id, voting.commitment(1, "A", "B"), sender=alice)
+    assert tuple(coordinator.voteOf(0, peers["A"].id))[1] is False
+    clock.tx_in(2)
+    voting.join("A", "B")
+    voting.commit(2, "A", "B")
+    assert coordinator.voteOf(2, peers["A"].id).commitment_ == voting.commitment(2, "A", "B")
 
 
 def test_round_winner_without_votes_is_empty(coordinator):
@@ -265,8 +305,8 @@ def test_votes_of_consecutive_rounds_are_separate(voting, coordinator, clock, pe
     voting.commit(0, "A", "B")
     clock.tx_in(1)
     voting.join("A", "C")
+    voting.reveal(0, "A", "B")  # a committed vote is revealed before the next one is committed
     voting.commit(1, "A", "C")
-    voting.reveal(0, "A", "B")
     clock.tx_in(2)
     voting.reveal(1, "A", "C")
     assert tuple(coordinator.roundWinner(0)) == (peers["B"].id, 1)

@@ -5,7 +5,8 @@
 The reference numbers are the public RL Swarm testnet's SwarmCoordinator measured on the same EVM
 (the issue's figures): registerPeer 141,717 gas with no ownership proof; submitWinners with one winner
 196,595; submitReward 108,848. Targets: register with the RSA key proof <= 200,000; a vote's commit and
-reveal together <= 196,595; a reward commitment <= 90,000. Last line:
+reveal together <= 196,595; a reward commitment <= 90,000. It also measures the Verde referee's calls on a
+committee-judged job (opening, bisecting, a committee and a timeout verdict with the market's slash). Last line:
 `gas: register=<n> commit_vote=<n> reveal_vote=<n> reward_commit=<n> checkpoint=<n>`.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ETH = 10**18
 ZERO = "0x0000000000000000000000000000000000000000"
+NO_PROGRAM = (b"\x00" * 32, b"\x00" * 32, 0)  # JobParams' programTree, dataTree, numOps: committee-judged
 REFERENCE = {"register": 141_717, "vote": 196_595, "reward_commit": 108_848}
 TARGET = {"register": 200_000, "vote": 196_595, "reward_commit": 90_000}
 
@@ -64,7 +66,7 @@ def measure() -> dict[str, int]:
         # Market: post, join, checkpoint, claim, withdraw (ETH job).
         market = d.JobMarket
         now = chain.pending_timestamp
-        params = (b"\x11" * 32, 20, 10, 2, ZERO, 2 * ETH, ETH // 2, now + 600, now + 3600, 300)
+        params = (b"\x11" * 32, 20, 10, 2, ZERO, 2 * ETH, ETH // 2, now + 600, now + 3600, 300, *NO_PROGRAM)
         tx = market.postJob(params, sender=funders[0], value=2 * ETH)
         gas["post_job"] = tx.gas_used
         job = tx.events.filter(market.JobPosted)[0].jobId
@@ -83,7 +85,7 @@ def measure() -> dict[str, int]:
         # Crowdfund: contribute, refund (a failed campaign), launch and claimRefund (a launched one).
         cf = d.Crowdfund
         now = chain.pending_timestamp
-        template = (b"\x22" * 32, 20, 10, 1, ETH // 10, now + 900, now + 4000, 300)
+        template = (b"\x22" * 32, 20, 10, 1, ETH // 10, now + 900, now + 4000, 300, *NO_PROGRAM)
         failed = cf.createCampaign(ZERO, 10 * ETH, now + 300, template, sender=funders[0])
         gas["create_campaign"] = failed.gas_used
         failed_id = failed.events.filter(cf.CampaignCreated)[0].campaignId
@@ -100,6 +102,57 @@ def measure() -> dict[str, int]:
         market.cancelJob(launched_job, sender=gov)
         gas["sync"] = cf.sync(ok_id, sender=gov).gas_used
         gas["claim_refund"] = cf.claimRefund(ok_id, sender=funders[0]).gas_used
+        gas.update(measure_disputes(d, gov, ops, funders))
+    return gas
+
+
+def _play_to_committee(referee, did: int, defender, challenger) -> dict[str, int]:
+    """Bisect the Steps phase (the parties disagree from the first step on) to the committee; move gas."""
+    gas: dict[str, int] = {}
+    while referee.disputeOf(did).phase == 1:  # Phase.Steps
+        mid = referee.midpoint(did)
+        gas.setdefault("bisect_defender", referee.bisect(did, mid.to_bytes(32, "big"), sender=defender).gas_used)
+        tx = referee.bisect(did, (mid + 1).to_bytes(32, "big"), sender=challenger)
+        gas.setdefault("bisect_challenger", tx.gas_used)
+    return gas
+
+
+def measure_disputes(d, gov, ops, funders) -> dict[str, int]:
+    """VerdeReferee on a committee-judged job (20 steps, one checkpoint every 10): a watcher's dispute decided
+    by the committee, then a solver's dispute decided by a timeout; each includes the market's slash."""
+    from ape import chain
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    market, referee = d.JobMarket, d.VerdeReferee
+    bond = referee.BOND()
+    members = [Account.create() for _ in range(3)]
+    gas = {"set_committee": referee.setCommittee([m.address for m in members], 2, sender=gov).gas_used}
+    now = chain.pending_timestamp
+    params = (b"\x33" * 32, 20, 10, 3, ZERO, 3 * ETH, ETH // 2, now + 600, now + 3600, 3_000, *NO_PROGRAM)
+    tx = market.postJob(params, sender=funders[0], value=3 * ETH)
+    job = tx.events.filter(market.JobPosted)[0].jobId
+    for s in ops[:3]:
+        market.join(job, sender=s, value=ETH // 2)
+    for i, s in enumerate(ops[:3]):
+        market.postCheckpoint(job, 1, bytes([i + 1]) * 32, sender=s)
+
+    opened = referee.openWatcherDispute(job, ops[0], 1, b"\x77" * 32, sender=funders[1], value=bond)
+    gas["open_watcher_dispute"] = opened.gas_used
+    did = opened.events.filter(referee.DisputeCreated)[0].disputeId
+    gas.update(_play_to_committee(referee, did, ops[0], funders[1]))
+    digest = bytes(referee.committeeDigest(did, 1))  # Party.Challenger
+    sigs = [bytes(Account.sign_message(encode_defunct(primitive=digest), m.key).signature) for m in members[:2]]
+    gas["resolve_committee"] = referee.resolveByCommittee(did, 1, sigs, sender=funders[1]).gas_used
+
+    opened = referee.openSolverDispute(job, ops[2], 1, sender=ops[1], value=bond)
+    gas["open_solver_dispute"] = opened.gas_used
+    did = opened.events.filter(referee.DisputeCreated)[0].disputeId
+    mid = referee.midpoint(did)
+    referee.bisect(did, mid.to_bytes(32, "big"), sender=ops[2])
+    chain.pending_timestamp = referee.moveDeadline(did) + 1  # the challenger never answers
+    gas["resolve_timeout"] = referee.timeout(did, sender=gov).gas_used
+    gas["withdraw_bond"] = referee.withdrawBond(sender=ops[2]).gas_used
     return gas
 
 
@@ -130,6 +183,14 @@ def main() -> int:
         ("launch campaign", "", gas["launch"]),
         ("sync returned funds", "", gas["sync"]),
         ("claim pro-rata refund", "", gas["claim_refund"]),
+        ("set committee (3 members)", "", gas["set_committee"]),
+        ("open watcher dispute", "", gas["open_watcher_dispute"]),
+        ("open solver dispute", "", gas["open_solver_dispute"]),
+        ("bisect (defender)", "", gas["bisect_defender"]),
+        ("bisect (challenger)", "", gas["bisect_challenger"]),
+        ("committee verdict + slash", "", gas["resolve_committee"]),
+        ("timeout verdict + slash", "", gas["resolve_timeout"]),
+        ("withdraw bond", "", gas["withdraw_bond"]),
     ]
     failed = False
     for label, key, value in rows:

@@ -106,14 +106,14 @@ def run_one(d, accts, steps: int) -> Row:
     bad, _ = timed(f"T={steps}: training cheater (AdamW sqrt, big, step {steps})", lambda: cheater(job, honest))
 
     now = chain.pending_timestamp
-    params = (spec_hash(job), steps, steps, 2, ZERO, PAYMENT, STAKE, now + DAY, now + 7 * DAY, 7 * DAY)
+    params = (spec_hash(job), steps, steps, 2, ZERO, PAYMENT, STAKE, now + DAY, now + 7 * DAY, 7 * DAY,
+              *Program(honest).job_fields)  # fmt: skip
     tx = market.postJob(params, sender=requester, value=PAYMENT)
     job_id = tx.events.filter(market.JobPosted)[0].jobId
     for s in (bob, carol):
         market.join(job_id, sender=s, value=STAKE)
     market.postCheckpoint(job_id, 1, honest.roots[steps], sender=bob)
     market.postCheckpoint(job_id, 1, bad.roots[steps], sender=carol)
-    Program(honest).register(referee, job_id, requester)
 
     def dispute():
         opened = referee.openSolverDispute(job_id, carol, 1, sender=bob, value=referee.BOND())

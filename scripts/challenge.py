@@ -4,8 +4,8 @@ it on the VerdeReferee and play the game to the verdict, printing every move.
     ape run challenge --job-id 2 --account my-wallet --network ethereum:local:node
     ape run challenge --job-id 2 --spec job.json --account TEST::7       # the job's VerdeJob fields as JSON
 
-The spec must be the job's (its initial checkpoint root is the job's specHash) and the job's requester must
-have registered the program (`setProgram`), else nothing is sent. The dispute trace is also written as
+The spec must be the job's (its initial checkpoint root is the job's specHash) and the job must have been
+posted with the spec's program (JobParams), else nothing is sent. The dispute trace is also written as
 out/dispute-<id>.png.
 """
 

@@ -40,6 +40,11 @@ interface ICrowdfund {
         uint64 joinDeadline; // unix seconds: the job must be full by then (> campaign deadline)
         uint64 completionDeadline; // unix seconds: final checkpoint by then (> joinDeadline)
         uint64 challengeWindow; // seconds after a checkpoint during which it can be disputed
+        // The program the job's disputes are judged by, fixed at creation so contributors fund rules they
+        // can read (IJobMarket.JobParams; numOps = 0 and both trees zero: committee-judged).
+        bytes32 programTree; // trace-tree root over the op descriptor hashes of one training step
+        bytes32 dataTree; // trace-tree root over the per-step batch leaves
+        uint32 numOps; // ops per training step; 0 for a job without an on-chain program
     }
 
     /// @notice Where a campaign stands. `Succeeded` and most `Failed` states are derived from the clock.

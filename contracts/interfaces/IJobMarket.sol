@@ -22,6 +22,8 @@ pragma solidity ^0.8.28;
 /// - Cancellation, an unfilled job past its join deadline, and a solver missing the completion
 ///   deadline MUST each have a path that credits every wei to someone.
 /// - A checkpoint whose challenge window has passed MUST NOT be disputable any more.
+/// - The parameters a solver joins under, the judging program included, MUST NOT change after posting.
+/// - A slashed solver's reward share MUST stay in escrow until the referee awards it (`awardBounty`).
 /// - It MUST reject an ERC20 that delivers less than the amount transferred (fee-on-transfer).
 /// - An ETH job MUST reject a call without the exact msg.value; an ERC20 job MUST reject any msg.value.
 ///
@@ -43,6 +45,12 @@ interface IJobMarket {
         uint64 joinDeadline; // unix seconds: the job must be full by then (> now)
         uint64 completionDeadline; // unix seconds: final checkpoint by then (> joinDeadline)
         uint64 challengeWindow; // seconds after a checkpoint during which it can be disputed
+        // The rules a dispute over this job is judged by, fixed at posting (docs/verde-trace.md): a solver
+        // that joins agrees to them as it agrees to the spec. numOps = 0 (and both trees zero) says the job
+        // has no on-chain program and its disputes go to the referee's committee.
+        bytes32 programTree; // trace-tree root over the op descriptor hashes of one training step
+        bytes32 dataTree; // trace-tree root over the per-step batch leaves of steps 1..steps
+        uint32 numOps; // G: ops in one training step; 0 for a committee-judged job
     }
 
     enum JobStatus {
@@ -62,6 +70,7 @@ interface IJobMarket {
         uint16 disputes; // disputes open against it; claims are frozen while > 0
         uint32 posted; // index of its last posted checkpoint (0: none)
         uint32 released; // milestones credited to it so far
+        bool bountyAwarded; // slashed and its bounty credited to the dispute's winner (or the requester)
     }
 
     // ---------------------------------------------------------------- events
@@ -123,15 +132,19 @@ interface IJobMarket {
     /// @param jobId The job.
     /// @param solver The solver.
     event DisputeClosed(uint256 indexed jobId, address indexed solver);
-    /// @notice A solver was slashed: `toRecipient` to the dispute winner, `toRequester` back to the requester.
+    /// @notice A solver was slashed: `bounty` held for the dispute winner, `toRequester` back to the requester.
     /// @param jobId The job.
     /// @param solver The slashed solver.
-    /// @param recipient The dispute winner.
-    /// @param toRecipient The winner's share of the stake.
+    /// @param bounty The winner's share of the stake, held in escrow until `awardBounty`.
     /// @param toRequester The rest of the stake plus the solver's unreleased payment.
-    event SolverSlashed(
-        uint256 indexed jobId, address indexed solver, address indexed recipient, uint256 toRecipient, uint256 toRequester
-    );
+    event SolverSlashed(uint256 indexed jobId, address indexed solver, uint256 bounty, uint256 toRequester);
+    /// @notice A slashed solver's bounty was credited.
+    /// @param jobId The job.
+    /// @param solver The slashed solver.
+    /// @param recipient Who was credited: the winner of the first dispute opened that showed it wrong, or
+    /// the requester when no dispute did outright.
+    /// @param amount The bounty.
+    event BountyAwarded(uint256 indexed jobId, address indexed solver, address indexed recipient, uint256 amount);
     /// @notice The job's result was voided; unearned payment was credited to the requester.
     /// @param jobId The job.
     /// @param refunded The payment credited back to the requester by the void.
@@ -190,6 +203,8 @@ interface IJobMarket {
     error JobTokenFeeOnTransfer(address token, uint256 received, uint256 expected);
     /// @notice A required address (`what`) was address(0); crediting it would lose the funds.
     error JobZeroAddress(string what);
+    /// @notice The solver's bounty is not held: it was not slashed, or the bounty was already awarded.
+    error JobNoBounty(uint256 jobId, address solver);
 
     // ---------------------------------------------------------------- requester
 
@@ -237,27 +252,35 @@ interface IJobMarket {
 
     // ---------------------------------------------------------------- dispute role (Verde)
 
-    /// @notice Freeze `solver`'s claims while its checkpoint `index` is disputed. The checkpoint MUST be
-    /// posted and still inside its challenge window. Disputes against one solver are counted: each
-    /// opened one MUST be closed (or the solver slashed) before its claims unfreeze.
+    /// @notice Freeze `solver`'s claims while its checkpoint `index` is disputed, and for a dispute opened by
+    /// another solver of the job (`challenger`, address(0) for a watcher) the challenger's claims too. The
+    /// disputed checkpoint MUST be posted and inside its challenge window; the challenger's own checkpoints
+    /// need not be (a solver may dispute a wrong checkpoint posted after its own became final). Disputes are
+    /// counted per solver: each one opened MUST be closed (or the solver slashed) before its claims unfreeze.
     /// @param jobId The job.
     /// @param solver The solver whose checkpoint is disputed.
     /// @param index The disputed checkpoint.
-    function openDispute(uint256 jobId, address solver, uint32 index) external;
+    /// @param challenger The solver that opened the dispute, or address(0).
+    function openDispute(uint256 jobId, address solver, uint32 index, address challenger) external;
 
     /// @notice The solver won one dispute: decrement its open disputes, unfreezing it at zero.
     /// @param jobId The job.
     /// @param solver The solver.
     function closeDispute(uint256 jobId, address solver) external;
 
-    /// @notice The solver lost: `rewardBps` of its stake is credited to `recipient`, the rest of the stake
-    /// and the solver's unreleased payment to the requester. Clears its open disputes. Voids the job when
-    /// no unslashed solver is left.
+    /// @notice The solver lost: `rewardBps` of its stake is held as its bounty (awarded later with
+    /// `awardBounty`), the rest of the stake and the solver's unreleased payment go to the requester. Clears
+    /// its open disputes. Voids the job when no unslashed solver is left.
     /// @param jobId The job.
     /// @param solver The losing solver.
-    /// @param recipient The dispute winner (not address(0)).
-    /// @param rewardBps The winner's share of the stake, in basis points (<= 10 000).
-    function slash(uint256 jobId, address solver, address recipient, uint16 rewardBps) external;
+    /// @param rewardBps The bounty's share of the stake, in basis points (<= 10 000).
+    function slash(uint256 jobId, address solver, uint16 rewardBps) external;
+
+    /// @notice Credit a slashed solver's held bounty to `recipient` (address(0): the requester), once.
+    /// @param jobId The job.
+    /// @param solver The slashed solver.
+    /// @param recipient Who earned it, or address(0) for the requester.
+    function awardBounty(uint256 jobId, address solver, address recipient) external;
 
     /// @notice Void the job's result: all unreleased payment goes to the requester, unslashed stakes back.
     /// @param jobId The job.
@@ -329,6 +352,28 @@ interface IJobMarket {
     /// @param jobId The job.
     /// @return amount_ The uncredited escrow.
     function escrowOf(uint256 jobId) external view returns (uint256 amount_);
+
+    /// @notice A job's status alone (cheaper than `jobOf` for the referee's checks).
+    /// @param jobId The job.
+    /// @return status_ Its status (None for an unknown id).
+    function statusOf(uint256 jobId) external view returns (JobStatus status_);
+
+    /// @notice The program a job's disputes are judged by, as posted (numOps 0: committee-judged).
+    /// @param jobId The job.
+    /// @return programTree_ Trace-tree root over the op descriptor hashes.
+    /// @return dataTree_ Trace-tree root over the per-step batch leaves.
+    /// @return numOps_ Ops per step.
+    /// @return steps_ The job's steps (leaves of the data tree).
+    function programOf(uint256 jobId)
+        external
+        view
+        returns (bytes32 programTree_, bytes32 dataTree_, uint32 numOps_, uint64 steps_);
+
+    /// @notice The bounty held for a slashed solver until the referee awards it (0 once awarded).
+    /// @param jobId The job.
+    /// @param solver The solver.
+    /// @return amount_ The held bounty.
+    function bountyOf(uint256 jobId, address solver) external view returns (uint256 amount_);
 
     /// @notice The solvers of a job, in join order.
     /// @param jobId The job.

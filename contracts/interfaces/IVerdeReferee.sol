@@ -13,12 +13,13 @@ import {IVerdeTypes} from "./IVerdeTypes.sol";
 ///    from its own (`openSolverDispute`), or a watcher against one solver, posting the root it claims is
 ///    right (`openWatcherDispute`). Checkpoint `k - 1` MUST be agreed (checkpoint 0 is the initial state
 ///    bound by the job spec), so the checkpoint phase is settled at opening from the roots on the market.
-///    The referee calls `IJobMarket.openDispute` for every solver party, which freezes its claims.
+///    The referee calls `IJobMarket.openDispute` once, which freezes the claims of every solver party. Only
+///    the disputed checkpoint must be inside its challenge window.
 /// 2. Steps. Bisection over the steps of the disputed interval `(step(k-1), step(k)]`: the defender posts
 ///    its state root after the midpoint step, the challenger answers with its own; equal roots move the
 ///    agreed end up, different roots move the disputed end down, until one step `s` is left.
-/// 3. OpTrace. The step is a program of G ops registered by the job's requester (`setProgram`,
-///    docs/verde-trace.md). Each party commits its trace state root S_G (a Merkle tree whose leaf i is op
+/// 3. OpTrace. The step is a program of G ops fixed in the job's parameters when it was posted (a solver
+///    joins under it; docs/verde-trace.md). Each party commits its trace state root S_G (a Merkle tree whose leaf i is op
 ///    i's descriptor hash with its output root), proving its last entry is its root for the step; then
 ///    bisection over S_j finds op `j`: S_j agreed (so every input is agreed), S_{j+1} disputed.
 /// 4. Output and Descent. Both reveal op `j`'s output root; a 16-ary descent over the two output tensors'
@@ -26,15 +27,18 @@ import {IVerdeTypes} from "./IVerdeTypes.sol";
 /// 5. Reduction (reductions only). An 8-ary bisection over that element's partial sums finds one term.
 /// 6. Leaf. Anyone proves the agreed operand elements (`resolveElement`, or `resolveHashOp`,
 ///    `resolveLoad`, `resolveBatch` for ops whose output is a hash); the OpAdjudicator recomputes the one
-///    element with Float32 and the party whose value differs loses. A pinned step of a job without a
-///    program goes to the `Committee` phase: an m-of-n referee committee decides within one clock.
+///    element with Float32 and the party whose value differs loses. A pinned step of a job posted without a
+///    program goes to the `Committee` phase: the m-of-n committee in force when the dispute opened decides
+///    within one clock, or the dispute expires.
 ///
 /// Clocks and bonds: each party has a chess clock of `CLOCK_SECONDS()`, running only while it is that
-/// party's move. A party whose clock runs out loses (`timeout`, callable by anyone). Both parties post a
-/// bond of `BOND()` wei (the challenger when opening, the defender with `postBond` as its first move); the
-/// winner gets both back through `withdrawBond`. A losing solver is slashed on the market with the
-/// winner as recipient; a winning solver's market dispute is closed.
-///
+/// party's move. A party whose clock runs out loses (`timeout`, callable by anyone). Only the challenger posts
+/// a bond of `BOND()` wei, when opening: the defender's collateral is its stake on the market. The bond goes to
+/// the defender if the defender wins, and back to the challenger otherwise (`withdrawBond`). A solver shown
+/// wrong is slashed on the market; its bounty (`REWARD_BPS()` of its stake) is held there until every dispute
+/// over that solver has ended, then goes to the opponent of the lowest-numbered dispute it lost outright, or
+/// to the requester when none.
+
 /// Obligations of an implementation:
 /// - It MUST be the only holder of the market's DISPUTE_ROLE. For every solver party it MUST call
 ///   `IJobMarket.openDispute` once at opening and exactly one of `closeDispute` or `slash` at resolution.
@@ -43,7 +47,9 @@ import {IVerdeTypes} from "./IVerdeTypes.sol";
 /// - Every dispute MUST resolve in bounded time: a move is accepted only before its mover's clock runs
 ///   out, and `timeout` MUST resolve against that mover afterwards.
 /// - On-chain work per dispute MUST be O(log T + log |G| + small constant): nothing re-runs training.
-/// - Bonds MUST be fully accounted: after resolution, the winner's withdrawable credit grows by every bond posted.
+/// - Bonds MUST be fully accounted: after resolution, the one bond is credited to a party of the dispute.
+/// - What a dispute is judged by (the program, the committee) MUST NOT change after the dispute, or for the
+///   program the job, was opened.
 /// - It SHOULD void the job (`IJobMarket.voidResult`) when a dispute shows that no solver's result holds.
 /// - A move MUST NOT be accepted from anyone but the party whose turn it is.
 /// The op-phase moves (commitTrace .. resolveBatch) are IVerdeOpPhases, served at this address.
@@ -73,10 +79,6 @@ interface IVerdeReferee is IVerdeTypes {
         payable
         returns (uint256 disputeId_);
 
-    /// @notice The defender's first move: post its bond (`BOND()` as msg.value).
-    /// @param disputeId The dispute.
-    function postBond(uint256 disputeId) external payable;
-
     // ---------------------------------------------------------------- moves
 
     /// @notice Commit to the value at the current bisection midpoint (Steps or OpTrace phase).
@@ -86,24 +88,14 @@ interface IVerdeReferee is IVerdeTypes {
     /// @param commitment The state root (Steps) or trace state root (OpTrace) at `midpoint(disputeId)`.
     function bisect(uint256 disputeId, bytes32 commitment) external;
 
-    /// @notice The job's requester registers the Verde program (op descriptors) and data (per-step batch
-    /// roots) of a job, once. Disputes whose step is pinned afterwards play the op phases; without a
-    /// program a pinned step goes to the committee.
-    /// @param jobId The job.
-    /// @param programTree Trace-tree root over the op descriptor hashes.
-    /// @param numOps Ops per step (> 0).
-    /// @param dataTree Trace-tree root over the batch leaves of steps 1..numSteps.
-    /// @param numSteps Must equal the job's steps.
-    function setProgram(uint256 jobId, bytes32 programTree, uint32 numOps, bytes32 dataTree, uint64 numSteps)
-        external;
-
-    /// @notice Committee phase: resolve with `m` of the `n` committee members' signatures on the winner.
+    /// @notice Committee phase: resolve with `m` of the `n` signatures of the committee in force when the
+    /// dispute opened, within the committee's clock (`CLOCK_SECONDS()` from the step's pinning, inclusive).
     /// @param disputeId The dispute.
     /// @param winner The side the committee found right.
     /// @param signatures Distinct members' EIP-191 signatures over `committeeDigest(disputeId, winner)`.
     function resolveByCommittee(uint256 disputeId, Party winner, bytes[] calldata signatures) external;
 
-    /// @notice Governance: replace the committee. Affects every dispute not yet resolved.
+    /// @notice Governance: set a new committee for the disputes opened from now on (open ones keep theirs).
     /// @param members The members (distinct, non-zero, at most MAX_COMMITTEE).
     /// @param threshold Signatures needed (1 <= threshold <= members.length).
     function setCommittee(address[] calldata members, uint256 threshold) external;
@@ -126,7 +118,7 @@ interface IVerdeReferee is IVerdeTypes {
     /// @return adjudicator_ Its address.
     function adjudicator() external view returns (address adjudicator_);
 
-    /// @notice The bond each party posts, in wei.
+    /// @notice The bond a challenger posts when opening a dispute, in wei.
     /// @return bond_ The bond.
     function BOND() external view returns (uint256 bond_);
 
@@ -160,7 +152,7 @@ interface IVerdeReferee is IVerdeTypes {
     /// @return digest_ The digest.
     function committeeDigest(uint256 disputeId, Party winner) external view returns (bytes32 digest_);
 
-    /// @notice The committee members and the signature threshold.
+    /// @notice The committee in force now (for disputes opened from now on) and its signature threshold.
     /// @return members_ The members.
     /// @return threshold_ Signatures needed.
     function committee() external view returns (address[] memory members_, uint256 threshold_);
@@ -169,8 +161,24 @@ interface IVerdeReferee is IVerdeTypes {
     /// @return bps_ The share.
     function REWARD_BPS() external view returns (uint16 bps_);
 
-    /// @notice A job's registered program (numOps 0: none).
+    /// @notice The program a job was posted with (numOps 0: none, committee-judged).
+    /// @param jobId The job.
+    /// @return program_ Its program.
     function programOf(uint256 jobId) external view returns (Program memory program_);
+
+    /// @notice The committee that decides dispute `disputeId` (the one in force when it opened).
+    /// @param disputeId The dispute.
+    /// @return members_ Its members.
+    /// @return threshold_ Signatures needed (0: there was no committee).
+    function committeeOf(uint256 disputeId) external view returns (address[] memory members_, uint256 threshold_);
+
+    /// @notice A solver's disputes in a job: how many are unresolved, and the lowest-numbered one it lost
+    /// outright (whose opponent takes its bounty once none is live; 0: none).
+    /// @param jobId The job.
+    /// @param solver The solver.
+    /// @return live_ Unresolved disputes it is a party of.
+    /// @return firstLoss_ The dispute id, or 0.
+    function standingOf(uint256 jobId, address solver) external view returns (uint32 live_, uint256 firstLoss_);
 
     /// @notice The op-phase facet: calls of IVerdeOpPhases sent to this referee run its code over this
     /// referee's storage (delegatecall from the fallback).

@@ -35,11 +35,11 @@ interface IVerdeTypes {
         Leaf, // on-chain recomputation of one element
         Timeout, // a party's clock ran out
         Committee, // m-of-n referee committee
-        BothWrong, // the recomputed value matched neither party: both solvers lose, the job is voided
-        Expired // the committee did not decide in time: bonds returned, nobody slashed
+        BothWrong, // the recomputed value matched neither party: every solver party is slashed, nobody wins
+        Expired // the committee did not decide in time: the bond returned, nobody slashed
     }
 
-    /// @notice A job's Verde program and data, set by its requester (docs/verde-trace.md).
+    /// @notice A job's Verde program and data, fixed when the job was posted (docs/verde-trace.md).
     struct Program {
         bytes32 programTree; // trace-tree root over the op descriptor hashes
         bytes32 dataTree; // trace-tree root over the per-step batch leaves
@@ -74,7 +74,7 @@ interface IVerdeTypes {
         uint64 challengerClock; // seconds left on the challenger's clock
         uint64 defenderClock; // seconds left on the defender's clock
         uint64 turnStartedAt; // unix seconds when the current move's clock started
-        bool defenderBonded; // the defender posted its bond
+        uint32 committeeEpoch; // the committee in force when the dispute opened: the one that may decide it
         Party winner; // set once resolved
         uint32 moves; // moves accepted so far (every call by a party)
         bool tracesCommitted; // OpTrace: both parties committed their final trace state roots
@@ -109,11 +109,6 @@ interface IVerdeTypes {
         uint32 index,
         bool watcher
     );
-    /// @notice The defender posted its bond.
-    /// @param disputeId The dispute.
-    /// @param defender The defender.
-    /// @param amount The bond.
-    event BondPosted(uint256 indexed disputeId, address indexed defender, uint256 amount);
     /// @notice A party committed to its value at bisection position `position`.
     /// @param disputeId The dispute.
     /// @param phase The bisection phase (Steps, OpTrace or Reduction).
@@ -138,11 +133,6 @@ interface IVerdeTypes {
     /// @param traceRoot Merkle root of the ordered op trace.
     /// @param numOps Number of ops in the trace.
     event TraceCommitted(uint256 indexed disputeId, Party party, bytes32 traceRoot, uint32 numOps);
-    /// @notice The requester registered a job's Verde program and data.
-    /// @param jobId The job.
-    /// @param programRoot keccak(0x07 ‖ programTree ‖ numOps).
-    /// @param dataRoot keccak(0x09 ‖ dataTree ‖ numSteps).
-    event ProgramSet(uint256 indexed jobId, bytes32 programRoot, bytes32 dataRoot);
     /// @notice The op bisection found op `opIndex`.
     event OpPinned(uint256 indexed disputeId, uint32 opIndex);
     /// @notice A party revealed its output root for the pinned op.
@@ -163,7 +153,8 @@ interface IVerdeTypes {
     event LeafRecomputed(
         uint256 indexed disputeId, uint256 element, uint32 expected, uint32 challengerValue, uint32 defenderValue
     );
-    /// @notice The dispute was decided; the loser's bond was credited to the winner and the market settled.
+    /// @notice The dispute was decided: the challenger's bond credited (to the defender if it won, else back to
+    /// the challenger) and the market settled. `winner` is None for BothWrong and Expired.
     /// @param disputeId The dispute.
     /// @param winner The winning side.
     /// @param winnerAccount The winner's address.
@@ -176,10 +167,11 @@ interface IVerdeTypes {
         address indexed loserAccount,
         Resolution how
     );
-    /// @notice Governance replaced the referee committee.
+    /// @notice Governance set a new referee committee; disputes opened from now on are decided by it.
+    /// @param epoch The committee's number (disputes record the one in force when they opened).
     /// @param members The new members.
     /// @param threshold Signatures needed to resolve a dispute.
-    event CommitteeSet(address[] members, uint256 threshold);
+    event CommitteeSet(uint32 indexed epoch, address[] members, uint256 threshold);
     /// @notice `amount` of bond credit was paid out to `account`.
     /// @param account The payee.
     /// @param amount What was paid.
@@ -225,17 +217,17 @@ interface IVerdeTypes {
     error RefereeBadCommitteeSetup(uint256 members, uint256 threshold);
     /// @notice Constructor arguments out of range (zero bond or clock, reward above 10 000 bps, no market).
     error RefereeBadConfig(uint256 bond, uint64 clockSeconds, uint16 rewardBps);
-    /// @notice The defender must post its bond before any other move.
-    error RefereeBondMissing(uint256 disputeId);
     /// @notice `account` is a solver of job `jobId`: a solver disputes with `openSolverDispute`.
     error RefereeWatcherIsSolver(uint256 jobId, address account);
     /// @notice `winner` is not a side (Challenger or Defender).
     error RefereeBadWinner(uint256 disputeId, Party winner);
-    /// @notice Only the job's requester may register its program.
-    error RefereeNotRequester(uint256 jobId, address account);
-    /// @notice The job's program is already registered, or malformed (no ops, wrong step count).
-    error RefereeBadProgram(uint256 jobId, uint32 numOps, uint64 numSteps);
-    /// @notice The descriptor does not hash to the pinned op, or is not the kind this call resolves.
+    /// @notice The job's requester may not dispute its own solvers as a watcher (it already takes the rest of
+    /// a slashed stake as requester; docs/verde.md).
+    error RefereeRequesterIsWatcher(uint256 jobId, address account);
+    /// @notice A solver disputes with its own root for checkpoint `index`, which it has not posted.
+    error RefereeCheckpointNotPosted(uint256 jobId, address account, uint32 index);
+    /// @notice No committee was in force when the dispute opened: nobody can decide it, it expires.
+    error RefereeNoCommittee(uint256 disputeId);    /// @notice The descriptor does not hash to the pinned op, or is not the kind this call resolves.
     error RefereeBadOp(uint256 disputeId, uint8 opcode);
     /// @notice A move carried the wrong number of values (`have`, `need`).
     error RefereeBadWidth(uint256 disputeId, uint256 have, uint256 need);

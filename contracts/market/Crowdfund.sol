@@ -45,7 +45,7 @@ contract Crowdfund is ICrowdfund, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- constants
 
     /// @notice Semantic version of this deployment.
-    string public constant version = "1.0.0";
+    string public constant version = "2.0.0";
 
     /// @dev Basis points in a whole.
     uint256 internal constant BPS = 10_000;
@@ -383,6 +383,10 @@ contract Crowdfund is ICrowdfund, ReentrancyGuardTransient {
         if (_t.completionDeadline <= _t.joinDeadline) {
             revert CrowdfundBadTemplate("completionDeadline not after joinDeadline");
         }
+        // The JobMarket's rule, checked here so that a campaign whose launch would revert cannot take money.
+        if (_t.numOps == 0 ? _t.programTree != 0 || _t.dataTree != 0 : _t.programTree == 0) {
+            revert CrowdfundBadTemplate("program incomplete");
+        }
     }
 
     /// @dev The JobMarket parameters for `_c`'s template, paying `_payment` in the campaign's asset.
@@ -402,7 +406,10 @@ contract Crowdfund is ICrowdfund, ReentrancyGuardTransient {
             stake: t.stake,
             joinDeadline: t.joinDeadline,
             completionDeadline: t.completionDeadline,
-            challengeWindow: t.challengeWindow
+            challengeWindow: t.challengeWindow,
+            programTree: t.programTree,
+            dataTree: t.dataTree,
+            numOps: t.numOps
         });
     }
 

@@ -55,7 +55,7 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- constants
 
     /// @notice Semantic version of this contract.
-    string public constant version = "1.0.0";
+    string public constant version = "2.0.0";
 
     /// @inheritdoc IJobMarket
     bytes32 public constant DISPUTE_ROLE = keccak256("DISPUTE_ROLE");
@@ -80,6 +80,8 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     mapping(uint256 => mapping(address => mapping(uint32 => Checkpoint))) internal _checkpoints;
     /// @dev jobId => account => withdrawable credit.
     mapping(uint256 => mapping(address => uint256)) internal _owed;
+    /// @dev jobId => slashed solver => its bounty, held in escrow until the referee awards it.
+    mapping(uint256 => mapping(address => uint256)) internal _bounties;
 
     // ---------------------------------------------------------------- constructor
 
@@ -266,7 +268,10 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- external: dispute role
 
     /// @inheritdoc IJobMarket
-    function openDispute(uint256 _jobId, address _solver, uint32 _index) external onlyRole(DISPUTE_ROLE) {
+    function openDispute(uint256 _jobId, address _solver, uint32 _index, address _challenger)
+        external
+        onlyRole(DISPUTE_ROLE)
+    {
         Job storage job = _job(_jobId);
         if (job.status != JobStatus.Running) revert JobNotRunning(_jobId, job.status);
         SolverInfo storage info = _solverInfo[_jobId][_solver];
@@ -274,13 +279,21 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
         if (info.slashed) revert JobSolverSlashed(_jobId, _solver);
         Checkpoint storage cp = _checkpoints[_jobId][_solver][_index];
         if (cp.postedAt == 0) revert JobCheckpointNotPosted(_jobId, _solver, _index);
-        // INVARIANT: a checkpoint whose window has passed is final and can never be disputed.
+        // INVARIANT: a checkpoint whose window has passed is final and can never be disputed. Only the
+        // disputed checkpoint's window counts: the challenger's own may have closed long ago.
         if (block.timestamp >= uint256(cp.postedAt) + job.params.challengeWindow) {
             revert JobChallengeWindowClosed(_jobId, _solver, _index);
         }
 
         info.disputes += 1;
         emit DisputeOpened(_jobId, _solver, _index);
+        if (_challenger == address(0)) return;
+        SolverInfo storage mine = _solverInfo[_jobId][_challenger];
+        if (!mine.joined) revert JobNotSolver(_jobId, _challenger);
+        if (mine.slashed) revert JobSolverSlashed(_jobId, _challenger);
+        // A solver that disputes stands by its own result: its claims freeze until the dispute ends.
+        mine.disputes += 1;
+        emit DisputeOpened(_jobId, _challenger, _index);
     }
 
     /// @inheritdoc IJobMarket
@@ -294,11 +307,7 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobMarket
-    function slash(uint256 _jobId, address _solver, address _recipient, uint16 _rewardBps)
-        external
-        onlyRole(DISPUTE_ROLE)
-        nonReentrant
-    {
+    function slash(uint256 _jobId, address _solver, uint16 _rewardBps) external onlyRole(DISPUTE_ROLE) nonReentrant {
         Job storage job = _job(_jobId);
         if (job.status != JobStatus.Running) revert JobNotRunning(_jobId, job.status);
         SolverInfo storage info = _solverInfo[_jobId][_solver];
@@ -307,25 +316,40 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
         // INVARIANT: a solver that has been paid in full keeps what it was paid.
         if (info.finished) revert JobSolverFinished(_jobId, _solver);
         if (_rewardBps > BPS) revert JobBadBps(_rewardBps);
-        // INVARIANT: a credit to address(0) could never be withdrawn.
-        if (_recipient == address(0)) revert JobZeroAddress("recipient");
 
         uint32 count = _countOf(job.params);
         uint256 stakeHeld = info.defaulted ? 0 : job.params.stake;
         uint256 milestone = _milestoneOf(job.params, count);
         uint256 unreleased = uint256(_earnable(info, count) - info.released) * milestone;
-        uint256 toRecipient = stakeHeld * _rewardBps / BPS;
-        uint256 toRequester = stakeHeld - toRecipient + unreleased;
+        uint256 bounty = stakeHeld * _rewardBps / BPS;
+        uint256 toRequester = stakeHeld - bounty + unreleased;
 
         info.slashed = true;
         info.finished = true;
         info.disputes = 0;
         job.slashed += 1;
-        _credit(job, _jobId, _recipient, toRecipient);
+        // The bounty stays in escrow: which dispute earned it is known only once every dispute against the
+        // solver has ended (the first opened that wins takes it, so nobody gains by racing a watcher).
+        _bounties[_jobId][_solver] = bounty;
         _credit(job, _jobId, job.requester, toRequester);
-        emit SolverSlashed(_jobId, _solver, _recipient, toRecipient, toRequester);
+        emit SolverSlashed(_jobId, _solver, bounty, toRequester);
 
         if (job.slashed == job.params.numSolvers) _void(_jobId, job);
+    }
+
+    /// @inheritdoc IJobMarket
+    function awardBounty(uint256 _jobId, address _solver, address _recipient) external onlyRole(DISPUTE_ROLE) {
+        Job storage job = _job(_jobId);
+        SolverInfo storage info = _solverInfo[_jobId][_solver];
+        // INVARIANT: a bounty exists only for a slashed solver, and is awarded once.
+        if (!info.slashed || info.bountyAwarded) revert JobNoBounty(_jobId, _solver);
+        address to = _recipient == address(0) ? job.requester : _recipient;
+        uint256 amount = _bounties[_jobId][_solver];
+
+        info.bountyAwarded = true;
+        _bounties[_jobId][_solver] = 0;
+        _credit(job, _jobId, to, amount);
+        emit BountyAwarded(_jobId, _solver, to, amount);
     }
 
     /// @inheritdoc IJobMarket
@@ -413,6 +437,10 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
             revert JobInvalidParams("completionDeadline not after joinDeadline");
         }
         if (_p.token != address(0) && _p.token.code.length == 0) revert JobInvalidParams("token has no code");
+        // INVARIANT: a job says at posting whether it has an on-chain program; a half-given one is neither.
+        if (_p.numOps == 0 ? _p.programTree != 0 || _p.dataTree != 0 : _p.programTree == 0) {
+            revert JobInvalidParams("program incomplete");
+        }
     }
 
     /// @dev The job, or revert JobUnknown.
@@ -506,6 +534,26 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IJobMarket
     function escrowOf(uint256 _jobId) external view returns (uint256 amount_) {
         amount_ = _jobs[_jobId].escrow;
+    }
+
+    /// @inheritdoc IJobMarket
+    function statusOf(uint256 _jobId) external view returns (JobStatus status_) {
+        status_ = _jobs[_jobId].status;
+    }
+
+    /// @inheritdoc IJobMarket
+    function programOf(uint256 _jobId)
+        external
+        view
+        returns (bytes32 programTree_, bytes32 dataTree_, uint32 numOps_, uint64 steps_)
+    {
+        JobParams storage p = _jobs[_jobId].params;
+        return (p.programTree, p.dataTree, p.numOps, p.steps);
+    }
+
+    /// @inheritdoc IJobMarket
+    function bountyOf(uint256 _jobId, address _solver) external view returns (uint256 amount_) {
+        amount_ = _bounties[_jobId][_solver];
     }
 
     /// @inheritdoc IJobMarket

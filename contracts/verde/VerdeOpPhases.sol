@@ -404,7 +404,8 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
     function _decide(uint256 _disputeId, Dispute storage _d, bool _defenderRight, bool _challengerRight) internal {
         if (_defenderRight) return _resolve(_disputeId, _d, Party.Defender, Resolution.Leaf);
         if (_challengerRight) return _resolve(_disputeId, _d, Party.Challenger, Resolution.Leaf);
-        _resolveBothWrong(_disputeId, _d);
+        // Neither matches: the defender's result is wrong, and so is a solver challenger's.
+        _resolve(_disputeId, _d, Party.None, Resolution.BothWrong);
     }
 
     /// @dev Decide a hash op by its recomputed output.
@@ -412,23 +413,6 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         _d.moves += 1;
         emit HashRecomputed(_disputeId, _expected, _d.challengerOut, _d.defenderOut);
         _decide(_disputeId, _d, _expected == _d.defenderOut, _expected == _d.challengerOut);
-    }
-
-    /// @dev The recomputation matched neither side: the defender's result is wrong, and so is a solver
-    /// challenger's. Both bonds go to the requester, every solver party is slashed to it.
-    function _resolveBothWrong(uint256 _disputeId, Dispute storage _d) internal {
-        (, address requester,,) = _MARKET.jobOf(_d.jobId);
-        _d.phase = Phase.Resolved;
-        _d.turn = Party.None;
-        _bondCredit[requester] += _d.defenderBonded ? 2 * _BOND : _BOND;
-        emit DisputeResolved(_disputeId, Party.None, requester, _d.defender, Resolution.BothWrong);
-
-        uint256 jobId = _d.jobId;
-        if (_slashable(jobId, _d.defender)) _MARKET.slash(jobId, _d.defender, requester, _REWARD_BPS);
-        if (!_d.watcher && _slashable(jobId, _d.challenger)) {
-            _MARKET.slash(jobId, _d.challenger, requester, _REWARD_BPS);
-        }
-        _voidIfNoSolverHolds(jobId);
     }
 
     /// @dev Positions of the next partial-sum reveal: up to 7 points spread evenly inside (lo, hi).

@@ -21,16 +21,18 @@ import {Bisection} from "../libraries/Bisection.sol";
 ///
 /// A solver disputes another solver whose root for checkpoint `k` differs from its own while their roots
 /// for `k - 1` agree (`k = 1` starts from the job's spec hash), or a watcher disputes one solver with the
-/// root it claims. The challenger bonds when opening, the defender with `postBond` as its first move.
-/// Every round the defender moves first and the challenger answers; each has a chess clock.
-/// Resolution credits every bond to the winner (pulled with `withdrawBond`), slashes a losing solver on the
-/// market with `REWARD_BPS` of its stake to the winner, closes a winning solver's market dispute, and voids
-/// the job when no solver's result holds any more.
+/// root it claims. Only the challenger bonds (a defender needs no ETH but gas, so no number of parallel
+/// disputes can starve an honest solver of liquidity). Every round the defender moves first and the challenger
+/// answers; each has a chess clock. Resolution credits the bond to the defender if it won, else back to the
+/// challenger; slashes a losing solver on the market, whose bounty (`REWARD_BPS` of its stake) goes, once
+/// every dispute over that solver has ended, to the opponent in the first-opened dispute it lost outright; and
+/// lifts a winning solver's hold on its claims.
 ///
-/// NOTE: A job whose requester registered no program (`setProgram`) has no on-chain recipes: its pinned
-/// step goes to the committee, which has one clock (`CLOCK_SECONDS`) to decide before the dispute expires.
+/// NOTE: The program a job is judged by is part of the job, fixed when it was posted (IJobMarket.JobParams);
+/// a job posted without one (numOps = 0) has no on-chain recipes: its pinned step goes to the committee in
+/// force when the dispute opened, which has one clock (`CLOCK_SECONDS`) to decide before the dispute expires.
 /// NOTE: When a losing solver was already slashed by another dispute (or the job voided), the market is
-/// left as it is; the bonds still move. A winning solver's market dispute is closed only while it is open.
+/// left as it is; the bond still moves, so the dispute always resolves.
 /// NOTE: The op-phase moves (IVerdeOpPhases) live in a facet, VerdeOpPhases, deployed by the constructor
 /// and reached through the fallback by delegatecall, which keeps each contract under the 24 KiB code limit.
 /// CAUTION: The referee MUST be the only holder of the market's DISPUTE_ROLE.
@@ -38,7 +40,7 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
     using Bisection for Dispute;
 
     /// @notice Semantic version of this contract.
-    string public constant version = "0.2.0";
+    string public constant version = "0.3.0";
 
     /// @notice Upper bound on the committee size; bounds the signature loop.
     uint256 public constant MAX_COMMITTEE = 32;
@@ -49,7 +51,7 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
     /// @param _market The job market (grant this contract its DISPUTE_ROLE).
     /// @param _adjudicator The OpAdjudicator, or address(0) for a referee whose jobs all go to the committee.
     /// @param _admin Governance: DEFAULT_ADMIN_ROLE, sets the committee.
-    /// @param _bond Bond per party, in wei (> 0).
+    /// @param _bond The challenger's bond, in wei (> 0).
     /// @param _clockSeconds Each party's clock, in seconds (> 0).
     /// @param _rewardBps Winner's share of a losing solver's stake (<= 10 000).
     constructor(
@@ -89,7 +91,8 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         returns (uint256 disputeId_)
     {
         if (!_MARKET.solverOf(_jobId, msg.sender).joined) revert RefereeNotSolver(_jobId, msg.sender);
-        (bytes32 mine,) = _MARKET.checkpointOf(_jobId, msg.sender, _index);
+        (bytes32 mine, uint64 postedAt) = _MARKET.checkpointOf(_jobId, msg.sender, _index);
+        if (postedAt == 0) revert RefereeCheckpointNotPosted(_jobId, msg.sender, _index);
         if (_index > 1) {
             (bytes32 myPrior,) = _MARKET.checkpointOf(_jobId, msg.sender, _index - 1);
             (bytes32 theirPrior,) = _MARKET.checkpointOf(_jobId, _defender, _index - 1);
@@ -98,8 +101,9 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         }
         disputeId_ = _open(_jobId, _defender, _index, mine, false);
 
-        _MARKET.openDispute(_jobId, _defender, _index);
-        _MARKET.openDispute(_jobId, msg.sender, _index);
+        // Only the disputed checkpoint's window counts: the honest solver's own may have closed long before a
+        // cheater posted late. The challenger's claims freeze too, as it stands by its own root.
+        _MARKET.openDispute(_jobId, _defender, _index, msg.sender);
     }
 
     /// @inheritdoc IVerdeReferee
@@ -112,31 +116,14 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         if (_MARKET.solverOf(_jobId, msg.sender).joined) revert RefereeWatcherIsSolver(_jobId, msg.sender);
         disputeId_ = _open(_jobId, _defender, _index, _claimedRoot, true);
 
-        _MARKET.openDispute(_jobId, _defender, _index);
+        _MARKET.openDispute(_jobId, _defender, _index, address(0));
     }
-
-    /// @inheritdoc IVerdeReferee
-    function postBond(uint256 _disputeId) external payable {
-        Dispute storage d = _dispute(_disputeId);
-        _guardMove(_disputeId, d, Phase.Steps);
-        if (d.defenderBonded) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Steps);
-        if (msg.value != _BOND) revert RefereeWrongBond(msg.value, _BOND);
-
-        d.charge();
-        d.defenderBonded = true;
-        d.moves += 1;
-        emit BondPosted(_disputeId, msg.sender, msg.value);
-        // A one-step interval is pinned from the start.
-        if (d.pinned()) _pin(_disputeId, d);
-    }
-
 
     /// @inheritdoc IVerdeReferee
     function bisect(uint256 _disputeId, bytes32 _commitment) external {
         Dispute storage d = _dispute(_disputeId);
         Phase phase = d.phase == Phase.OpTrace ? Phase.OpTrace : Phase.Steps;
         _guardMove(_disputeId, d, phase);
-        if (!d.defenderBonded) revert RefereeBondMissing(_disputeId);
         if (phase == Phase.OpTrace && !d.tracesCommitted) revert RefereeWrongPhase(_disputeId, phase, phase);
 
         d.charge();
@@ -159,29 +146,14 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
     }
 
     /// @inheritdoc IVerdeReferee
-    function setProgram(uint256 _jobId, bytes32 _programTree, uint32 _numOps, bytes32 _dataTree, uint64 _numSteps)
-        external
-    {
-        (IJobMarket.JobParams memory p, address requester,,) = _MARKET.jobOf(_jobId);
-        if (msg.sender != requester) revert RefereeNotRequester(_jobId, msg.sender);
-        // INVARIANT: a program never changes under a running dispute.
-        if (_programs[_jobId].numOps != 0 || _numOps == 0 || _numSteps != p.steps) {
-            revert RefereeBadProgram(_jobId, _numOps, _numSteps);
-        }
-        _programs[_jobId] = Program(_programTree, _dataTree, _numOps, _numSteps);
-        emit ProgramSet(
-            _jobId,
-            keccak256(abi.encodePacked(bytes1(0x07), _programTree, uint256(_numOps))),
-            _dataRoot(_programs[_jobId])
-        );
-    }
-
-    /// @inheritdoc IVerdeReferee
     function resolveByCommittee(uint256 _disputeId, Party _winner, bytes[] calldata _signatures) external {
         Dispute storage d = _dispute(_disputeId);
         if (d.phase != Phase.Committee) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Committee);
+        uint64 until = d.turnStartedAt + _CLOCK_SECONDS;
+        // INVARIANT: the committee decides within its one clock; after it only `timeout` (bond back) can end it.
+        if (block.timestamp > until) revert RefereeClockExpired(_disputeId, Party.None, until);
         if (_winner != Party.Challenger && _winner != Party.Defender) revert RefereeBadWinner(_disputeId, _winner);
-        _checkSignatures(_disputeId, _digest(_disputeId, d, _winner), _signatures);
+        _checkSignatures(_disputeId, d.committeeEpoch, _digest(_disputeId, d, _winner), _signatures);
 
         _resolve(_disputeId, d, _winner, Resolution.Committee);
     }
@@ -193,7 +165,8 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         if (d.phase == Phase.Committee) {
             uint64 until = d.turnStartedAt + _CLOCK_SECONDS;
             if (block.timestamp <= until) revert RefereeClockRunning(_disputeId, Party.None, until);
-            return _expire(_disputeId, d);
+            // Nobody was shown wrong: the bond goes back, every solver party's hold is lifted.
+            return _resolve(_disputeId, d, Party.None, Resolution.Expired);
         }
         uint64 deadline = d.deadline();
         // INVARIANT: a mover keeps its turn up to and including its deadline.
@@ -225,20 +198,18 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
             revert RefereeBadCommitteeSetup(n, _newThreshold);
         }
 
-        for (uint256 i; i < _members.length; ++i) {
-            _isMember[_members[i]] = false;
-        }
+        // A new epoch, never an edit: the judges of a dispute are fixed when it opens, like its program.
+        uint32 epoch = ++_committeeEpoch;
+        mapping(address => bool) storage isMember = _isMember[epoch];
         for (uint256 i; i < n; ++i) {
             address member = _newMembers[i];
             // INVARIANT: members are distinct and non-zero (ecrecover failures never count).
-            if (member == address(0) || _isMember[member]) revert RefereeBadCommitteeSetup(n, _newThreshold);
-            _isMember[member] = true;
+            if (member == address(0) || isMember[member]) revert RefereeBadCommitteeSetup(n, _newThreshold);
+            isMember[member] = true;
         }
-        _members = _newMembers;
-        _threshold = _newThreshold;
-        emit CommitteeSet(_newMembers, _newThreshold);
+        _committees[epoch] = Committee(_newMembers, _newThreshold);
+        emit CommitteeSet(epoch, _newMembers, _newThreshold);
     }
-
 
     /// @dev Check and record a new dispute; the caller opens the market disputes afterwards.
     function _open(uint256 _jobId, address _defender, uint32 _index, bytes32 _challengerRoot, bool _watcher)
@@ -250,7 +221,9 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         if (!_MARKET.solverOf(_jobId, _defender).joined) revert RefereeNotSolver(_jobId, _defender);
         (bytes32 theirs,) = _MARKET.checkpointOf(_jobId, _defender, _index);
         if (_challengerRoot == theirs) revert RefereeRootsAgree(_jobId, _index, theirs);
-        (IJobMarket.JobParams memory p,,,) = _MARKET.jobOf(_jobId);
+        (IJobMarket.JobParams memory p, address requester,,) = _MARKET.jobOf(_jobId);
+        // INVARIANT: the requester already takes the rest of a slashed stake; it does not also play watcher.
+        if (_watcher && msg.sender == requester) revert RefereeRequesterIsWatcher(_jobId, msg.sender);
         bytes32 agreed = p.specHash;
         if (_index > 1) (agreed,) = _MARKET.checkpointOf(_jobId, _defender, _index - 1);
         // An unposted or out-of-range index reverts in the market's openDispute (JobCheckpointNotPosted).
@@ -275,7 +248,12 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         d.challengerClock = _CLOCK_SECONDS;
         d.defenderClock = _CLOCK_SECONDS;
         d.turnStartedAt = uint64(block.timestamp);
+        d.committeeEpoch = _committeeEpoch;
+        _standing[_jobId][_defender].live += 1;
+        if (!_watcher) _standing[_jobId][msg.sender].live += 1;
         emit DisputeCreated(disputeId_, _jobId, msg.sender, _defender, _index, _watcher);
+        // A one-step interval is pinned from the start; the defender moves first in the next phase.
+        if (d.pinned()) _pin(disputeId_, d);
     }
 
     /// @dev The range is one step: play the op trace of the job's program, or hand the step to the
@@ -284,7 +262,7 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         _d.step = _d.hi;
         _d.preRoot = _d.agreedRoot;
         _d.turnStartedAt = uint64(block.timestamp);
-        uint32 numOps = _programs[_d.jobId].numOps;
+        uint32 numOps = _programOf(_d.jobId).numOps;
         if (numOps == 0) {
             _d.phase = Phase.Committee;
             _d.turn = Party.None;
@@ -300,15 +278,23 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         emit PhaseAdvanced(_disputeId, Phase.OpTrace, _d.step);
     }
 
-    /// @dev Count distinct member signatures over `_hash`; revert unless they reach the threshold.
-    function _checkSignatures(uint256 _disputeId, bytes32 _hash, bytes[] calldata _signatures) internal view {
+    /// @dev Count distinct signatures of committee `_epoch`'s members over `_hash`; revert unless they reach its
+    /// threshold.
+    function _checkSignatures(uint256 _disputeId, uint32 _epoch, bytes32 _hash, bytes[] calldata _signatures)
+        internal
+        view
+    {
+        uint256 threshold = _committees[_epoch].threshold;
+        // INVARIANT: a dispute opened before any committee existed has no judges; it can only expire.
+        if (threshold == 0) revert RefereeNoCommittee(_disputeId);
         bytes32 signed = MessageHashUtils.toEthSignedMessageHash(_hash);
         uint256 n = _signatures.length;
-        if (n < _threshold) revert RefereeBadCommittee(_disputeId, n, _threshold);
+        if (n < threshold) revert RefereeBadCommittee(_disputeId, n, threshold);
+        mapping(address => bool) storage isMember = _isMember[_epoch];
         address[] memory seen = new address[](n);
         for (uint256 i; i < n; ++i) {
             address signer = ECDSA.recover(signed, _signatures[i]);
-            if (!_isMember[signer]) revert RefereeNotCommitteeMember(_disputeId, signer);
+            if (!isMember[signer]) revert RefereeNotCommitteeMember(_disputeId, signer);
             // Quadratic, but n is bounded: a member signing twice would otherwise count twice.
             for (uint256 j; j < i; ++j) {
                 if (seen[j] == signer) revert RefereeDuplicateSigner(_disputeId, signer);
@@ -317,18 +303,13 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         }
     }
 
-    /// @dev The committee did not decide within its clock: nobody was shown wrong, so each bond goes back
-    /// to its poster and every solver party's market dispute is closed.
-    function _expire(uint256 _disputeId, Dispute storage _d) internal {
-        _d.phase = Phase.Resolved;
-        _bondCredit[_d.challenger] += _BOND;
-        if (_d.defenderBonded) _bondCredit[_d.defender] += _BOND;
-        emit DisputeResolved(_disputeId, Party.None, _d.challenger, _d.defender, Resolution.Expired);
-        uint256 jobId = _d.jobId;
-        if (_MARKET.solverOf(jobId, _d.defender).disputes > 0) _MARKET.closeDispute(jobId, _d.defender);
-        if (!_d.watcher && _MARKET.solverOf(jobId, _d.challenger).disputes > 0) {
-            _MARKET.closeDispute(jobId, _d.challenger);
-        }
+    /// @dev A job's program: cached from the market the first time one of its steps is pinned (the market's
+    /// copy never changes after posting, so the cache is exact).
+    function _programOf(uint256 _jobId) internal returns (Program storage program_) {
+        program_ = _programs[_jobId];
+        if (program_.numSteps != 0) return program_;
+        (bytes32 tree, bytes32 data, uint32 numOps, uint64 steps) = _MARKET.programOf(_jobId);
+        if (numOps != 0) _programs[_jobId] = Program(tree, data, numOps, steps);
     }
 
     /// @dev The committee digest for `_winner` of dispute `_d`.
@@ -345,7 +326,8 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
 
     /// @inheritdoc IVerdeReferee
     function programOf(uint256 _jobId) external view returns (Program memory program_) {
-        program_ = _programs[_jobId];
+        (bytes32 tree, bytes32 data, uint32 numOps, uint64 steps) = _MARKET.programOf(_jobId);
+        if (numOps != 0) program_ = Program(tree, data, numOps, steps);
     }
 
     /// @inheritdoc IVerdeReferee
@@ -400,8 +382,20 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
 
     /// @inheritdoc IVerdeReferee
     function committee() external view returns (address[] memory members_, uint256 threshold_) {
-        members_ = _members;
-        threshold_ = _threshold;
+        Committee storage c = _committees[_committeeEpoch];
+        (members_, threshold_) = (c.members, c.threshold);
+    }
+
+    /// @inheritdoc IVerdeReferee
+    function committeeOf(uint256 _disputeId) external view returns (address[] memory members_, uint256 threshold_) {
+        Committee storage c = _committees[_dispute(_disputeId).committeeEpoch];
+        (members_, threshold_) = (c.members, c.threshold);
+    }
+
+    /// @inheritdoc IVerdeReferee
+    function standingOf(uint256 _jobId, address _solver) external view returns (uint32 live_, uint256 firstLoss_) {
+        Standing storage st = _standing[_jobId][_solver];
+        (live_, firstLoss_) = (st.live, st.firstLoss);
     }
 
     /// @inheritdoc IVerdeReferee

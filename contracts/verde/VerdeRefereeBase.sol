@@ -33,14 +33,28 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
     mapping(uint256 => Dispute) internal _disputes;
     /// @dev account => withdrawable bond credit.
     mapping(address => uint256) internal _bondCredit;
-    /// @dev The committee members.
-    address[] internal _members;
-    /// @dev account => is a committee member.
-    mapping(address => bool) internal _isMember;
-    /// @dev Signatures needed to resolve a dispute.
-    uint256 internal _threshold;
-    /// @dev jobId => its Verde program.
+    /// @dev One committee: its members and the signatures it needs.
+    struct Committee {
+        address[] members;
+        uint256 threshold; // 0: no committee
+    }
+
+    /// @dev Where one solver stands in the disputes of one job.
+    struct Standing {
+        uint32 live; // unresolved disputes it is a solver party of
+        uint64 firstLoss; // the lowest-numbered dispute it lost outright (0: none): its opponent takes the bounty
+    }
+
+    /// @dev The committee number in force; a dispute is decided by the one in force when it opened.
+    uint32 internal _committeeEpoch;
+    /// @dev epoch => committee.
+    mapping(uint32 => Committee) internal _committees;
+    /// @dev epoch => account => is a member.
+    mapping(uint32 => mapping(address => bool)) internal _isMember;
+    /// @dev jobId => its Verde program, copied from the market's job when a step is first pinned.
     mapping(uint256 => Program) internal _programs;
+    /// @dev jobId => solver => its disputes.
+    mapping(uint256 => mapping(address => Standing)) internal _standing;
 
     /// @dev Domain tags of the trace and tensor trees (docs/verde-trace.md, docs/commitments.md).
     bytes1 internal constant _ENTRY_TAG = 0x05;
@@ -52,7 +66,7 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
 
     /// @param _market The job market (grant the referee its DISPUTE_ROLE).
     /// @param _adjudicator The OpAdjudicator, or address(0) for a referee whose jobs all go to the committee.
-    /// @param _bond Bond per party, in wei (> 0).
+    /// @param _bond The challenger's bond, in wei (> 0).
     /// @param _clockSeconds Each party's clock, in seconds (> 0).
     /// @param _rewardBps Winner's share of a losing solver's stake (<= 10 000).
     constructor(IJobMarket _market, address _adjudicator, uint256 _bond, uint64 _clockSeconds, uint16 _rewardBps) {
@@ -85,49 +99,60 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
         emit OpPinned(_disputeId, _d.opIndex);
     }
 
-    /// @dev Decide the dispute: credit the bonds, then settle the market (external calls last).
+    /// @dev Decide the dispute: credit the bond, then settle each solver party on the market (external calls
+    /// last). `_winner` is None for BothWrong (both parties shown wrong) and Expired (nobody shown wrong).
     function _resolve(uint256 _disputeId, Dispute storage _d, Party _winner, Resolution _how) internal {
-        (address winner, address loser) =
-            _winner == Party.Challenger ? (_d.challenger, _d.defender) : (_d.defender, _d.challenger);
-        bool loserIsSolver = _winner == Party.Challenger || !_d.watcher;
-        bool winnerIsSolver = _winner == Party.Defender || !_d.watcher;
-
+        address challenger = _d.challenger;
+        address defender = _d.defender;
         _d.phase = Phase.Resolved;
         _d.turn = Party.None;
         _d.winner = _winner;
         _d.pendingRoot = bytes32(0);
-        // INVARIANT: every bond escrowed for this dispute is credited to the winner.
-        _bondCredit[winner] += _d.defenderBonded ? 2 * _BOND : _BOND;
+        // INVARIANT: the dispute's one bond, the challenger's, is credited exactly once: to the defender when it
+        // wins, else back to the challenger. Nobody outside the dispute is ever credited here.
+        bool defenderWon = _winner == Party.Defender;
+        _bondCredit[defenderWon ? defender : challenger] += _BOND;
+        (address winner, address loser) = defenderWon ? (defender, challenger) : (challenger, defender);
         emit DisputeResolved(_disputeId, _winner, winner, loser, _how);
 
         uint256 jobId = _d.jobId;
-        if (loserIsSolver && _slashable(jobId, loser)) _MARKET.slash(jobId, loser, winner, _REWARD_BPS);
-        if (winnerIsSolver && _MARKET.solverOf(jobId, winner).disputes > 0) {
-            _MARKET.closeDispute(jobId, winner);
-        }
-        _voidIfNoSolverHolds(jobId);
+        bool bothWrong = _how == Resolution.BothWrong;
+        bool challengerWon = _winner == Party.Challenger;
+        _settle(jobId, defender, _disputeId, challengerWon || bothWrong, challengerWon);
+        // The market voids the job itself once its last solver is slashed.
+        if (!_d.watcher) _settle(jobId, challenger, _disputeId, defenderWon || bothWrong, defenderWon);
     }
 
-    /// @dev Void a running job once every solver has been slashed: no result of it holds any more, and
-    /// voiding returns what is left of the payment to the requester.
-    function _voidIfNoSolverHolds(uint256 _jobId) internal {
-        (,, IJobMarket.JobStatus status,) = _MARKET.jobOf(_jobId);
-        if (status != IJobMarket.JobStatus.Running) return;
-        address[] memory solvers = _MARKET.solversOf(_jobId);
-        for (uint256 i; i < solvers.length; ++i) {
-            if (!_MARKET.solverOf(_jobId, solvers[i]).slashed) return;
-        }
-        _MARKET.voidResult(_jobId);
-    }
+    /// @dev One solver party's outcome in dispute `_disputeId`: `_lost` when it was shown wrong (slashed if the
+    /// market still can), `_outright` when its opponent won, which makes the dispute a candidate for its bounty.
+    /// Once no dispute over it is live, a slashed solver's bounty goes to the opponent of the lowest-numbered
+    /// dispute it lost outright (the first opened, so nobody gains by copying a watcher's public moves in a
+    /// later dispute and racing it), or to the requester when it lost none outright.
+    function _settle(uint256 _jobId, address _solver, uint256 _disputeId, bool _lost, bool _outright) internal {
+        Standing storage st = _standing[_jobId][_solver];
+        st.live -= 1;
+        if (_outright && (st.firstLoss == 0 || _disputeId < st.firstLoss)) st.firstLoss = uint64(_disputeId);
 
-    /// @dev Whether the market would accept slashing `_solver` now: the job runs and the solver is neither
-    /// slashed already (another dispute won first) nor finished. A loser that is not slashable keeps its
-    /// market standing; the bonds still move, so the dispute always resolves.
-    function _slashable(uint256 _jobId, address _solver) internal view returns (bool slashable_) {
-        (,, IJobMarket.JobStatus status,) = _MARKET.jobOf(_jobId);
-        if (status != IJobMarket.JobStatus.Running) return false;
         IJobMarket.SolverInfo memory info = _MARKET.solverOf(_jobId, _solver);
-        slashable_ = !info.slashed && !info.finished;
+        if (!info.slashed) {
+            // A loser the market can no longer slash (paid in full, or the job no longer running) keeps its
+            // standing; either way the dispute's hold on its claims ends here.
+            if (_lost && !info.finished && _MARKET.statusOf(_jobId) == IJobMarket.JobStatus.Running) {
+                _MARKET.slash(_jobId, _solver, _REWARD_BPS);
+                info.slashed = true;
+            } else {
+                _MARKET.closeDispute(_jobId, _solver);
+            }
+        }
+        if (st.live == 0 && info.slashed && !info.bountyAwarded) {
+            address to; // address(0): the requester
+            uint256 first = st.firstLoss;
+            if (first != 0) {
+                Dispute storage w = _disputes[first];
+                to = w.defender == _solver ? w.challenger : w.defender;
+            }
+            _MARKET.awardBounty(_jobId, _solver, to);
+        }
     }
 
     /// @dev The dispute, reverting for an unknown id.

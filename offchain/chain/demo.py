@@ -251,13 +251,12 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
     echo(f"  G = {len(program.ops)} ops per step; the cheater adds 1 ulp to element {element} of op {exp_op} "
          f"({program.ops[exp_op].note}) at step {cheat_step}")  # fmt: skip
     now = chain.pending_timestamp
+    # The program and data are part of the job: a solver joins under them and nobody can change them later.
     params = (spec_hash(job), job.steps, config.verde_interval, 2, ZERO, config.verde_payment_wei,
-              config.stake_wei, now + 600, now + 7200, config.challenge_window_s)  # fmt: skip
-    tx = ledger.send("requester posts the Verde job (1 ETH)", market.postJob, params, sender=requester,
-                     value=config.verde_payment_wei)  # fmt: skip
+              config.stake_wei, now + 600, now + 7200, config.challenge_window_s, *program.job_fields)  # fmt: skip
+    tx = ledger.send("requester posts the Verde job (1 ETH) with its program", market.postJob, params,
+                     sender=requester, value=config.verde_payment_wei)  # fmt: skip
     job_id = tx.events.filter(market.JobPosted)[0].jobId
-    ledger.send("requester registers the job's program and data", referee.setProgram, job_id, program.tree,
-                len(program.ops), program.data_tree, job.steps, sender=requester)  # fmt: skip
     runs = {honest.address: honest_run, cheater.address: bad_run}
     for solver in (honest, cheater):
         ledger.send(f"{solver.address[:10]} joins", market.join, job_id, sender=solver, value=config.stake_wei)
@@ -280,9 +279,9 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
         ledger.fees[address] += fee
     echo(f"  cheater slashed: {market.solverOf(job_id, cheater).slashed}; watcher's reward "
          f"{(market.owed(job_id, watcher) - before) / ETH:.2f} ETH of the cheater's stake, bonds "
-         f"{referee.bondCredit(watcher) / ETH:.2f} ETH")  # fmt: skip
+         f"{referee.bondCredit(watcher) / ETH:.2f} ETH (its own bond back)")  # fmt: skip
     echo(f"  dispute trace: {plot_dispute(report, Path('out') / 'demo-dispute.png')}")
-    ledger.send("watcher withdraws its bonds", referee.withdrawBond, sender=watcher)
+    ledger.send("watcher withdraws its bond", referee.withdrawBond, sender=watcher)
     ledger.send("watcher withdraws its share of the stake", market.withdraw, job_id, sender=watcher)
     anvil.increase_time(config.challenge_window_s + 1)
     ledger.send("honest solver claims its verified milestones", market.claim, job_id, sender=honest)

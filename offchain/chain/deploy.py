@@ -28,7 +28,7 @@ class DeployConfig:
     max_reward_per_question: int = 100  # upper bound of one question's reward (reward units, not wei)
     max_questions_per_round: int = 64  # upper bound of questions a reward commitment may cover
     admin: str | None = None  # governance address for admin roles; the deployer when None
-    verde_bond_wei: int = 10**16  # each dispute party's bond
+    verde_bond_wei: int = 10**16  # the bond a challenger posts to open a dispute (a defender posts none)
     verde_clock_s: int = 3_600  # each dispute party's chess clock
     verde_reward_bps: int = 5_000  # share of a losing solver's stake that goes to the winner
 

@@ -115,14 +115,15 @@ def open_dispute(referee, market, job_id: int, account, d: Divergence):
     """Open the dispute as the job's solver (if the account is one) or as a watcher; returns the receipt."""
     bond = referee.BOND()
     if market.solverOf(job_id, account.address).joined:
-        receipt = referee.openSolverDispute(job_id, d.solver, d.index, sender=account, value=bond)
-    else:
-        receipt = referee.openWatcherDispute(job_id, d.solver, d.index, d.mine, sender=account, value=bond)
-    return receipt
+        return referee.openSolverDispute(job_id, d.solver, d.index, sender=account, value=bond)
+    if int(str(market.jobOf(job_id)[1]), 16) == int(account.address, 16):  # RefereeRequesterIsWatcher
+        raise ChallengeError(f"job {job_id}: its requester cannot dispute its own solvers as a watcher")
+    return referee.openWatcherDispute(job_id, d.solver, d.index, d.mine, sender=account, value=bond)
 
 
 def check_job(market, referee, job_id: int, job: VerdeJob) -> None:
-    """The local spec is the job's, and its program is registered (else only a committee could decide)."""
+    """The local spec is the job's, and it was posted with this spec's program (else only a committee could
+    decide, or the chain would judge the trace against other rules)."""
     info = JobInfo.of(market, job_id)
     if info.spec_hash != spec_hash(job):
         raise ChallengeError(f"job {job_id}: its specHash is not this spec's initial checkpoint root")
@@ -130,10 +131,10 @@ def check_job(market, referee, job_id: int, job: VerdeJob) -> None:
         raise ChallengeError(f"job {job_id} has {info.steps} steps, the spec {job.steps}")
     registered = referee.programOf(job_id)
     if registered.numOps == 0:
-        raise ChallengeError(f"job {job_id} has no registered program: a dispute would go to the committee")
+        raise ChallengeError(f"job {job_id} was posted without a program: a dispute would go to the committee")
     local = Program(VerdeTrainer(job))
     if bytes(registered.programTree) != local.tree or bytes(registered.dataTree) != local.data_tree:
-        raise ChallengeError(f"job {job_id}: the registered program or data is not this spec's")
+        raise ChallengeError(f"job {job_id}: the program or data it was posted with is not this spec's")
 
 
 def candidates(d) -> int:

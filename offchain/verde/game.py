@@ -57,7 +57,7 @@ def _data_tree(job: VerdeJob) -> tuple[list[bytes], int, list[list[bytes]]]:
 
 
 class Program:
-    """A job's program with its Merkle tree and its data tree: what `setProgram` registers."""
+    """A job's program with its Merkle tree and its data tree: what a job is posted with (JobParams)."""
 
     def __init__(self, trainer: VerdeTrainer) -> None:
         self.ops = trainer.program
@@ -77,11 +77,10 @@ class Program:
     def proof(self, i: int) -> list[bytes]:
         return ir.tree_proof(self.levels, i)
 
-    def register(self, referee, job_id: int, requester) -> object:
-        """setProgram(jobId, programTree, G, dataTree, T) as the job's requester."""
-        return referee.setProgram(
-            job_id, self.tree, len(self.ops), self.data_tree, len(self.batch_leaves), sender=requester
-        )
+    @property
+    def job_fields(self) -> tuple[bytes, bytes, int]:
+        """(programTree, dataTree, numOps): the last three JobParams fields, fixed when the job is posted."""
+        return self.tree, self.data_tree, len(self.ops)
 
 
 class DisputeAgent:
@@ -177,9 +176,6 @@ class DisputeAgent:
         return self._reduction(d)
 
     def _steps(self, d) -> bool:
-        if not d.defenderBonded:
-            self._send("postBond", self.referee.postBond, self.dispute_id, value=self.referee.BOND())
-            return True
         mid = self.referee.midpoint(self.dispute_id)
         root = self.liar.root() if self.liar else self.trainer.roots[mid]
         self._send(f"bisect step {mid} in ({d.lo}, {d.hi}]", self.referee.bisect, self.dispute_id, root)

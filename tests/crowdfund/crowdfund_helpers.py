@@ -121,6 +121,9 @@ def template(now: int, **overrides: Any) -> tuple:
         "joinDeadline": now + 2 * DAY,
         "completionDeadline": now + 10 * DAY,
         "challengeWindow": WINDOW,
+        "programTree": b"\x00" * 32,  # no on-chain program: committee-judged
+        "dataTree": b"\x00" * 32,
+        "numOps": 0,
     }
     fields.update(overrides)
     return tuple(fields.values())

@@ -45,7 +45,7 @@ def test_constructor_zero_market_reverts(project, deployer):
 def test_constructor_sets_market_and_version(crowdfund, market):
     """The deployment exposes its JobMarket, version 1.0.0 and no campaigns."""
     assert crowdfund.MARKET() == market.address
-    assert crowdfund.version() == "1.0.0"
+    assert crowdfund.version() == "2.0.0"
     assert crowdfund.campaignCount() == 0
 
 
@@ -265,6 +265,9 @@ def test_launch_posts_job_with_pool_and_emits(crowdfund, market, create, contrib
         c.template.joinDeadline,
         c.template.completionDeadline,
         WINDOW,
+        b"\x00" * 32,  # no program: the template's, committee-judged
+        b"\x00" * 32,
+        0,
     )
     assert c.status == LAUNCHED and c.jobId == job_id
     assert crowdfund.statusOf(cid) == LAUNCHED

@@ -19,6 +19,7 @@ from crowdfund_helpers import (
     NUM_SOLVERS,
     STAKE,
     WINDOW,
+    ZERO_ADDRESS,
     Ledger,
     event,
 )
@@ -84,10 +85,11 @@ def test_flow_slashed_solver_refunds_contributors_pro_rata(
 
     # solver_b posts a bad checkpoint; the referee disputes it and slashes solver_b.
     market.postCheckpoint(job_id, 3, _root(solver_b, 3, honest=False), sender=solver_b)
-    market.openDispute(job_id, solver_b, 3, sender=referee)
-    slashed = event(market.slash(job_id, solver_b, referee, 5_000, sender=referee), market.SolverSlashed)
+    market.openDispute(job_id, solver_b, 3, ZERO_ADDRESS, sender=referee)
+    slashed = event(market.slash(job_id, solver_b, 5_000, sender=referee), market.SolverSlashed)
+    market.awardBounty(job_id, solver_b, referee, sender=referee)
     to_requester = STAKE - STAKE // 2 + (CHECKPOINTS - 2) * milestone
-    assert (slashed.toRecipient, slashed.toRequester) == (STAKE // 2, to_requester)
+    assert (slashed.bounty, slashed.toRequester) == (STAKE // 2, to_requester)
 
     # solver_a finishes honestly and gets its last milestones and its stake.
     for index in (3, 4):

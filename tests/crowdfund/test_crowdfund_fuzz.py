@@ -11,7 +11,7 @@ Run: `.venv/bin/ape test tests/crowdfund/test_crowdfund_fuzz.py -q -p no:cachepr
 from __future__ import annotations
 
 import pytest
-from crowdfund_helpers import FAILED, MILESTONES, WINDOW, Asset, Ledger, event, reverts_with
+from crowdfund_helpers import FAILED, MILESTONES, WINDOW, ZERO_ADDRESS, Asset, Ledger, event, reverts_with
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
@@ -164,7 +164,7 @@ class Handler:
         _, posted_at = self.market.checkpointOf(self.job_id, solver, info.posted)
         if self.chain.pending_timestamp >= posted_at + WINDOW - 1:
             return  # the window closes before the transaction lands
-        self.market.openDispute(self.job_id, solver, info.posted, sender=self.fx["referee"])
+        self.market.openDispute(self.job_id, solver, info.posted, ZERO_ADDRESS, sender=self.fx["referee"])
         self.done.add("dispute")
 
     def op_slash(self) -> None:
@@ -173,7 +173,9 @@ class Handler:
         info = self._info(solver)
         if self._status() != JOB_RUNNING or info.slashed or info.finished:
             return
-        self.market.slash(self.job_id, solver, self.fx["referee"], bps, sender=self.fx["referee"])
+        self.market.slash(self.job_id, solver, bps, sender=self.fx["referee"])
+        # The referee awards the held bounty once no dispute over the solver is live; here, at once.
+        self.market.awardBounty(self.job_id, solver, self.fx["referee"], sender=self.fx["referee"])
         self.done.add("slash")
 
     def op_void(self) -> None:

@@ -56,11 +56,22 @@ def job_params(chain: Any, d: Defaults = DEFAULTS, **overrides: Any) -> tuple:
         "joinDeadline": now + d.join_in,
         "completionDeadline": now + d.complete_in,
         "challengeWindow": d.window,
+        "programTree": b"\x00" * 32,  # no on-chain program: committee-judged
+        "dataTree": b"\x00" * 32,
+        "numOps": 0,
     }
     unknown = set(overrides) - set(p)
     assert not unknown, f"not JobParams fields: {sorted(unknown)}"
     p.update(overrides)
     return tuple(p.values())
+
+
+def slash_to(market: Any, job_id: int, solver: Any, recipient: Any, bps: int, referee: Any) -> Any:
+    """What the referee does once a dispute shows `solver` wrong and no other dispute over it is live: slash
+    it (its bounty, `bps` of the stake, is held) and award the bounty to `recipient`. Returns the slash."""
+    receipt = market.slash(job_id, solver, bps, sender=referee)
+    market.awardBounty(job_id, solver, recipient, sender=referee)
+    return receipt
 
 
 @dataclasses.dataclass(frozen=True)

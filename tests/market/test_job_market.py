@@ -12,7 +12,7 @@ import ape
 import pytest
 from ape.exceptions import ContractLogicError
 from eth_utils import keccak
-from jobmarket_support import DEFAULTS, ZERO_ADDRESS, JobStatus
+from jobmarket_support import DEFAULTS, ZERO_ADDRESS, JobStatus, slash_to
 
 D = DEFAULTS
 N_CP = -(-D.steps // D.interval)  # 4 checkpoints
@@ -39,7 +39,7 @@ def test_constructor_grants_admin_role(market, deployer, referee):
     assert market.hasRole(market.DEFAULT_ADMIN_ROLE(), deployer)
     assert market.hasRole(market.DISPUTE_ROLE(), referee)
     assert not market.hasRole(market.DEFAULT_ADMIN_ROLE(), referee)
-    assert market.version() == "1.0.0"
+    assert market.version() == "2.0.0"
 
 
 def test_supports_interface_reports_market_and_access_control(market):
@@ -365,7 +365,7 @@ def test_post_checkpoint_beyond_last_reverts(h, market, running_job, bob):
 
 def test_post_checkpoint_slashed_reverts(h, market, running_job, bob, carol, referee):
     """A slashed solver cannot post checkpoints."""
-    market.slash(running_job, bob, carol, 0, sender=referee)
+    slash_to(market, running_job, bob, carol, 0, referee)
     with ape.reverts(market.JobSolverSlashed, jobId=running_job, solver=bob.address):
         h.checkpoint(running_job, bob, 1)
 
@@ -443,7 +443,7 @@ def test_claim_open_job_reverts(market, open_job, bob):
 def test_claim_disputed_reverts(h, market, running_job, bob, referee):
     """An open dispute freezes the solver's claims even after the window has passed."""
     h.checkpoint(running_job, bob, 1)
-    market.openDispute(running_job, bob, 1, sender=referee)
+    market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
     h.chain.mine(deltatime=D.window * 3)
     assert not market.isVerified(running_job, bob, 1)
     with ape.reverts(market.JobSolverDisputed, jobId=running_job, solver=bob.address):
@@ -453,7 +453,7 @@ def test_claim_disputed_reverts(h, market, running_job, bob, referee):
 def test_claim_after_dispute_closed_releases(h, market, running_job, bob, referee):
     """When the solver wins its dispute, checkpoints whose window closed meanwhile become claimable."""
     h.checkpoint(running_job, bob, 1)
-    market.openDispute(running_job, bob, 1, sender=referee)
+    market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
     h.warp(D.window * 3)
     market.closeDispute(running_job, bob, sender=referee)
     assert market.isVerified(running_job, bob, 1)
@@ -463,7 +463,7 @@ def test_claim_after_dispute_closed_releases(h, market, running_job, bob, refere
 
 def test_claim_slashed_reverts(market, running_job, bob, carol, referee):
     """A slashed solver cannot claim."""
-    market.slash(running_job, bob, carol, 0, sender=referee)
+    slash_to(market, running_job, bob, carol, 0, referee)
     with ape.reverts(market.JobSolverSlashed, jobId=running_job, solver=bob.address):
         market.claim(running_job, sender=bob)
 
@@ -536,7 +536,7 @@ def test_settle_default_twice_reverts(h, market, running_job, bob, eve):
 def test_settle_default_disputed_reverts(h, market, running_job, bob, eve, referee):
     """A solver under dispute cannot be defaulted until the referee settles the dispute."""
     receipt = h.checkpoint(running_job, bob, 1)
-    market.openDispute(running_job, bob, 1, sender=referee)
+    market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
     _, completion = h.deadlines(running_job)
     h.warp_to(max(completion + 1, receipt.timestamp + 1))
     with ape.reverts(market.JobSolverDisputed, jobId=running_job, solver=bob.address):
@@ -551,7 +551,7 @@ def test_settle_default_not_solver_reverts(h, market, running_job, eve):
 
 def test_settle_default_slashed_reverts(h, market, running_job, bob, carol, eve, referee):
     """A slashed solver has been settled by its slash and cannot be defaulted."""
-    market.slash(running_job, bob, carol, 0, sender=referee)
+    slash_to(market, running_job, bob, carol, 0, referee)
     _, completion = h.deadlines(running_job)
     h.warp_to(completion + 1)
     with ape.reverts(market.JobSolverSlashed, jobId=running_job, solver=bob.address):
@@ -616,7 +616,7 @@ def test_jobs_do_not_share_funds(h, market, alice, bob, carol):
 def test_open_dispute_freezes_and_emits(h, market, running_job, bob, referee):
     """openDispute counts a dispute against the solver and emits DisputeOpened."""
     h.checkpoint(running_job, bob, 1)
-    receipt = market.openDispute(running_job, bob, 1, sender=referee)
+    receipt = market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
     [event] = _events(receipt, market.DisputeOpened)
     assert (event.jobId, event.solver, event.index) == (running_job, bob.address, 1)
     assert market.solverOf(running_job, bob).disputes == 1
@@ -627,47 +627,47 @@ def test_open_dispute_window_closed_reverts(h, market, running_job, bob, referee
     receipt = h.checkpoint(running_job, bob, 1)
     h.warp_to(receipt.timestamp + D.window)
     with ape.reverts(market.JobChallengeWindowClosed, jobId=running_job, solver=bob.address, index=1):
-        market.openDispute(running_job, bob, 1, sender=referee)
+        market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
 
 
 def test_open_dispute_last_second_of_window_succeeds(h, market, running_job, bob, referee):
     """A checkpoint can be disputed in the last second of its window."""
     receipt = h.checkpoint(running_job, bob, 1)
     h.warp_to(receipt.timestamp + D.window - 1)
-    market.openDispute(running_job, bob, 1, sender=referee)
+    market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
     assert market.solverOf(running_job, bob).disputes == 1
 
 
 def test_open_dispute_unposted_checkpoint_reverts(h, market, running_job, bob, referee):
     """A checkpoint that was never posted cannot be disputed."""
     with ape.reverts(market.JobCheckpointNotPosted, jobId=running_job, solver=bob.address, index=1):
-        market.openDispute(running_job, bob, 1, sender=referee)
+        market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
 
 
 def test_open_dispute_not_solver_reverts(market, running_job, eve, referee):
     """Only a solver of the job can be disputed."""
     with ape.reverts(market.JobNotSolver, jobId=running_job, account=eve.address):
-        market.openDispute(running_job, eve, 1, sender=referee)
+        market.openDispute(running_job, eve, 1, ZERO_ADDRESS, sender=referee)
 
 
 def test_open_dispute_slashed_solver_reverts(h, market, running_job, bob, carol, referee):
     """A slashed solver cannot be disputed again."""
     h.checkpoint(running_job, bob, 1)
-    market.slash(running_job, bob, carol, 0, sender=referee)
+    slash_to(market, running_job, bob, carol, 0, referee)
     with ape.reverts(market.JobSolverSlashed, jobId=running_job, solver=bob.address):
-        market.openDispute(running_job, bob, 1, sender=referee)
+        market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
 
 
 def test_open_dispute_open_job_reverts(h, market, open_job, bob, referee):
     """Nothing can be disputed in a job that is not running."""
     with ape.reverts(market.JobNotRunning, jobId=open_job, status=JobStatus.OPEN):
-        market.openDispute(open_job, bob, 1, sender=referee)
+        market.openDispute(open_job, bob, 1, ZERO_ADDRESS, sender=referee)
 
 
 def test_close_dispute_unfreezes_and_emits(h, market, running_job, bob, referee):
     """closeDispute decrements the solver's disputes and emits DisputeClosed."""
     h.checkpoint(running_job, bob, 1)
-    market.openDispute(running_job, bob, 1, sender=referee)
+    market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
     receipt = market.closeDispute(running_job, bob, sender=referee)
     [event] = _events(receipt, market.DisputeClosed)
     assert (event.jobId, event.solver) == (running_job, bob.address)
@@ -677,8 +677,8 @@ def test_close_dispute_unfreezes_and_emits(h, market, running_job, bob, referee)
 def test_disputes_are_counted(h, market, running_job, bob, referee):
     """Two open disputes need two closes before the solver's claims unfreeze."""
     h.checkpoint(running_job, bob, 1)
-    market.openDispute(running_job, bob, 1, sender=referee)
-    market.openDispute(running_job, bob, 1, sender=referee)
+    market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
+    market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
     market.closeDispute(running_job, bob, sender=referee)
     h.warp(D.window)
     with ape.reverts(market.JobSolverDisputed, jobId=running_job, solver=bob.address):
@@ -694,14 +694,15 @@ def test_close_dispute_not_disputed_reverts(market, running_job, bob, referee):
         market.closeDispute(running_job, bob, sender=referee)
 
 
-@pytest.mark.parametrize("function", ["openDispute", "closeDispute", "slash", "voidResult"])
+@pytest.mark.parametrize("function", ["openDispute", "closeDispute", "slash", "awardBounty", "voidResult"])
 def test_dispute_functions_without_role_revert(h, market, running_job, bob, carol, eve, function):
     """Every dispute-role function rejects a caller without DISPUTE_ROLE with AccessControlUnauthorizedAccount."""
     h.checkpoint(running_job, bob, 1)
     args = {
-        "openDispute": (running_job, bob, 1),
+        "openDispute": (running_job, bob, 1, ZERO_ADDRESS),
         "closeDispute": (running_job, bob),
-        "slash": (running_job, bob, eve, 10_000),
+        "slash": (running_job, bob, 10_000),
+        "awardBounty": (running_job, bob, eve),
         "voidResult": (running_job,),
     }[function]
     for caller in (eve, h.requester, bob):
@@ -726,18 +727,19 @@ def test_admin_grants_and_revokes_dispute_role(h, market, running_job, deployer,
 
 
 def test_slash_splits_stake_and_refunds_unreleased(h, market, running_job, alice, bob, carol, referee):
-    """slash credits rewardBps of the stake to the winner, the rest and the unreleased pay to the requester."""
+    """slash holds rewardBps of the stake as the bounty (awarded to the winner), the rest and the unreleased pay
+    go to the requester."""
     h.checkpoint(running_job, bob, 1)
     h.warp(D.window)
     market.claim(running_job, sender=bob)
     h.checkpoint(running_job, bob, 2)
-    market.openDispute(running_job, bob, 2, sender=referee)
-    receipt = market.slash(running_job, bob, carol, 2_500, sender=referee)
+    market.openDispute(running_job, bob, 2, ZERO_ADDRESS, sender=referee)
+    receipt = slash_to(market, running_job, bob, carol, 2_500, referee)
     to_recipient = D.stake * 2_500 // 10_000
     to_requester = D.stake - to_recipient + (N_CP - 1) * MILESTONE
     [event] = _events(receipt, market.SolverSlashed)
-    assert (event.jobId, event.solver, event.recipient) == (running_job, bob.address, carol.address)
-    assert (event.toRecipient, event.toRequester) == (to_recipient, to_requester)
+    assert (event.jobId, event.solver) == (running_job, bob.address)
+    assert (event.bounty, event.toRequester) == (to_recipient, to_requester)
     assert market.owed(running_job, carol) == to_recipient
     assert market.owed(running_job, alice) == DUST + to_requester
     assert market.owed(running_job, bob) == MILESTONE  # what it earned before stays its own
@@ -749,8 +751,8 @@ def test_slash_splits_stake_and_refunds_unreleased(h, market, running_job, alice
 
 def test_slash_every_solver_voids_job(h, market, running_job, alice, bob, carol, eve, referee):
     """Slashing the last unslashed solver voids the job with nothing left to refund."""
-    market.slash(running_job, bob, eve, 10_000, sender=referee)
-    receipt = market.slash(running_job, carol, eve, 10_000, sender=referee)
+    slash_to(market, running_job, bob, eve, 10_000, referee)
+    receipt = slash_to(market, running_job, carol, eve, 10_000, referee)
     [event] = _events(receipt, market.JobVoided)
     assert (event.jobId, event.refunded) == (running_job, 0)
     assert market.jobOf(running_job).status_ == JobStatus.VOIDED
@@ -766,16 +768,16 @@ def test_slash_defaulted_solver_refunds_posted_share(h, market, running_job, ali
     h.warp_to(completion + 1)
     market.settleDefault(running_job, bob, sender=eve)
     owed_before = market.owed(running_job, alice)
-    receipt = market.slash(running_job, bob, eve, 5_000, sender=referee)
+    receipt = slash_to(market, running_job, bob, eve, 5_000, referee)
     [event] = _events(receipt, market.SolverSlashed)
-    assert (event.toRecipient, event.toRequester) == (0, 2 * MILESTONE)
+    assert (event.bounty, event.toRequester) == (0, 2 * MILESTONE)
     assert market.owed(running_job, alice) == owed_before + 2 * MILESTONE
 
 
 def test_slash_bad_bps_reverts(market, running_job, bob, carol, referee):
     """A reward above 10 000 basis points is rejected."""
     with ape.reverts(market.JobBadBps, bps=20_000):
-        market.slash(running_job, bob, carol, 20_000, sender=referee)
+        slash_to(market, running_job, bob, carol, 20_000, referee)
 
 
 def test_slash_bps_just_above_max_reverts(market, running_job, bob, carol, referee):
@@ -783,22 +785,50 @@ def test_slash_bps_just_above_max_reverts(market, running_job, bob, carol, refer
     # Ape 0.8.52 cannot decode revert data containing the byte 0x27 (a quote: 10_001 is 0x2711); it
     # raises a plain ContractLogicError whose message is the data's Python repr, so compare the raw bytes.
     with pytest.raises(ContractLogicError) as info:
-        market.slash(running_job, bob, carol, 10_001, sender=referee)
+        slash_to(market, running_job, bob, carol, 10_001, referee)
     raw = ast.literal_eval(info.value.revert_message)
     assert raw == keccak(text="JobBadBps(uint16)")[:4] + (10_001).to_bytes(32, "big")
 
 
-def test_slash_zero_recipient_reverts(market, running_job, bob, referee):
-    """A reward credited to address(0) could never be withdrawn, so it is rejected."""
-    with ape.reverts(market.JobZeroAddress, what="recipient"):
-        market.slash(running_job, bob, ZERO_ADDRESS, 1, sender=referee)
+def test_slash_holds_bounty_until_awarded(market, running_job, alice, bob, carol, referee):
+    """The bounty stays in escrow after slash (nobody is credited it yet) until awardBounty credits it once."""
+    escrow = market.escrowOf(running_job)
+    market.slash(running_job, bob, 4_000, sender=referee)
+    bounty = D.stake * 4_000 // 10_000
+    assert market.bountyOf(running_job, bob) == bounty
+    assert market.escrowOf(running_job) == escrow - (D.stake - bounty + N_CP * MILESTONE)
+    receipt = market.awardBounty(running_job, bob, carol, sender=referee)
+    [event] = _events(receipt, market.BountyAwarded)
+    assert (event.solver, event.recipient, event.amount) == (bob.address, carol.address, bounty)
+    assert market.owed(running_job, carol) == bounty and market.bountyOf(running_job, bob) == 0
+    assert market.solverOf(running_job, bob).bountyAwarded
+    with ape.reverts(market.JobNoBounty, jobId=running_job, solver=bob.address):
+        market.awardBounty(running_job, bob, carol, sender=referee)
+
+
+def test_award_bounty_to_zero_address_credits_requester(market, running_job, alice, bob, referee):
+    """No winner (address(0)): the bounty goes to the requester; nothing is ever credited to address(0)."""
+    owed = market.owed(running_job, alice)
+    market.slash(running_job, bob, 10_000, sender=referee)
+    market.awardBounty(running_job, bob, ZERO_ADDRESS, sender=referee)
+    assert market.owed(running_job, ZERO_ADDRESS) == 0
+    assert market.owed(running_job, alice) == owed + D.stake + N_CP * MILESTONE
+
+
+def test_award_bounty_unslashed_or_unauthorised_reverts(market, running_job, bob, carol, eve, referee):
+    """Only a slashed solver has a bounty, and only the referee awards it."""
+    with ape.reverts(market.JobNoBounty, jobId=running_job, solver=bob.address):
+        market.awardBounty(running_job, bob, carol, sender=referee)
+    market.slash(running_job, bob, 1, sender=referee)
+    with ape.reverts():
+        market.awardBounty(running_job, bob, eve, sender=eve)
 
 
 def test_slash_twice_reverts(market, running_job, bob, carol, referee):
     """A solver can be slashed only once."""
-    market.slash(running_job, bob, carol, 1, sender=referee)
+    slash_to(market, running_job, bob, carol, 1, referee)
     with ape.reverts(market.JobSolverSlashed, jobId=running_job, solver=bob.address):
-        market.slash(running_job, bob, carol, 1, sender=referee)
+        slash_to(market, running_job, bob, carol, 1, referee)
 
 
 def test_slash_finished_solver_reverts(h, market, running_job, bob, carol, referee):
@@ -807,19 +837,19 @@ def test_slash_finished_solver_reverts(h, market, running_job, bob, carol, refer
     h.warp(D.window)
     market.claim(running_job, sender=bob)
     with ape.reverts(market.JobSolverFinished, jobId=running_job, solver=bob.address):
-        market.slash(running_job, bob, carol, 1, sender=referee)
+        slash_to(market, running_job, bob, carol, 1, referee)
 
 
 def test_slash_not_solver_reverts(market, running_job, carol, eve, referee):
     """Only a solver of the job can be slashed."""
     with ape.reverts(market.JobNotSolver, jobId=running_job, account=eve.address):
-        market.slash(running_job, eve, carol, 1, sender=referee)
+        slash_to(market, running_job, eve, carol, 1, referee)
 
 
 def test_slash_open_job_reverts(market, open_job, bob, carol, referee):
     """Nobody can be slashed in a job that is not running."""
     with ape.reverts(market.JobNotRunning, jobId=open_job, status=JobStatus.OPEN):
-        market.slash(open_job, bob, carol, 1, sender=referee)
+        slash_to(market, open_job, bob, carol, 1, referee)
 
 
 # ---------------------------------------------------------------- voidResult
@@ -848,7 +878,7 @@ def test_void_refunds_unreleased_and_returns_stakes(h, market, running_job, alic
 
 def test_void_skips_slashed_and_defaulted_stakes(h, market, running_job, alice, bob, carol, eve, referee):
     """After a slash and a default, voiding returns no stake to either: both were already redistributed."""
-    market.slash(running_job, bob, eve, 10_000, sender=referee)
+    slash_to(market, running_job, bob, eve, 10_000, referee)
     _, completion = h.deadlines(running_job)
     h.warp_to(completion + 1)
     market.settleDefault(running_job, carol, sender=eve)
@@ -875,7 +905,7 @@ def test_void_twice_reverts(market, running_job, referee):
 def test_withdraw_after_void_and_close_dispute_still_works(h, market, running_job, bob, referee):
     """The referee can still close a dispute after a void, and credits stay withdrawable."""
     h.checkpoint(running_job, bob, 1)
-    market.openDispute(running_job, bob, 1, sender=referee)
+    market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)
     market.voidResult(running_job, sender=referee)
     market.closeDispute(running_job, bob, sender=referee)
     market.withdraw(running_job, sender=bob)

@@ -19,7 +19,7 @@ from typing import Any
 from ape.exceptions import ContractLogicError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jobmarket_support import Harness, JobStatus, isolated, job_params
+from jobmarket_support import ZERO_ADDRESS, Harness, JobStatus, isolated, job_params
 
 KINDS = (
     "post",
@@ -114,13 +114,17 @@ class Driver:
         elif kind == "open_dispute":
             solver = self._solver(job, who)
             index = m.solverOf(job, solver).posted
-            receipt = self._send(m.openDispute, job, solver, index, sender=h.referee)
+            receipt = self._send(m.openDispute, job, solver, index, ZERO_ADDRESS, sender=h.referee)
         elif kind == "close_dispute":
             receipt = self._send(m.closeDispute, job, self._solver(job, who), sender=h.referee)
         elif kind == "slash":
             recipient = self._pick(self.accounts, seed // 11)
             bps = (seed * 37) % 10_001
-            receipt = self._send(m.slash, job, self._solver(job, who), recipient, bps, sender=h.referee)
+            solver = self._solver(job, who)
+            receipt = self._send(m.slash, job, solver, bps, sender=h.referee)
+            if receipt is not None:  # the referee awards the held bounty once no dispute over it is live
+                self.check(job)
+                receipt = self._send(m.awardBounty, job, solver, recipient, sender=h.referee)
         elif kind == "void":
             receipt = self._send(m.voidResult, job, sender=h.referee)
         elif kind == "cancel":

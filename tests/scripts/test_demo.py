@@ -28,9 +28,9 @@ def test_demo_story_pays_everyone(tmp_path):
         assert r.after - r.before + r.fees == paid // 2
     funders = [r for r in rows if r.role.startswith("funder")]
     assert sum(r.before - r.after - r.fees for r in funders) == paid
-    # The Verde job: the cheater is caught down to one element and loses its stake and bond; the watcher
-    # gets REWARD_BPS of the stake and both bonds, the honest solver its full half of the payment, and the
-    # requester the cheater's unreleased half and the rest of its stake.
+    # The Verde job: the cheater is caught down to one element and loses its stake (a defender posts no
+    # bond); the watcher gets its bond back and REWARD_BPS of the stake as the bounty, the honest solver its
+    # full half of the payment, and the requester the cheater's unreleased half and the rest of its stake.
     assert "verdict: Challenger wins by Leaf" in text and "resolveElement EXP" in text
     assert "market holds 0 wei of job 2 uncredited" in text
     dc = DeployConfig()
@@ -40,9 +40,9 @@ def test_demo_story_pays_everyone(tmp_path):
         r = by_role[role]
         return r.after - r.before + r.fees
 
-    assert net("Verde cheater") == -config.stake_wei - dc.verde_bond_wei
+    assert net("Verde cheater") == -config.stake_wei
     assert net("Verde solver") == config.verde_payment_wei // 2
-    assert net("operator C + watcher") == share + dc.verde_bond_wei
+    assert net("operator C + watcher") == share
     kept = config.verde_payment_wei // 2 + (config.stake_wei - share)  # unreleased half + the rest of the stake
     assert net("Verde requester") == -config.verde_payment_wei + kept
     table = format_table(rows)

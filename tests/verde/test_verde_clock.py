@@ -21,8 +21,8 @@ def game(h, post_roots, open_solver, bob, carol):
     return game
 
 
-def test_timeout_defender_never_bonds_challenger_wins_own_bond(game, referee, market, chain, bob, carol):
-    """A defender that never posts its bond loses by timeout: the challenger gets its bond back and the reward."""
+def test_timeout_silent_defender_challenger_wins_own_bond(game, referee, market, chain, bob, carol):
+    """A defender that never moves loses by timeout: the challenger gets its bond back and the bounty."""
     deadline = referee.moveDeadline(game.dispute_id)
     assert deadline == referee.disputeOf(game.dispute_id).turnStartedAt + CLOCK
     chain.pending_timestamp = deadline + 1
@@ -37,8 +37,7 @@ def test_timeout_defender_never_bonds_challenger_wins_own_bond(game, referee, ma
 
 
 def test_timeout_silent_challenger_defender_wins(game, referee, market, chain, bob, carol):
-    """A challenger that stops answering mid-bisection loses both bonds and its stake share to the defender."""
-    game.post_bond()
+    """A challenger that stops answering mid-bisection loses its bond and its stake's bounty to the defender."""
     game.round(honest_root, liar(40))
     mid = referee.midpoint(game.dispute_id)
     referee.bisect(game.dispute_id, honest_root(mid), sender=bob)
@@ -48,7 +47,7 @@ def test_timeout_silent_challenger_defender_wins(game, referee, market, chain, b
     referee.timeout(game.dispute_id, sender=bob)
     d = referee.disputeOf(game.dispute_id)
     assert d.phase == Phase.RESOLVED and d.winner == Party.DEFENDER
-    assert referee.bondCredit(bob) == 2 * BOND
+    assert referee.bondCredit(bob) == BOND
     assert market.solverOf(game.job_id, carol).slashed and market.solverOf(game.job_id, bob).disputes == 0
 
 
@@ -60,26 +59,25 @@ def test_timeout_before_deadline_reverts(game, referee, chain, eve):
         referee.timeout(game.dispute_id, sender=eve)
 
 
-def test_postBond_after_deadline_reverts(game, referee, chain, bob):
+def test_first_move_after_deadline_reverts(game, referee, chain, bob):
     """A move one second past its deadline reverts with RefereeClockExpired."""
     deadline = referee.moveDeadline(game.dispute_id)
     chain.pending_timestamp = deadline + 1
+    mid = referee.midpoint(game.dispute_id)
     with ape.reverts(referee.RefereeClockExpired, disputeId=game.dispute_id, party=Party.DEFENDER, deadline=deadline):
-        referee.postBond(game.dispute_id, sender=bob, value=BOND)
+        referee.bisect(game.dispute_id, honest_root(mid), sender=bob)
 
 
-def test_postBond_at_deadline_succeeds(game, referee, chain, bob):
+def test_first_move_at_deadline_succeeds(game, referee, chain, bob):
     """A move at its deadline is accepted and uses up the mover's whole clock."""
     chain.pending_timestamp = referee.moveDeadline(game.dispute_id)
-    referee.postBond(game.dispute_id, sender=bob, value=BOND)
+    referee.bisect(game.dispute_id, honest_root(referee.midpoint(game.dispute_id)), sender=bob)
     assert referee.disputeOf(game.dispute_id).defenderClock == 0
 
 
 def test_bisect_clocks_charge_only_the_mover(game, referee, chain, bob, carol):
     """Each move charges its mover the time since its turn started and leaves the other clock alone."""
     start = referee.disputeOf(game.dispute_id).turnStartedAt
-    chain.pending_timestamp = start + 100
-    game.post_bond()
     mid = referee.midpoint(game.dispute_id)
     chain.pending_timestamp = start + 150
     referee.bisect(game.dispute_id, honest_root(mid), sender=bob)
@@ -92,7 +90,7 @@ def test_bisect_clocks_charge_only_the_mover(game, referee, chain, bob, carol):
 
 def test_committee_has_one_clock_then_the_dispute_expires(game, referee, market, chain, bob, carol, eve):
     """The committee has CLOCK seconds from the pin: timeout reverts before, and after it the dispute
-    expires with each bond back to its poster and both solvers' market disputes closed (nobody slashed)."""
+    expires with the challenger's bond back and both solvers' market disputes closed (nobody slashed)."""
     game.play(honest_root, liar(40))
     d = referee.disputeOf(game.dispute_id)
     until = d.turnStartedAt + CLOCK
@@ -102,7 +100,7 @@ def test_committee_has_one_clock_then_the_dispute_expires(game, referee, market,
     receipt = referee.timeout(game.dispute_id, sender=eve)
     assert receipt.gas_used < RESOLVE_GAS_CAP
     assert referee.disputeOf(game.dispute_id).phase == Phase.RESOLVED
-    assert referee.bondCredit(game.challenger) == BOND and referee.bondCredit(game.defender) == BOND
+    assert referee.bondCredit(game.challenger) == BOND and referee.bondCredit(game.defender) == 0
     assert market.solverOf(game.job_id, bob).disputes == 0 and market.solverOf(game.job_id, carol).disputes == 0
     assert not market.solverOf(game.job_id, bob).slashed and not market.solverOf(game.job_id, carol).slashed
 

@@ -62,6 +62,6 @@ def test_fuzz_bisect_honest_party_never_loses(
         assert honest_at_hi == honest_root(d.hi)
 
         game.resolve(Party.DEFENDER if honest_defends else Party.CHALLENGER)
-        assert referee.bondCredit(honest) == 2 * BOND and referee.bondCredit(dishonest) == 0
-        assert ape.chain.provider.get_balance(referee.address) == 2 * BOND
+        assert referee.bondCredit(honest) == BOND and referee.bondCredit(dishonest) == 0
+        assert ape.chain.provider.get_balance(referee.address) == BOND
         assert market.solverOf(job_id, dishonest).slashed and market.solverOf(job_id, honest).disputes == 0

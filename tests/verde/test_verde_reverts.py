@@ -105,17 +105,18 @@ def test_openWatcherDispute_records_dispute_event(job, referee, bob, eve):
 # ---------------------------------------------------------------- moves
 
 
-def test_bisect_before_bond_reverts(job, referee, open_solver, bob, carol):
-    """The defender's first move must be its bond."""
+def test_defender_first_move_needs_no_bond(job, referee, market, open_solver, bob, carol):
+    """The defender's collateral is its market stake: its first move is a plain bisect, and the referee holds
+    only the challenger's bond."""
     game = open_solver(job, carol, bob, 2)
-    with ape.reverts(referee.RefereeBondMissing, disputeId=game.dispute_id):
-        referee.bisect(game.dispute_id, honest_root(45), sender=bob)
+    referee.bisect(game.dispute_id, honest_root(45), sender=bob)
+    assert referee.disputeOf(game.dispute_id).turn == Party.CHALLENGER
+    assert ape.chain.provider.get_balance(referee.address) == BOND
 
 
 def test_bisect_not_your_turn_reverts(job, referee, open_solver, bob, carol, eve):
     """Only the side to move may move: the challenger, then an outsider, are turned away."""
     game = open_solver(job, carol, bob, 2)
-    game.post_bond()
     with ape.reverts(
         referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=carol.address, expected=Party.DEFENDER
     ):
@@ -125,14 +126,6 @@ def test_bisect_not_your_turn_reverts(job, referee, open_solver, bob, carol, eve
         referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=eve.address, expected=Party.CHALLENGER
     ):
         referee.bisect(game.dispute_id, honest_root(45), sender=eve)
-
-
-def test_postBond_twice_reverts(job, referee, open_solver, bob, carol):
-    """A second postBond reverts with RefereeWrongPhase."""
-    game = open_solver(job, carol, bob, 2)
-    game.post_bond()
-    with ape.reverts(referee.RefereeWrongPhase, disputeId=game.dispute_id, phase=Phase.STEPS, expected=Phase.STEPS):
-        referee.postBond(game.dispute_id, sender=bob, value=BOND)
 
 
 def test_bisect_unknown_dispute_reverts(referee, bob):
@@ -227,7 +220,7 @@ def test_resolveByCommittee_all_members_any_caller_succeeds(pinned, referee, eve
     """All five members' signatures, relayed by an outsider, resolve the dispute."""
     pinned.resolve(Party.DEFENDER, signers=COMMITTEE, sender=eve)
     assert referee.disputeOf(pinned.dispute_id).winner == Party.DEFENDER
-    assert referee.bondCredit(bob) == 2 * BOND
+    assert referee.bondCredit(bob) == BOND
 
 
 # ---------------------------------------------------------------- governance
@@ -254,24 +247,34 @@ def test_setCommittee_malformed_reverts(referee, deployer, bob, case):
         referee.setCommittee(members, threshold, sender=deployer)
 
 
-def test_setCommittee_replaces_members(pinned, referee, deployer, carol):
-    """After a replacement, old members no longer count and the new threshold applies."""
+def test_setCommittee_replaces_members_for_new_disputes(
+    pinned, referee, deployer, h, post_roots, open_solver, bob, carol
+):
+    """A replacement is a new epoch: old members no longer decide disputes opened after it, the new threshold
+    applies to those, and the dispute already open keeps the committee it opened under."""
     new = Account.from_key(keccak(b"new member"))
     receipt = referee.setCommittee([new.address], 1, sender=deployer)
     event = receipt.events.filter(referee.CommitteeSet)[0]
-    assert list(event.members) == [new.address] and event.threshold == 1
+    assert list(event.members) == [new.address] and event.threshold == 1 and event.epoch == 2
     assert referee.committee() == ([new.address], 1)
-    digest = bytes(referee.committeeDigest(pinned.dispute_id, Party.CHALLENGER))
-    with ape.reverts(referee.RefereeNotCommitteeMember, signer=COMMITTEE[0].address):
-        referee.resolveByCommittee(pinned.dispute_id, Party.CHALLENGER, sign(digest, COMMITTEE[:1]), sender=carol)
-    referee.resolveByCommittee(pinned.dispute_id, Party.CHALLENGER, sign(digest, [new]), sender=carol)
-    assert referee.bondCredit(carol) == 2 * BOND
+    job_id = h.start()
+    post_roots(job_id, bob, honest_root, 2)
+    post_roots(job_id, carol, liar(40), 2)
+    later = open_solver(job_id, carol, bob, 2)
+    later.play(honest_root, liar(40))
+    digest = bytes(referee.committeeDigest(later.dispute_id, Party.CHALLENGER))
+    with ape.reverts(referee.RefereeNotCommitteeMember, disputeId=later.dispute_id, signer=COMMITTEE[0].address):
+        referee.resolveByCommittee(later.dispute_id, Party.CHALLENGER, sign(digest, COMMITTEE[:1]), sender=carol)
+    referee.resolveByCommittee(later.dispute_id, Party.CHALLENGER, sign(digest, [new]), sender=carol)
+    assert referee.bondCredit(carol) == BOND
+    pinned.resolve(Party.DEFENDER)  # the first committee still decides the dispute opened under it
+    assert referee.disputeOf(pinned.dispute_id).winner == Party.DEFENDER
 
 
 def test_openSolverDispute_challenger_unposted_reverts(h, referee, market, post_roots, bob, carol):
-    """A challenging solver must have posted the disputed checkpoint itself (the market's JobCheckpointNotPosted)."""
+    """A challenging solver must have posted the disputed checkpoint itself (RefereeCheckpointNotPosted)."""
     job_id = h.start()
     post_roots(job_id, bob, honest_root, 2)
     post_roots(job_id, carol, honest_root, 1)
-    with ape.reverts(market.JobCheckpointNotPosted, jobId=job_id, solver=carol.address, index=2):
+    with ape.reverts(referee.RefereeCheckpointNotPosted, jobId=job_id, account=carol.address, index=2):
         referee.openSolverDispute(job_id, bob, 2, sender=carol, value=BOND)

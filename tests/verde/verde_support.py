@@ -16,11 +16,11 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak
 
-BOND = 10**17  # wei per party
+BOND = 10**17  # wei, the challenger's (a defender posts none)
 CLOCK = 3_600  # seconds per party per dispute
 REWARD_BPS = 5_000  # winner's share of a losing solver's stake
 STAKE = 10**17  # per solver, as in the market defaults
-MOVE_GAS_CAP = 150_000  # every postBond / bisect call stays under this
+MOVE_GAS_CAP = 150_000  # every bisect call stays under this
 RESOLVE_GAS_CAP = 300_000  # a resolution (committee or timeout) with the market calls stays under this
 
 
@@ -79,11 +79,6 @@ class Game:
     defender: Any  # account
     receipts: list = dataclasses.field(default_factory=list)
 
-    def post_bond(self) -> Any:
-        r = self.referee.postBond(self.dispute_id, sender=self.defender, value=BOND)
-        self.receipts.append(r)
-        return r
-
     def round(self, defender_root: Callable[[int], bytes], challenger_root: Callable[[int], bytes]) -> None:
         """One bisection round: the defender commits at the midpoint, the challenger answers."""
         mid = self.referee.midpoint(self.dispute_id)
@@ -91,8 +86,7 @@ class Game:
         self.receipts.append(self.referee.bisect(self.dispute_id, challenger_root(mid), sender=self.challenger))
 
     def play(self, defender_root: Callable[[int], bytes], challenger_root: Callable[[int], bytes]) -> int:
-        """Post the bond and bisect until the dispute leaves the Steps phase; returns the rounds played."""
-        self.post_bond()
+        """Bisect until the dispute leaves the Steps phase; returns the rounds played."""
         rounds = 0
         while self.referee.disputeOf(self.dispute_id).phase == Phase.STEPS:
             self.round(defender_root, challenger_root)
@@ -109,4 +103,4 @@ class Game:
 
     @property
     def move_gas(self) -> list[int]:
-        return [r.gas_used for r in self.receipts if r.method_called.name in ("postBond", "bisect")]
+        return [r.gas_used for r in self.receipts if r.method_called.name == "bisect"]

@@ -146,8 +146,9 @@ def run_demo(anvil: Anvil, workdir: Path, *, config: DemoConfig = DemoConfig(), 
     spec_hash = keccak(json.dumps(spec, sort_keys=True).encode())
     now = chain.pending_timestamp
     deadline = now + 300
+    # This job's model has no Verde program: the template says so (numOps 0), so its disputes are the committee's.
     template = (spec_hash, config.steps, config.checkpoint_interval, len(solvers), config.stake_wei,
-                deadline + 600, deadline + 3600, config.challenge_window_s)
+                deadline + 600, deadline + 3600, config.challenge_window_s, bytes(32), bytes(32), 0)
     tx = ledger.send("funder 1 opens a campaign (goal 3 ETH)", crowdfund.createCampaign, ZERO, config.goal_wei,
                      deadline, template, sender=funders[0])
     campaign = tx.events.filter(crowdfund.CampaignCreated)[0].campaignId

@@ -336,3 +336,46 @@ def test_crowdfunded_job_is_judged_on_chain_down_to_the_leaf(
     # Floor shares plus the last claimant's rounding dust: every wei the market returned reached a contributor.
     claimed = crowdfund.claimedOf(cid, dave) + crowdfund.claimedOf(cid, eve)
     assert claimed <= returned <= claimed + 1
+
+
+def test_crowdfunded_job_both_solvers_wrong_every_wei_reaches_contributors(
+    h, referee, market, crowdfund, chain, alice, bob, carol, dave, eve
+):
+    """Both solvers of a crowdfunded job cheat on the same element of the same op (one ulp, and a big error):
+    the recomputation matches neither (BothWrong), both are slashed and the job is voided. Nobody won outright,
+    so both bounties go to the requester, the Crowdfund; the challenger's bond goes back to it (the referee
+    credits nobody outside the dispute), and the whole pool and both stakes reach the contributors."""
+    ulp = cheater("fwd_exp_ulp")
+    exp, element = ulp.dishonest.op, ulp.dishonest.element
+    big = VerdeTrainer(JOB, dishonest=corrupt(1, exp, element=element, mode="big"))
+    big.train()
+    assert len({ulp.roots[2], big.roots[2], honest().roots[2]}) == 3
+    tree, data, num_ops = Program(honest()).job_fields
+    now = chain.pending_timestamp
+    template = (spec_hash(JOB), JOB.steps, INTERVAL, 2, STAKE, now + 2_000, now + 100_000, 10_000, tree, data, num_ops)
+    cid = crowdfund.createCampaign(ZERO_ADDRESS, 10**18, now + 1_000, template, sender=alice).events.filter(
+        crowdfund.CampaignCreated
+    )[0].campaignId
+    for who, amount in ((dave, 7 * 10**17), (eve, 3 * 10**17)):
+        crowdfund.contribute(cid, amount, sender=who, value=amount)
+    job_id = crowdfund.launch(cid, sender=eve).events.filter(crowdfund.CampaignLaunched)[0].jobId
+    for solver in (bob, carol):
+        market.join(job_id, sender=solver, value=STAKE)
+    for k in (1, 2):
+        market.postCheckpoint(job_id, k, ulp.roots[k * INTERVAL], sender=bob)
+        market.postCheckpoint(job_id, k, big.roots[k * INTERVAL], sender=carol)
+
+    did, a, b = dispute_between(referee, market, job_id, bob, ulp, carol, big)
+    play([a, b])
+    resolved = [ev for r in a.receipts + b.receipts for ev in r.events.filter(referee.DisputeResolved)]
+    assert resolved[-1].how == 4  # Resolution.BothWrong
+    assert referee.disputeOf(did).opIndex == exp and referee.disputeOf(did).element == element
+    assert market.solverOf(job_id, bob).slashed and market.solverOf(job_id, carol).slashed
+    assert market.jobOf(job_id).status_ == 4  # JobStatus.Voided
+    assert referee.bondCredit(bob) == BOND and referee.bondCredit(crowdfund) == 0
+    assert market.bountyOf(job_id, bob) == market.bountyOf(job_id, carol) == 0
+    assert market.owed(job_id, crowdfund) == 10**18 + 2 * STAKE and market.escrowOf(job_id) == 0
+    crowdfund.sync(cid, sender=eve)
+    for who in (dave, eve):
+        crowdfund.claimRefund(cid, sender=who)
+    assert chain.provider.get_balance(crowdfund.address) == 0

@@ -279,7 +279,7 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
     for address, fee in report.fees.items():
         ledger.fees[address] += fee
     echo(f"  cheater slashed: {market.solverOf(job_id, cheater).slashed}; watcher's reward "
-         f"{(market.owed(job_id, watcher) - before) / ETH:.2f} ETH of the cheater's stake, bonds "
+         f"{(market.owed(job_id, watcher) - before) / ETH:.2f} ETH of the cheater's stake (the bounty), bond "
          f"{referee.bondCredit(watcher) / ETH:.2f} ETH (its own bond back)")  # fmt: skip
     echo(f"  dispute trace: {plot_dispute(report, Path('out') / 'demo-dispute.png')}")
     ledger.send("watcher withdraws its bond", referee.withdrawBond, sender=watcher)

@@ -124,6 +124,8 @@ def open_dispute(referee, market, job_id: int, account, d: Divergence):
 def check_job(market, referee, job_id: int, job: VerdeJob) -> None:
     """The local spec is the job's, and it was posted with this spec's program (else only a committee could
     decide, or the chain would judge the trace against other rules)."""
+    if not 1 <= job_id <= market.jobCount():
+        raise ChallengeError(f"job {job_id} does not exist: this market has {market.jobCount()} jobs")
     info = JobInfo.of(market, job_id)
     if info.spec_hash != spec_hash(job):
         raise ChallengeError(f"job {job_id}: its specHash is not this spec's initial checkpoint root")

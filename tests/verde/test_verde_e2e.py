@@ -190,6 +190,8 @@ def test_watcher_challenge_flow(h, referee, market, alice, bob, carol, eve):
     job_id = start_job(h, referee, alice, bob, carol, honest().roots, bad.roots)
     with pytest.raises(ChallengeError, match="specHash"):
         challenge(deployment, job_id, eve, VerdeJob(steps=4, checkpoint_interval=2, seed=5), echo=lambda _m: None)
+    with pytest.raises(ChallengeError, match="job 999 does not exist"):
+        challenge(deployment, 999, eve, JOB, echo=lambda _m: None)
     with pytest.raises(ChallengeError, match="requester cannot dispute"):  # before any transaction
         challenge(deployment, job_id, alice, JOB, echo=lambda _m: None)
 

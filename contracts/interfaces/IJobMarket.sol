@@ -17,8 +17,8 @@ pragma solidity ^0.8.28;
 /// Obligations of an implementation:
 /// - It MUST hold, per job, exactly the payment plus the stakes it has not yet credited, and
 ///   every credited wei MUST be withdrawable by its owner.
-/// - Only an account with the dispute role (the Verde referee) MUST be able to open or close a
-///   dispute, slash a stake or void a result.
+/// - Only the job's referee (the holder of the dispute role when the job was posted) MUST be able to open or
+///   close a dispute, slash a stake, award a bounty or void a result; the dispute role has one holder.
 /// - Cancellation, an unfilled job past its join deadline, and a solver missing the completion
 ///   deadline MUST each have a path that credits every wei to someone.
 /// - A checkpoint whose challenge window has passed MUST NOT be disputable any more.
@@ -138,6 +138,10 @@ interface IJobMarket {
     /// @param bounty The winner's share of the stake, held in escrow until `awardBounty`.
     /// @param toRequester The rest of the stake plus the solver's unreleased payment.
     event SolverSlashed(uint256 indexed jobId, address indexed solver, uint256 bounty, uint256 toRequester);
+    /// @notice Governance appointed `referee` (address(0): revoked) as the judge of the jobs posted from now on.
+    /// @param appointment The appointment's number.
+    /// @param referee The new holder of the dispute role.
+    event RefereeAppointed(uint32 indexed appointment, address referee);
     /// @notice A slashed solver's bounty was credited.
     /// @param jobId The job.
     /// @param solver The slashed solver.
@@ -203,6 +207,10 @@ interface IJobMarket {
     error JobTokenFeeOnTransfer(address token, uint256 received, uint256 expected);
     /// @notice A required address (`what`) was address(0); crediting it would lose the funds.
     error JobZeroAddress(string what);
+    /// @notice `caller` is not job `jobId`'s referee (the holder of the dispute role when it was posted).
+    error JobNotReferee(uint256 jobId, address caller);
+    /// @notice No referee is appointed: a job posted now could never be disputed.
+    error JobNoReferee();
     /// @notice The solver's bounty is not held: it was not slashed, or the bounty was already awarded.
     error JobNoBounty(uint256 jobId, address solver);
 
@@ -288,7 +296,7 @@ interface IJobMarket {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The role that may call the dispute functions (held by the Verde referee only).
+    /// @notice The role whose holder judges the jobs posted while it holds it (one holder at a time).
     /// @return role_ keccak256("DISPUTE_ROLE").
     function DISPUTE_ROLE() external view returns (bytes32 role_);
 
@@ -352,6 +360,15 @@ interface IJobMarket {
     /// @param jobId The job.
     /// @return amount_ The uncredited escrow.
     function escrowOf(uint256 jobId) external view returns (uint256 amount_);
+
+    /// @notice The referee that judges `jobId`: the one appointed when it was posted.
+    /// @param jobId The job.
+    /// @return referee_ Its address (address(0) for an unknown job).
+    function refereeOf(uint256 jobId) external view returns (address referee_);
+
+    /// @notice The referee jobs posted now would get (address(0): none appointed, posting reverts).
+    /// @return referee_ The current holder of the dispute role.
+    function referee() external view returns (address referee_);
 
     /// @notice A job's status alone (cheaper than `jobOf` for the referee's checks).
     /// @param jobId The job.

@@ -24,7 +24,9 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 /// credits (or credits out through `withdraw`), never creates or loses it, so the contract's balance
 /// of an asset equals the sum over its jobs of escrow plus credits.
 ///
-/// NOTE: Only the Verde referee holds `DISPUTE_ROLE`; the admin (governance) grants it.
+/// NOTE: Only the Verde referee holds `DISPUTE_ROLE`; the admin (governance) grants it. Granting it to a new
+/// referee revokes it from the old one, and each job is judged for good by the referee appointed when it was
+/// posted: governance can change the judge of future jobs, never of a job solvers have staked in.
 /// NOTE: A solver defaulted while a checkpoint of its is still in its window can still be slashed,
 /// but its stake has already gone to the requester, so the dispute winner's reward is then zero here.
 /// WARNING: ERC20s that deliver less than the amount sent (fee-on-transfer) are rejected by a balance
@@ -41,8 +43,9 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
         JobParams params; // as posted
         address requester; // who posted and paid; receives refunds, dust and forfeits
         JobStatus status; // lifecycle
-        uint32 joined; // solvers joined so far
-        uint32 slashed; // solvers slashed so far; the job is voided when it reaches numSolvers
+        uint16 joined; // solvers joined so far (<= MAX_SOLVERS)
+        uint16 slashed; // solvers slashed so far; the job is voided when it reaches numSolvers
+        uint32 appointment; // the referee appointment in force at posting: the job's judge for good
         uint256 escrow; // held for the job and not yet credited to anyone
     }
 
@@ -82,6 +85,10 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     mapping(uint256 => mapping(address => uint256)) internal _owed;
     /// @dev jobId => slashed solver => its bounty, held in escrow until the referee awards it.
     mapping(uint256 => mapping(address => uint256)) internal _bounties;
+    /// @dev The number of the latest referee appointment (0: none yet).
+    uint32 internal _appointments;
+    /// @dev appointment => the referee it appointed (address(0): the role was revoked, nobody judges).
+    mapping(uint32 => address) internal _referees;
 
     // ---------------------------------------------------------------- constructor
 
@@ -98,11 +105,15 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     function postJob(JobParams calldata _params) external payable nonReentrant returns (uint256 jobId_) {
         _validate(_params);
         _checkValue(_params.token, _params.payment);
+        uint32 appointment = _appointments;
+        // INVARIANT: a job is posted with a judge; a job nobody could dispute would pay any checkpoint.
+        if (_referees[appointment] == address(0)) revert JobNoReferee();
 
         jobId_ = ++_jobCount;
         Job storage job = _jobs[jobId_];
         job.params = _params;
         job.requester = msg.sender;
+        job.appointment = appointment;
         job.status = JobStatus.Open;
         job.escrow = _params.payment;
         emit JobPosted(jobId_, msg.sender, _params.specHash, _params.token, _params.payment);
@@ -268,11 +279,8 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- external: dispute role
 
     /// @inheritdoc IJobMarket
-    function openDispute(uint256 _jobId, address _solver, uint32 _index, address _challenger)
-        external
-        onlyRole(DISPUTE_ROLE)
-    {
-        Job storage job = _job(_jobId);
+    function openDispute(uint256 _jobId, address _solver, uint32 _index, address _challenger) external {
+        Job storage job = _refereed(_jobId);
         if (job.status != JobStatus.Running) revert JobNotRunning(_jobId, job.status);
         SolverInfo storage info = _solverInfo[_jobId][_solver];
         if (!info.joined) revert JobNotSolver(_jobId, _solver);
@@ -297,8 +305,8 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobMarket
-    function closeDispute(uint256 _jobId, address _solver) external onlyRole(DISPUTE_ROLE) {
-        _job(_jobId);
+    function closeDispute(uint256 _jobId, address _solver) external {
+        _refereed(_jobId);
         SolverInfo storage info = _solverInfo[_jobId][_solver];
         if (info.disputes == 0) revert JobSolverNotDisputed(_jobId, _solver);
 
@@ -307,8 +315,8 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobMarket
-    function slash(uint256 _jobId, address _solver, uint16 _rewardBps) external onlyRole(DISPUTE_ROLE) nonReentrant {
-        Job storage job = _job(_jobId);
+    function slash(uint256 _jobId, address _solver, uint16 _rewardBps) external nonReentrant {
+        Job storage job = _refereed(_jobId);
         if (job.status != JobStatus.Running) revert JobNotRunning(_jobId, job.status);
         SolverInfo storage info = _solverInfo[_jobId][_solver];
         if (!info.joined) revert JobNotSolver(_jobId, _solver);
@@ -338,8 +346,8 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobMarket
-    function awardBounty(uint256 _jobId, address _solver, address _recipient) external onlyRole(DISPUTE_ROLE) {
-        Job storage job = _job(_jobId);
+    function awardBounty(uint256 _jobId, address _solver, address _recipient) external {
+        Job storage job = _refereed(_jobId);
         SolverInfo storage info = _solverInfo[_jobId][_solver];
         // INVARIANT: a bounty exists only for a slashed solver, and is awarded once.
         if (!info.slashed || info.bountyAwarded) revert JobNoBounty(_jobId, _solver);
@@ -353,8 +361,8 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobMarket
-    function voidResult(uint256 _jobId) external onlyRole(DISPUTE_ROLE) nonReentrant {
-        Job storage job = _job(_jobId);
+    function voidResult(uint256 _jobId) external nonReentrant {
+        Job storage job = _refereed(_jobId);
         if (job.status != JobStatus.Running) revert JobNotRunning(_jobId, job.status);
 
         _void(_jobId, job);
@@ -441,6 +449,39 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
         if (_p.numOps == 0 ? _p.programTree != 0 || _p.dataTree != 0 : _p.programTree == 0) {
             revert JobInvalidParams("program incomplete");
         }
+    }
+
+    /// @dev The job, provided the caller is its referee (the one appointed when it was posted), or revert.
+    function _refereed(uint256 _jobId) internal view returns (Job storage job_) {
+        job_ = _job(_jobId);
+        // INVARIANT: a job's judge never changes after posting, like the program it judges by.
+        if (msg.sender != _referees[job_.appointment]) revert JobNotReferee(_jobId, msg.sender);
+    }
+
+    /// @dev DISPUTE_ROLE has one holder: granting it to a new referee revokes it from the old one, and
+    /// appoints the new one for the jobs posted from now on (jobs already posted keep theirs).
+    function _grantRole(bytes32 _role, address _account) internal override returns (bool granted_) {
+        if (_role == DISPUTE_ROLE) {
+            address current = _referees[_appointments];
+            if (_account == current) return false;
+            if (current != address(0)) super._revokeRole(_role, current);
+            _appoint(_account);
+        }
+        granted_ = super._grantRole(_role, _account);
+    }
+
+    /// @dev Revoking (or renouncing) DISPUTE_ROLE leaves new jobs without a referee, so none can be posted
+    /// until governance appoints one; jobs already posted keep theirs.
+    function _revokeRole(bytes32 _role, address _account) internal override returns (bool revoked_) {
+        revoked_ = super._revokeRole(_role, _account);
+        if (revoked_ && _role == DISPUTE_ROLE) _appoint(address(0));
+    }
+
+    /// @dev Record a new appointment.
+    function _appoint(address _referee) internal {
+        uint32 appointment = ++_appointments;
+        _referees[appointment] = _referee;
+        emit RefereeAppointed(appointment, _referee);
     }
 
     /// @dev The job, or revert JobUnknown.
@@ -534,6 +575,16 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IJobMarket
     function escrowOf(uint256 _jobId) external view returns (uint256 amount_) {
         amount_ = _jobs[_jobId].escrow;
+    }
+
+    /// @inheritdoc IJobMarket
+    function refereeOf(uint256 _jobId) external view returns (address referee_) {
+        referee_ = _referees[_jobs[_jobId].appointment];
+    }
+
+    /// @inheritdoc IJobMarket
+    function referee() external view returns (address referee_) {
+        referee_ = _referees[_appointments];
     }
 
     /// @inheritdoc IJobMarket

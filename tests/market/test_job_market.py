@@ -695,8 +695,8 @@ def test_close_dispute_not_disputed_reverts(market, running_job, bob, referee):
 
 
 @pytest.mark.parametrize("function", ["openDispute", "closeDispute", "slash", "awardBounty", "voidResult"])
-def test_dispute_functions_without_role_revert(h, market, running_job, bob, carol, eve, function):
-    """Every dispute-role function rejects a caller without DISPUTE_ROLE with AccessControlUnauthorizedAccount."""
+def test_dispute_functions_from_anyone_but_the_jobs_referee_revert(h, market, running_job, bob, carol, eve, function):
+    """Every dispute function of a job rejects anyone but that job's referee with JobNotReferee."""
     h.checkpoint(running_job, bob, 1)
     args = {
         "openDispute": (running_job, bob, 1, ZERO_ADDRESS),
@@ -706,21 +706,31 @@ def test_dispute_functions_without_role_revert(h, market, running_job, bob, caro
         "voidResult": (running_job,),
     }[function]
     for caller in (eve, h.requester, bob):
-        with ape.reverts(
-            market.AccessControlUnauthorizedAccount, account=caller.address, neededRole=market.DISPUTE_ROLE()
-        ):
+        with ape.reverts(market.JobNotReferee, jobId=running_job, caller=caller.address):
             getattr(market, function)(*args, sender=caller)
 
 
-def test_admin_grants_and_revokes_dispute_role(h, market, running_job, deployer, dave, eve):
-    """Only the admin can grant DISPUTE_ROLE; a grantee can then act and loses the power on revoke."""
+def test_new_referee_judges_only_jobs_posted_after_it(h, market, running_job, deployer, referee, bob, dave, eve):
+    """Only the admin appoints a referee; the new one replaces the old for the jobs posted from then on, while
+    a job solvers already staked in keeps the referee it was posted with. Without a referee nothing is posted."""
     role = market.DISPUTE_ROLE()
     with ape.reverts(market.AccessControlUnauthorizedAccount, account=eve.address, neededRole=b"\x00" * 32):
         market.grantRole(role, eve, sender=eve)
-    market.grantRole(role, dave, sender=deployer)
-    market.revokeRole(role, dave, sender=deployer)
-    with ape.reverts(market.AccessControlUnauthorizedAccount, account=dave.address, neededRole=role):
+    receipt = market.grantRole(role, dave, sender=deployer)
+    [event] = _events(receipt, market.RefereeAppointed)
+    assert event.referee == dave.address and market.referee() == dave.address
+    assert not market.hasRole(role, referee) and market.refereeOf(running_job) == referee.address
+    with ape.reverts(market.JobNotReferee, jobId=running_job, caller=dave.address):
         market.voidResult(running_job, sender=dave)
+    h.checkpoint(running_job, bob, 1)
+    market.openDispute(running_job, bob, 1, ZERO_ADDRESS, sender=referee)  # the old job's judge still judges it
+    newer = h.start()
+    assert market.refereeOf(newer) == dave.address
+    market.voidResult(newer, sender=dave)
+    market.revokeRole(role, dave, sender=deployer)
+    assert market.referee() == ZERO_ADDRESS
+    with ape.reverts(market.JobNoReferee):
+        h.post()
 
 
 # ---------------------------------------------------------------- slash

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "market"))
 
 from jobmarket_support import Asset, Defaults, Harness  # noqa: E402
-from verde_support import BOND, CLOCK, COMMITTEE, REWARD_BPS, THRESHOLD, Game  # noqa: E402
+from verde_support import BOND, CLOCK, COMMITTEE, REWARD_BPS, THRESHOLD, Game, honest_root, liar  # noqa: E402
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -89,3 +89,27 @@ def open_watcher(referee):
         return Game(referee=referee, dispute_id=dispute_id, challenger=challenger, defender=defender)
 
     return open_
+
+
+@pytest.fixture
+def job(h, post_roots, bob, carol):
+    """A running job: bob honest, carol diverging at step 40, both through checkpoint 2."""
+    job_id = h.start()
+    post_roots(job_id, bob, honest_root, 2)
+    post_roots(job_id, carol, liar(40), 2)
+    return job_id
+
+
+@pytest.fixture
+def game(job, open_solver, bob, carol):
+    """carol (diverging at step 40) disputes honest bob's checkpoint 2; the Game carries `job_id`."""
+    game = open_solver(job, carol, bob, 2)
+    game.job_id = job
+    return game
+
+
+@pytest.fixture
+def pinned(game):
+    """That dispute bisected down to step 40 (Committee phase: the job has no program)."""
+    game.play(honest_root, liar(40))
+    return game

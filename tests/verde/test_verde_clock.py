@@ -6,19 +6,7 @@ Run: `.venv/bin/ape test tests/verde -q -p no:cacheprovider`
 from __future__ import annotations
 
 import ape
-import pytest
 from verde_support import BOND, CLOCK, RESOLVE_GAS_CAP, REWARD_BPS, STAKE, Party, Phase, honest_root, liar
-
-
-@pytest.fixture
-def game(h, post_roots, open_solver, bob, carol):
-    """carol (diverging at step 40) disputes honest bob's checkpoint 2."""
-    job_id = h.start()
-    post_roots(job_id, bob, honest_root, 2)
-    post_roots(job_id, carol, liar(40), 2)
-    game = open_solver(job_id, carol, bob, 2)
-    game.job_id = job_id
-    return game
 
 
 def test_timeout_silent_defender_challenger_wins_own_bond(game, referee, market, chain, bob, carol):

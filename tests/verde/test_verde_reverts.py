@@ -12,24 +12,6 @@ from eth_account import Account
 from eth_utils import keccak
 from verde_support import BOND, COMMITTEE, THRESHOLD, Party, Phase, honest_root, liar, sign
 
-
-@pytest.fixture
-def job(h, post_roots, bob, carol):
-    """A running job: bob honest, carol diverging at step 40, both through checkpoint 2."""
-    job_id = h.start()
-    post_roots(job_id, bob, honest_root, 2)
-    post_roots(job_id, carol, liar(40), 2)
-    return job_id
-
-
-@pytest.fixture
-def pinned(job, open_solver, bob, carol):
-    """carol's dispute against bob's checkpoint 2, bisected down to step 40 (Committee phase)."""
-    game = open_solver(job, carol, bob, 2)
-    game.play(honest_root, liar(40))
-    return game
-
-
 # ---------------------------------------------------------------- opening
 
 

@@ -112,17 +112,6 @@ def test_solver_dispute_without_own_checkpoint_reverts(h, referee, post_roots, b
 # ---------------------------------------------------------------- 4. the committee's one clock
 
 
-@pytest.fixture
-def pinned(h, post_roots, open_solver, bob, carol):
-    job_id = h.start()
-    post_roots(job_id, bob, honest_root, 2)
-    post_roots(job_id, carol, liar(40), 2)
-    game = open_solver(job_id, carol, bob, 2)
-    game.play(honest_root, liar(40))
-    game.job_id = job_id
-    return game
-
-
 def test_committee_verdict_after_its_clock_is_refused(pinned, referee, market, chain, bob, carol, eve):
     """One second past its clock the committee can no longer decide; only `timeout` ends the dispute (bond
     back, nobody slashed)."""

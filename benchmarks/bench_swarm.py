@@ -145,14 +145,16 @@ def main() -> int:
     cfg = rl.RLConfig(group_size=args.group_size, lr=args.lr, temperature=args.temperature)
 
     t0 = time.perf_counter()
-    base, _, task, info = warmup(WarmupConfig(target=args.target, seed=args.seed), log=False)
+    base, base_opt, task, info = warmup(WarmupConfig(target=args.target, seed=args.seed), log=False)
     log(f"warm-up: {int(info['steps'])} steps, held-out acc {info['heldout_acc']:.3f}, {info['seconds']:.1f}s")
     state = {k: v.clone() for k, v in base.state_dict().items()}
 
     def fresh() -> Node:
+        # What a node does with the warm-up checkpoint file (rl.rl_policy), from the same bytes in memory.
         m = NativeGPT(base.cfg)
         m.load_state_dict(state)
-        return Node(m, rl.make_optimizer(m, lr=cfg.lr, weight_decay=cfg.weight_decay))
+        ckpt = rl.Checkpoint(m, task, base_opt.state_dict(), {"warmup": info})
+        return Node(*rl.rl_policy(ckpt, cfg))
 
     arms = {"swarm": [fresh() for _ in range(args.nodes)], "solo": [fresh() for _ in range(args.nodes)]}
     acc0 = rl.heldout_accuracy(base, task)

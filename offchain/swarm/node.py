@@ -126,8 +126,8 @@ class SwarmNode:
         if source is None:
             raise RuntimeError("no weights.pt in the workdir and no --init checkpoint")
         ckpt = rl.load_checkpoint(source)
-        self.model, self.task, meta = ckpt.model, ckpt.task, ckpt.meta
-        self.opt = rl.make_optimizer(self.model, state=ckpt.opt_state)
+        self.task, meta = ckpt.task, ckpt.meta
+        self.model, self.opt = rl.rl_policy(ckpt, rl.RLConfig())
         resumed = source == weights
         self._total = int(meta.get("rounds_played", 0)) if resumed else 0
         self.echo(f"[{self.name[:10]}] {'resumed from' if resumed else 'starting from'} {source}")

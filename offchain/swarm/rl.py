@@ -399,11 +399,28 @@ def make_optimizer(
     model: torch.nn.Module, *, lr: float = RLConfig.lr, weight_decay: float = RLConfig.weight_decay,
     state: dict[str, Any] | None = None,
 ) -> torch.optim.AdamW:  # fmt: skip
-    """torch AdamW over the model's parameters, restored from `state` (an `opt.state_dict()`) when given."""
+    """torch AdamW over the model's parameters at `lr` and `weight_decay`, with the moments of `state` (an
+    `opt.state_dict()`) when given. `load_state_dict` also restores each group's saved learning rate and decay;
+    they are set back to the ones asked for, so a checkpoint never brings another phase's learning rate."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     if state is not None:
         opt.load_state_dict(state)
+        for group in opt.param_groups:
+            group["lr"], group["weight_decay"] = lr, weight_decay
     return opt
+
+
+def rl_policy(ckpt: Checkpoint, cfg: RLConfig) -> tuple[NativeGPT, torch.optim.AdamW]:
+    """The policy and optimizer RL trains, from a checkpoint: the one path of the node and the benchmark.
+
+    A warm-up checkpoint (its meta has "warmup") starts RL with fresh AdamW moments: its own belong to the
+    supervised phase and its learning rate (3e-3) is ten times the RL one, which made nodes unlearn. A node's
+    own checkpoint resumes its moments. The learning rate and weight decay are always `cfg`'s.
+    """
+    resume = "warmup" not in ckpt.meta
+    opt = make_optimizer(ckpt.model, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                         state=ckpt.opt_state if resume else None)  # fmt: skip
+    return ckpt.model, opt
 
 
 def save_checkpoint(

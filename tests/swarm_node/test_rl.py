@@ -163,3 +163,39 @@ def test_warmup_tiny_checkpoint_loads(tmp_path) -> None:
     acc = rl.heldout_accuracy(ck.model, ck.task, 50)
     assert 0.0 <= acc <= 1.0
     assert acc == pytest.approx(rl.heldout_accuracy(ck.model, ck.task, 50))
+
+
+def test_make_optimizer_never_brings_back_a_saved_learning_rate() -> None:
+    """Moments come from the saved state; the learning rate and decay are the ones asked for (load_state_dict
+    alone would restore the saved ones)."""
+    model = tiny_model(AdditionTask(digits=1))
+    saved = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.1).state_dict()
+    opt = rl.make_optimizer(model, lr=3e-4, weight_decay=0.0, state=saved)
+    assert {(g["lr"], g["weight_decay"]) for g in opt.param_groups} == {(3e-4, 0.0)}
+
+
+def test_node_starts_rl_from_the_warmup_at_the_rl_learning_rate(tmp_path) -> None:
+    """A node started from the warm-up checkpoint trains at RLConfig.lr with fresh moments (the warm-up's
+    3e-3 made real nodes unlearn every round); restarted from its own weights.pt it keeps its moments, still
+    at RLConfig.lr. The benchmark builds its nodes through the same rl.rl_policy."""
+    from types import SimpleNamespace
+
+    from offchain.swarm.node import NodeConfig, SwarmNode
+
+    warm = tmp_path / "warm.pt"
+    tiny_checkpoint(warm)
+    assert {g["lr"] for g in rl.load_checkpoint(warm).opt_state["param_groups"]} == {3e-3}
+    chain = SimpleNamespace(IdentityRegistry=None, SwarmCoordinator=None)
+    node = SwarmNode(NodeConfig(workdir=tmp_path / "node", init_checkpoint=warm), None, chain, echo=lambda _m: None)
+    node.load_model()
+    assert {g["lr"] for g in node.opt.param_groups} == {rl.RLConfig.lr}
+    assert node.opt.state_dict()["state"] == {}
+
+    loss = sum(p.sum() for p in node.model.parameters())  # any step gives the optimizer moments to resume
+    loss.backward()
+    node.opt.step()
+    node.save(3)
+    again = SwarmNode(NodeConfig(workdir=tmp_path / "node", init_checkpoint=warm), None, chain, echo=lambda _m: None)
+    again.load_model()
+    assert {g["lr"] for g in again.opt.param_groups} == {rl.RLConfig.lr}
+    assert again.opt.state_dict()["state"][0]["step"] == 1

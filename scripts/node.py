@@ -15,7 +15,7 @@ import click
 from ape.cli import ConnectedProviderCommand, account_option
 
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
-from offchain.swarm.node import NodeConfig, SwarmNode
+from offchain.swarm.node import NodeConfig, NodeError, SwarmNode
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -30,4 +30,7 @@ def cli(account, workdir: Path, init: Path | None, rounds: int | None, bootnode:
 
     torch.set_num_threads(1)
     cfg = NodeConfig(workdir=workdir, init_checkpoint=init, rounds=rounds, bootnodes=bootnode)
-    SwarmNode(cfg, account, load_deployment(), echo=click.echo).run()
+    try:
+        SwarmNode(cfg, account, load_deployment(), echo=click.echo).run()
+    except NodeError as err:
+        raise click.ClickException(str(err)) from None

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.set_level("WARNING")  # the node prints its own progress; Ape's per-transaction lines are noise
 
     from offchain.chain.deploy import load_deployment
-    from offchain.swarm.node import NodeConfig, SwarmNode
+    from offchain.swarm.node import NodeConfig, NodeError, SwarmNode
 
     torch.set_num_threads(1)
     cfg = NodeConfig(workdir=args.workdir, init_checkpoint=args.init, bootnodes=tuple(args.bootnode),
@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     with networks.ethereum.local.use_provider("node", provider_settings={"uri": args.rpc}):
         node = SwarmNode(cfg, accounts.test_accounts[args.account], load_deployment(),
                          echo=lambda m: print(m, flush=True))  # fmt: skip
-        node.run()
+        try:
+            node.run()
+        except NodeError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -58,6 +58,10 @@ class RoundLog:
     events: list[str] = field(default_factory=list)
 
 
+class NodeError(RuntimeError):
+    """Something the user can fix (a path, a file): the CLIs print it as one line."""
+
+
 class SwarmNode:
     """One node. `run()` plays rounds until `config.rounds` are done (or forever)."""
 
@@ -94,7 +98,7 @@ class SwarmNode:
             self.echo(f"[{self.name[:10]}] already registered to {self.account.address[:10]}")
             return
         if int(owner, 16) != 0:
-            raise RuntimeError(f"peer {self.name} is registered to another wallet {owner}")
+            raise NodeError(f"peer {self.name} is registered to another wallet {owner}")
         self.registry.registerPeer(*self.identity.registration_proof(self.registry, self.account), sender=self.account)
         self.echo(f"[{self.name[:10]}] registered on chain to {self.account.address[:10]}")
 
@@ -124,8 +128,13 @@ class SwarmNode:
         weights = self.cfg.workdir / "weights.pt"
         source = weights if weights.exists() else self.cfg.init_checkpoint
         if source is None:
-            raise RuntimeError("no weights.pt in the workdir and no --init checkpoint")
-        ckpt = rl.load_checkpoint(source)
+            raise NodeError(f"no weights.pt in {self.cfg.workdir} and no --init checkpoint to start from")
+        try:
+            ckpt = rl.load_checkpoint(source)
+        except FileNotFoundError:
+            raise NodeError(f"{source}: no such checkpoint") from None
+        except Exception as err:  # torch's unpickler and the format check raise several kinds
+            raise NodeError(f"{source}: not a swarm checkpoint this node can start from ({err})") from None
         self.task, meta = ckpt.task, ckpt.meta
         self.model, self.opt = rl.rl_policy(ckpt, rl.RLConfig())
         resumed = source == weights
@@ -141,9 +150,10 @@ class SwarmNode:
     # ------------------------------------------------------------ the loop
 
     def run(self) -> list[RoundLog]:
+        # The checkpoint first: a wrong or missing path must fail before anything is sent on chain.
+        self.load_model()
         self.register()
         self.start_network()
-        self.load_model()
         try:
             while self.cfg.rounds is None or self._played < self.cfg.rounds:
                 self.tick()

@@ -199,3 +199,23 @@ def test_node_starts_rl_from_the_warmup_at_the_rl_learning_rate(tmp_path) -> Non
     again.load_model()
     assert {g["lr"] for g in again.opt.param_groups} == {rl.RLConfig.lr}
     assert again.opt.state_dict()["state"][0]["step"] == 1
+
+
+@pytest.mark.parametrize("case", ["no-init", "missing-file", "not-a-checkpoint"])
+def test_node_checks_its_checkpoint_before_touching_the_chain(tmp_path, case) -> None:
+    """A node with no weights and no --init, a --init that does not exist, or a file that is not a checkpoint
+    fails with one clear NodeError naming it, before it reads or sends anything on chain (the deployment here
+    has no contracts at all: the old order registered the peer, spending gas, and only then failed)."""
+    from types import SimpleNamespace
+
+    from offchain.swarm.node import NodeConfig, NodeError, SwarmNode
+
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    init = {"no-init": None, "missing-file": tmp_path / "nope.pt", "not-a-checkpoint": junk}[case]
+    expected = {"no-init": "no weights.pt", "missing-file": "nope.pt: no such checkpoint",
+                "not-a-checkpoint": "junk.pt: not a swarm checkpoint"}[case]  # fmt: skip
+    no_chain = SimpleNamespace(IdentityRegistry=None, SwarmCoordinator=None)
+    node = SwarmNode(NodeConfig(workdir=tmp_path / "node", init_checkpoint=init), None, no_chain, echo=lambda _m: None)
+    with pytest.raises(NodeError, match=expected):
+        node.run()

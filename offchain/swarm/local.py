@@ -23,6 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# anvil funds the 10 accounts of the test mnemonic; account 0 deploys, so nodes sign with accounts 1..9.
+MAX_NODES = 9
+
+
 @dataclass(frozen=True)
 class SwarmConfig:
     nodes: int = 4
@@ -30,6 +34,14 @@ class SwarmConfig:
     stage_s: int = 20  # seconds per stage (answer, critique, vote)
     warmup: Path = ROOT / "out" / "swarm" / "warmup.pt"  # made once, reused
     workdir: Path | None = None  # node folders; a temporary one when None
+
+    def __post_init__(self) -> None:
+        # Refused before the warm-up and anvil start: a node without a funded account would fail mid-swarm.
+        if not 1 <= self.nodes <= MAX_NODES:
+            raise ValueError(f"NODES={self.nodes}: a local swarm runs 1 to {MAX_NODES} nodes (anvil funds 10 "
+                             f"accounts and account 0 deploys)")  # fmt: skip
+        if self.rounds < 1 or self.stage_s < 1:
+            raise ValueError(f"ROUNDS={self.rounds}, stage seconds {self.stage_s}: both must be at least 1")
 
 
 def _stream(proc: subprocess.Popen, prefix: str, echo: Callable[[str], None], sink: list[str]) -> None:
@@ -161,15 +173,19 @@ def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
             return {"exit_codes": [p.returncode for p in procs], "logs": logs, "report": report}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     import argparse
 
     p = argparse.ArgumentParser(description="a local RL Swarm")
-    p.add_argument("--nodes", type=int, default=4)
+    p.add_argument("--nodes", type=int, default=4, help=f"node processes, 1 to {MAX_NODES}")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--stage-seconds", type=int, default=20)
-    args = p.parse_args()
-    out = run_swarm(SwarmConfig(nodes=args.nodes, rounds=args.rounds, stage_s=args.stage_seconds))
+    args = p.parse_args(argv)
+    try:
+        cfg = SwarmConfig(nodes=args.nodes, rounds=args.rounds, stage_s=args.stage_seconds)
+    except ValueError as err:
+        p.error(str(err))
+    out = run_swarm(cfg)
     return 0 if all(c == 0 for c in out["exit_codes"]) else 1
 
 

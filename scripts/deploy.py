@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from offchain.chain.deploy import DeployConfig, deploy_all, deployments_file
+from offchain.chain.deploy import DeployConfig, DeployError, deploy_all, deployments_file
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -21,7 +21,10 @@ from offchain.chain.deploy import DeployConfig, deploy_all, deployments_file
 @click.option("--stage-seconds", type=int, default=60, show_default=True, help="Duration of each swarm stage.")
 def cli(account, fresh: bool, stage_seconds: int) -> None:
     config = DeployConfig(stage_durations=(stage_seconds,) * 3)
-    deployment = deploy_all(account, config=config, fresh=fresh)
+    try:
+        deployment = deploy_all(account, config=config, fresh=fresh)
+    except DeployError as err:
+        raise click.ClickException(str(err)) from None
     for name, contract in deployment.contracts.items():
         how = "reused" if name in deployment.reused else "deployed"
         click.echo(f"{name:18} {contract.address}  ({how})")

@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENTS_DIR = ROOT / "deployments"  # $VERDE_DEPLOYMENTS_DIR overrides it (tests use a temporary folder)
 
 
+class DeployError(RuntimeError):
+    """A deployment request that cannot be honoured as asked (the CLI prints it as one line)."""
+
+
 @dataclass(frozen=True)
 class DeployConfig:
     """Constructor settings for a deployment (defaults suit the local demo and tests)."""
@@ -111,6 +115,13 @@ def deploy_all(deployer: Any, *, config: DeployConfig = DeployConfig(), fresh: b
 
     path = deployments_file()
     record = {} if fresh else _load_record(path, chain)
+    recorded = record.get("config")
+    wanted = json.loads(json.dumps(asdict(config)))
+    if recorded is not None and recorded != wanted:
+        # Reusing contracts built with other settings while recording these would describe what is not on chain.
+        changed = ", ".join(f"{k} {recorded.get(k)} -> {v}" for k, v in wanted.items() if recorded.get(k) != v)
+        raise DeployError(f"the deployment recorded for this chain in {path} was made with other settings "
+                          f"({changed}): deploy a new set with --fresh, or drop the changed options")  # fmt: skip
     admin = config.admin or deployer.address
     out = Deployment()
     for name, args in _constructors(config, admin):

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from offchain.chain.deploy import DeployConfig, deploy_all, deployments_file, load_deployment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +70,18 @@ def test_verde_and_swarm_scripts_refuse_a_chain_without_deployment(tmp_path):
     )  # fmt: skip
     assert out.returncode != 0
     assert "run `ape run deploy` first" in out.stderr + out.stdout
+
+
+def test_deploy_again_with_other_settings_refuses_and_keeps_the_record(deployer):
+    """Re-running deploy with other settings used to reuse the old contracts and record the new values; it now
+    refuses, names what changed, and leaves the record describing what is on chain."""
+    from offchain.chain.deploy import DeployError
+
+    deploy_all(deployer, fresh=True)
+    before = deployments_file().read_text()
+    with pytest.raises(DeployError, match=r"stage_durations \[60, 60, 60\] -> \[30, 30, 30\].*--fresh"):
+        deploy_all(deployer, config=DeployConfig(stage_durations=(30, 30, 30)))
+    assert deployments_file().read_text() == before
+    again = deploy_all(deployer, config=DeployConfig(stage_durations=(30, 30, 30)), fresh=True)
+    assert list(again.SwarmCoordinator.stageDurations()) == [30, 30, 30]
+    assert json.loads(deployments_file().read_text())["config"]["stage_durations"] == [30, 30, 30]

@@ -58,6 +58,11 @@ class RoundLog:
     events: list[str] = field(default_factory=list)
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 peer', '2 peers'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 class NodeError(RuntimeError):
     """Something the user can fix (a path, a file): the CLIs print it as one line."""
 
@@ -120,7 +125,7 @@ class SwarmNode:
         (self.cfg.workdir / "maddrs.json").write_text(json.dumps(maddrs))
         # start_dht refused to go on unless hivemind derived the same peer id from the saved key (multihash guard)
         self.echo(f"[{self.name[:10]}] DHT up as {self.dht.peer_id.to_base58()} on {maddrs[0] if maddrs else '?'} "
-                  f"({len(boots)} bootnodes)")  # fmt: skip
+                  f"({_count(len(boots), 'bootnode')})")  # fmt: skip
 
     def load_model(self) -> None:
         from offchain.swarm import rl
@@ -286,7 +291,7 @@ class SwarmNode:
         self.gossip.publish(round_, CRITIQUE, "critiques", {"scores": scores}, ttl_s=self._round_seconds() * 2)
         lg = self._round_log(round_)
         lg.peers_seen = len(peers)
-        self.echo(f"[{self.name[:10]}] round {round_} critique: {len(peers)} peers scored")
+        self.echo(f"[{self.name[:10]}] round {round_} critique: {_count(len(peers), 'peer')} scored")
 
     def vote(self, round_: int) -> None:
         """Stage 2: commit a vote for the best peer, train with SAPO/GRPO, commit rewards, save weights."""

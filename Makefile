@@ -23,9 +23,12 @@ test-slow: setup
 demo: setup
 	$(APE) run demo
 
-# A local L1 for several processes at once; Ape reaches it with `--network ethereum:local:node`.
+# A local L1 for several processes at once; Ape reaches it with `--network ethereum:local:node`. It mines a
+# block every second even when idle: the swarm's stages are read from the latest block's time, so a chain that
+# mines only on transactions would stop a lone node's clock after its first stage.
+BLOCK_TIME ?= 1
 chain: setup
-	$(ANVIL) --host 127.0.0.1 --port $(ANVIL_PORT) --chain-id 1337 --hardfork prague
+	$(ANVIL) --host 127.0.0.1 --port $(ANVIL_PORT) --chain-id 1337 --hardfork prague --block-time $(BLOCK_TIME)
 
 bench-gas: setup
 	$(BIN)/python benchmarks/bench_gas.py

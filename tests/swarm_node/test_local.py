@@ -20,3 +20,15 @@ def test_local_swarm_refuses_more_nodes_than_funded_accounts(capsys) -> None:
     assert SwarmConfig(nodes=MAX_NODES).nodes == 9
     with pytest.raises(ValueError, match="ROUNDS=0"):
         SwarmConfig(rounds=0)
+
+
+def test_make_chain_mines_on_a_timer() -> None:
+    """`make chain` is what the README's hand-run node uses: the node reads the stage from the latest block's
+    time, so anvil must mine while idle (it mined only on transactions, and a lone node hung after stage 0)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(["make", "-n", "-W", "setup", "chain"], cwd=root, capture_output=True, text=True, check=True)
+    line = next(x for x in out.stdout.splitlines() if "anvil" in x)
+    assert "--host 127.0.0.1" in line and "--block-time 1" in line

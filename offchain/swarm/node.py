@@ -139,7 +139,9 @@ class SwarmNode:
         except FileNotFoundError:
             raise NodeError(f"{source}: no such checkpoint") from None
         except Exception as err:  # torch's unpickler and the format check raise several kinds
-            raise NodeError(f"{source}: not a swarm checkpoint this node can start from ({err})") from None
+            # torch's message runs to a paragraph; the file name and the kind of failure are what the user needs.
+            kind = type(err).__name__
+            raise NodeError(f"{source}: not a swarm checkpoint this node can start from ({kind})") from None
         self.task, meta = ckpt.task, ckpt.meta
         self.model, self.opt = rl.rl_policy(ckpt, rl.RLConfig())
         resumed = source == weights

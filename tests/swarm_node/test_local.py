@@ -32,3 +32,20 @@ def test_make_chain_mines_on_a_timer() -> None:
     out = subprocess.run(["make", "-n", "-W", "setup", "chain"], cwd=root, capture_output=True, text=True, check=True)
     line = next(x for x in out.stdout.splitlines() if "anvil" in x)
     assert "--host 127.0.0.1" in line and "--block-time 1" in line
+
+
+def test_node_cli_without_a_chain_is_one_line(tmp_path) -> None:
+    """`python -m offchain.swarm` pointed at a URL where no chain answers says so in one line and exits 2
+    (Ape alone tried to start geth there and ended in a traceback)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-m", "offchain.swarm", "--rpc", "http://127.0.0.1:9", "--account", "1",
+           "--workdir", str(tmp_path / "node")]  # fmt: skip
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no chain answers at http://127.0.0.1:9")
+    assert "make chain" in lines[0] and not (tmp_path / "node").exists()

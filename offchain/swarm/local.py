@@ -85,7 +85,7 @@ def ensure_warmup(path: Path, echo: Callable[[str], None]) -> Path:
         return path
     from offchain.swarm import warmup
 
-    echo(f"warm-up checkpoint: training {path} (supervised, a few minutes on CPU)")
+    echo(f"warm-up checkpoint: training {path} (supervised; about 5 s on 2 CPU cores, once)")
     warmup.write_warmup(path)
     return path
 

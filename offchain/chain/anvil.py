@@ -31,6 +31,28 @@ class AnvilError(RuntimeError):
     """anvil could not be found or did not come up."""
 
 
+def json_rpc(uri: str, method: str, params: list | None = None, *, timeout: float | None = None):
+    """One raw JSON-RPC call to `uri`; raises requests' errors when nothing answers, AnvilError on an error."""
+    reply = requests.post(uri, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []},
+                          timeout=timeout)  # fmt: skip
+    reply.raise_for_status()
+    body = reply.json()
+    if "error" in body:
+        raise AnvilError(f"{method}: {body['error']}")
+    return body["result"]
+
+
+def chain_problem(uri: str, timeout: float = 5.0) -> str | None:
+    """None when a chain answers `eth_chainId` at `uri`, else what went wrong, in a few words."""
+    try:
+        json_rpc(uri, "eth_chainId", timeout=timeout)
+    except requests.RequestException as err:
+        return type(err).__name__
+    except (AnvilError, ValueError) as err:
+        return f"not a JSON-RPC chain: {err}"
+    return None
+
+
 def anvil_binary() -> str:
     """Path of the anvil executable: the project's npm install first, then PATH."""
     local = ROOT / "node_modules" / ".bin" / "anvil"
@@ -102,12 +124,7 @@ class Anvil:
 
     def rpc(self, method: str, params: list | None = None):
         """One raw JSON-RPC call (for anvil_* / evm_* methods Ape does not wrap)."""
-        reply = requests.post(self.uri, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
-        reply.raise_for_status()
-        body = reply.json()
-        if "error" in body:
-            raise AnvilError(f"{method}: {body['error']}")
-        return body["result"]
+        return json_rpc(self.uri, method, params)
 
     def increase_time(self, seconds: int) -> None:
         """Move block time forward and mine a block, so the next transaction sees the new time."""

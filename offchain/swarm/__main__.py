@@ -17,22 +17,6 @@ import sys
 from pathlib import Path
 
 
-def _chain_problem(rpc: str, timeout_s: float = 5.0) -> str | None:
-    """None when a JSON-RPC chain answers `eth_chainId` at `rpc`, else what went wrong, in a few words."""
-    import json
-    import urllib.error
-    import urllib.request
-
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
-    req = urllib.request.Request(rpc, data=body, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            reply = json.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        return str(getattr(err, "reason", err))
-    return None if "result" in reply else f"unexpected reply {str(reply)[:80]}"
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m offchain.swarm", description=__doc__.splitlines()[0])
     p.add_argument("--rpc", required=True, help="JSON-RPC URI of the chain (127.0.0.1 for local chains)")
@@ -49,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.deployments is not None:
         os.environ["VERDE_DEPLOYMENTS_DIR"] = str(args.deployments)
-    problem = _chain_problem(args.rpc)
+    from offchain.chain.anvil import chain_problem
+
+    problem = chain_problem(args.rpc)
     if problem is not None:
         # Asked first and plainly: left to Ape, a dead local URL ends in a traceback after it tries to start geth.
         print(f"error: no chain answers at {args.rpc} ({problem}); start one with `make chain`", file=sys.stderr)

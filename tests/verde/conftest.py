@@ -91,13 +91,23 @@ def open_watcher(referee):
     return open_
 
 
+@pytest.fixture(scope="session")
+def diverged_job(h, post_roots, bob, carol):
+    """Start a job where bob is honest and carol diverges from step `bad` on, both posted through `upto`."""
+
+    def start(bad: int, upto: int) -> int:
+        job_id = h.start()
+        post_roots(job_id, bob, honest_root, upto)
+        post_roots(job_id, carol, liar(bad), upto)
+        return job_id
+
+    return start
+
+
 @pytest.fixture
-def job(h, post_roots, bob, carol):
+def job(diverged_job):
     """A running job: bob honest, carol diverging at step 40, both through checkpoint 2."""
-    job_id = h.start()
-    post_roots(job_id, bob, honest_root, 2)
-    post_roots(job_id, carol, liar(40), 2)
-    return job_id
+    return diverged_job(40, 2)
 
 
 @pytest.fixture

@@ -172,12 +172,9 @@ def test_dispute_opened_before_any_committee_can_only_expire(
 
 
 @pytest.fixture
-def cheated(h, post_roots, bob, carol):
+def cheated(diverged_job):
     """bob honest, carol wrong from step 1 on, both through checkpoint 1."""
-    job_id = h.start()
-    post_roots(job_id, bob, honest_root, 1)
-    post_roots(job_id, carol, liar(1), 1)
-    return job_id
+    return diverged_job(1, 1)
 
 
 def test_copycat_that_resolves_first_does_not_take_the_bounty(

@@ -1,9 +1,9 @@
 """Deploy the contract set to any network Ape reaches, and remember it per network.
 
 `ape run deploy` calls `deploy_all`. Addresses go to `deployments/<ecosystem>-<network>-<provider>.json`
-with the chain id and genesis hash; a later run on the same chain reuses every contract whose code is
-still there and whose `version()` matches, and deploys only what is missing. A fresh chain (another
-genesis hash, or the code gone) gets a fresh set.
+in the working directory (or `$VERDE_DEPLOYMENTS_DIR`), with the chain id and genesis hash; a later run on
+the same chain reuses every contract whose code is still there and whose `version()` matches, and deploys
+only what is missing. A fresh chain (another genesis hash, or the code gone) gets a fresh set.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOYMENTS_DIR = ROOT / "deployments"  # $VERDE_DEPLOYMENTS_DIR overrides it (tests use a temporary folder)
 
 
 class DeployError(RuntimeError):
@@ -52,6 +49,13 @@ class Deployment:
             raise AttributeError(name) from None
 
 
+def deployments_dir() -> Path:
+    """`$VERDE_DEPLOYMENTS_DIR` (tests use a temporary folder), else `deployments/` in the working directory: the
+    project `ape run` runs in. It was found next to this file, so records went to whichever checkout the package
+    was installed from, not to the project the user deployed from."""
+    return Path(os.environ.get("VERDE_DEPLOYMENTS_DIR") or Path.cwd() / "deployments")
+
+
 def deployments_file(provider: Any | None = None) -> Path:
     """The deployments file for the connected network."""
     if provider is None:
@@ -59,8 +63,7 @@ def deployments_file(provider: Any | None = None) -> Path:
 
         provider = chain.provider
     network = provider.network
-    folder = Path(os.environ.get("VERDE_DEPLOYMENTS_DIR", DEPLOYMENTS_DIR))
-    return folder / f"{network.ecosystem.name}-{network.name}-{provider.name}.json"
+    return deployments_dir() / f"{network.ecosystem.name}-{network.name}-{provider.name}.json"
 
 
 def _constructors(config: DeployConfig, admin: str) -> list[tuple[str, Callable[[dict[str, Any]], list[Any]]]]:
@@ -205,7 +208,9 @@ def _reusable(contract_type: Any, known: dict[str, Any] | None, chain: Any) -> A
 
 def _source_version(contract_type: Any) -> str:
     """The `version` constant this build declares, read from the contract's source file."""
-    source = ROOT / contract_type.contract_type.source_id
+    from ape import project
+
+    source = Path(project.path) / contract_type.contract_type.source_id
     match = _VERSION_RE.search(source.read_text())
     assert match, f"{source} declares no `string public constant version`"
     return match.group(1)

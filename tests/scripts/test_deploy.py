@@ -85,3 +85,14 @@ def test_deploy_again_with_other_settings_refuses_and_keeps_the_record(deployer)
     again = deploy_all(deployer, config=DeployConfig(stage_durations=(30, 30, 30)), fresh=True)
     assert list(again.SwarmCoordinator.stageDurations()) == [30, 30, 30]
     assert json.loads(deployments_file().read_text())["config"]["stage_durations"] == [30, 30, 30]
+
+
+def test_deploy_records_go_to_the_working_directory(deployer, tmp_path, monkeypatch):
+    """Without $VERDE_DEPLOYMENTS_DIR the record is `deployments/` of the directory `ape run` runs in, where
+    `load_deployment` finds it again (it was the folder beside offchain/, whichever checkout that was)."""
+    monkeypatch.delenv("VERDE_DEPLOYMENTS_DIR")
+    monkeypatch.chdir(tmp_path)
+    assert deployments_file() == tmp_path / "deployments" / "ethereum-local-test.json"
+    first = deploy_all(deployer, fresh=True)
+    assert json.loads(deployments_file().read_text())["contracts"]["JobMarket"]["address"] == first.JobMarket.address
+    assert load_deployment().JobMarket.address == first.JobMarket.address

@@ -3,7 +3,6 @@
 # and the solc 0.8.37 shim where py-solc-x looks for compilers. Run by `make setup`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 PY=${PYTHON:-python3}
 
 stamp=.venv/.setup-stamp
@@ -31,12 +30,35 @@ fi
 rm -rf node_modules/@openzeppelin/contracts/build contracts/.cache/openzeppelin/*/build \
   "${APE_DATA_FOLDER:-$HOME/.ape}"/packages/projects/@openzeppelin_contracts/*/build
 
-# The compiler: py-solc-x only looks at solc-v* files in its folder; the shim wraps solc-js.
+# The compiler: py-solc-x only looks at solc-v* files in its folder; the shim wraps solc-js. That folder is
+# shared by every checkout (~/.solcx), so the shim must not load solc-js from inside one: it pointed at the
+# checkout that ran set-up last, and deleting that checkout broke compiles in all the others. solc-js and
+# its dependencies are copied beside the shim, into a folder named after their content (a dotted name:
+# py-solc-x reads every solc-v* name there as a version), so checkouts with the same lock share one copy.
 SOLCX_DIR=${SOLCX_BINARY_PATH:-$HOME/.solcx}
 mkdir -p "$SOLCX_DIR"
 shim="$SOLCX_DIR/solc-v0.8.37"
+# solc's runtime dependencies, as package-lock.json resolves them (all hoisted to node_modules/).
+pkgs=$(node -e '
+  const p = require("./package-lock.json").packages, seen = new Set();
+  (function walk(n) { if (seen.has(n)) return; seen.add(n); Object.keys(p["node_modules/" + n].dependencies || {}).forEach(walk); })("solc");
+  console.log([...seen].sort().join(" "));')
+digest=$(cd node_modules && find $pkgs -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+solcjs="$SOLCX_DIR/.solc-js-0.8.37-$digest"
+if [ ! -f "$solcjs/.complete" ]; then
+  rm -rf "$solcjs"  # no marker: not a copy this script finished (it renames whole ones into place)
+  part=$(mktemp -d "$SOLCX_DIR/.solc-js-part.XXXXXX")
+  for p in $pkgs; do
+    mkdir -p "$(dirname "$part/node_modules/$p")"
+    cp -R "node_modules/$p" "$part/node_modules/$p"
+  done
+  touch "$part/.complete"
+  chmod 0755 "$part"  # mktemp's 0700 would hide it from other users of a shared SOLCX_BINARY_PATH
+  # Renamed into place whole; if another checkout's set-up got there first, its copy is the same bytes.
+  mv -T "$part" "$solcjs" 2>/dev/null || rm -rf "$part"
+fi
 tmp=$(mktemp)
-sed "s#@@SOLC_MODULE@@#$ROOT/node_modules/solc#" tools/solc-shim.js > "$tmp"
+sed "s#@@SOLC_MODULE@@#$solcjs/node_modules/solc#" tools/solc-shim.js > "$tmp"
 if ! cmp -s "$tmp" "$shim" 2>/dev/null; then
   install -m 0755 "$tmp" "$shim"
   rm -f "$shim.version" "$SOLCX_DIR/.solc-v0.8.37.version"  # old and current version caches

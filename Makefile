@@ -46,6 +46,7 @@ clean:
 
 .PHONY: swarm
 # A local RL Swarm: anvil, the contracts, NODES node processes for ROUNDS rounds, and what the chain recorded.
+# Each node's folder (progress.jsonl, curves.png) stays in out/swarm/nodes/node<i>/ until the next run.
 NODES ?= 4
 ROUNDS ?= 3
 swarm: setup

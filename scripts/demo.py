@@ -33,6 +33,7 @@ def cli(port: int | None) -> None:
     click.echo("\n== A short RL Swarm: three node processes, one round, on a fresh anvil")
     from offchain.swarm.local import SwarmConfig, run_swarm
 
-    result = run_swarm(SwarmConfig(nodes=3, rounds=1, stage_s=15), echo=click.echo)
+    # Its own folder: the demo's nodes must not empty the ones `make swarm` left in out/swarm/nodes.
+    result = run_swarm(SwarmConfig(nodes=3, rounds=1, stage_s=15, workdir=Path("out") / "demo-swarm"), echo=click.echo)
     if any(code != 0 for code in result["exit_codes"]):
         raise click.ClickException(f"a swarm node failed: exit codes {result['exit_codes']}")

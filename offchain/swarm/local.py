@@ -4,16 +4,18 @@ Starts anvil on 127.0.0.1 (a block a second, so the chain's clock follows the wa
 contract set with short stages, makes (or reuses) the warm-up checkpoint, starts node 0, publishes its
 multiaddr as the coordinator's bootnode, starts the other nodes (they find each other through it), streams
 their progress, and when they are done prints what the chain recorded per round: participants, votes
-committed and revealed, the winner, and every node's reward commitment.
+committed and revealed, the winner, and every node's reward commitment. Each node's folder (identity,
+weights, `progress.jsonl`, `curves.png`) is kept in `out/swarm/nodes/node<i>/` (`--workdir` elsewhere) and
+emptied when the next run starts: a new run is a new chain.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +35,10 @@ class SwarmConfig:
     rounds: int = 3
     stage_s: int = 20  # seconds per stage (answer, critique, vote)
     warmup: Path = ROOT / "out" / "swarm" / "warmup.pt"  # made once, reused
-    workdir: Path | None = None  # node folders; a temporary one when None
+    # node<i>/ folders and the run's deployments/ record; kept after the run, since progress.jsonl and curves.png
+    # are what a user opens afterwards (a temporary folder deleted them as the run ended)
+    workdir: Path = ROOT / "out" / "swarm" / "nodes"
+    start_margin_s: float | None = None  # seconds from deployment to the first round played; None: 45 + 5 a node
 
     def __post_init__(self) -> None:
         # Refused before the warm-up and anvil start: a node without a funded account would fail mid-swarm.
@@ -119,8 +124,10 @@ def chain_report(coordinator, registry, peers: dict[str, bytes], rounds: list[in
         for name, digest in peers.items():
             c = coordinator.rewardCommitment(r, digest)
             if int(c.numQuestions):
-                lines.append(f"  {name[:10]} rewards root {bytes(c.rewardsRoot).hex()[:16]}.. total "
-                             f"{int(c.claimedTotal)} over {int(c.numQuestions)} questions")  # fmt: skip
+                # A question's reward is 100 x its completions' mean reward (node.py): 100 = every answer right.
+                lines.append(f"  {name[:10]} rewards root {bytes(c.rewardsRoot).hex()[:16]}..: "
+                             f"{int(c.claimedTotal)} reward points over {int(c.numQuestions)} questions "
+                             f"(100 a question = all right)")  # fmt: skip
     return lines
 
 
@@ -133,44 +140,55 @@ def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
     from offchain.chain.identity import PeerIdentity
 
     ensure_warmup(cfg.warmup, echo)
-    with tempfile.TemporaryDirectory(prefix="swarm-") as tmp:
-        base = cfg.workdir or Path(tmp)
-        deployments = base / "deployments"
-        os.environ["VERDE_DEPLOYMENTS_DIR"] = str(deployments)
-        with Anvil.start(block_time=1) as anvil, anvil.connect():
-            gov = accounts.test_accounts[0]
-            d = deploy_all(gov, config=DeployConfig(stage_durations=(cfg.stage_s,) * 3), fresh=True)
-            echo(f"anvil {anvil.uri}; SwarmCoordinator {d.SwarmCoordinator.address}, stages {cfg.stage_s} s")
-            procs, logs, threads = [], [], []
-            first_round = first_common_round(d.SwarmCoordinator, margin_s=45 + 5 * cfg.nodes)
-            echo(f"every node plays from round {first_round} on")
-            for i in range(cfg.nodes):
-                wd = base / f"node{i}"
-                proc = start_node(i, anvil.uri, wd, cfg, deployments, rounds=cfg.rounds, start_round=first_round)
-                sink: list[str] = []
-                t = threading.Thread(target=_stream, args=(proc, f"[node{i}]", echo, sink), daemon=True)
-                t.start()
-                procs.append(proc)
-                logs.append(sink)
-                threads.append(t)
-                if i == 0:
-                    maddrs = wait_for_maddrs(wd, proc)
-                    d.SwarmCoordinator.addBootnodes(maddrs[:1], sender=gov)
-                    echo(f"bootnode on chain: {maddrs[0]}")
-            budget = (cfg.rounds + 2) * 3 * cfg.stage_s + 180
-            for proc in procs:
-                proc.wait(timeout=budget)
-            for t in threads:
-                t.join(timeout=5)
-            peers = {PeerIdentity.load(base / f"node{i}" / "identity.key").peer_id.to_base58():
-                     PeerIdentity.load(base / f"node{i}" / "identity.key").peer_id_digest
-                     for i in range(cfg.nodes)}  # fmt: skip
-            last = int(d.SwarmCoordinator.currentRound())
-            report = chain_report(d.SwarmCoordinator, d.IdentityRegistry, peers, list(range(first_round, last)))
-            echo("== recorded on chain")
-            for line in report:
-                echo(line)
-            return {"exit_codes": [p.returncode for p in procs], "logs": logs, "report": report}
+    base = cfg.workdir
+    # Only the names this runner writes: a node resuming another chain's identity, weights and vote salts
+    # would replay that chain's history on this one.
+    for old in [base / "deployments", *(base / f"node{i}" for i in range(MAX_NODES))]:
+        shutil.rmtree(old, ignore_errors=True)
+    deployments = base / "deployments"
+    os.environ["VERDE_DEPLOYMENTS_DIR"] = str(deployments)
+    with Anvil.start(block_time=1) as anvil, anvil.connect():
+        gov = accounts.test_accounts[0]
+        d = deploy_all(gov, config=DeployConfig(stage_durations=(cfg.stage_s,) * 3), fresh=True)
+        echo(f"anvil {anvil.uri}; SwarmCoordinator {d.SwarmCoordinator.address}, stages {cfg.stage_s} s")
+        procs, logs, threads = [], [], []
+        margin = cfg.start_margin_s if cfg.start_margin_s is not None else 45 + 5 * cfg.nodes
+        first_round = first_common_round(d.SwarmCoordinator, margin_s=margin)
+        echo(f"every node plays from round {first_round} on")
+        for i in range(cfg.nodes):
+            wd = base / f"node{i}"
+            proc = start_node(i, anvil.uri, wd, cfg, deployments, rounds=cfg.rounds, start_round=first_round)
+            sink: list[str] = []
+            t = threading.Thread(target=_stream, args=(proc, f"[node{i}]", echo, sink), daemon=True)
+            t.start()
+            procs.append(proc)
+            logs.append(sink)
+            threads.append(t)
+            if i == 0:
+                maddrs = wait_for_maddrs(wd, proc)
+                d.SwarmCoordinator.addBootnodes(maddrs[:1], sender=gov)
+                echo(f"bootnode on chain: {maddrs[0]}")
+        budget = (cfg.rounds + 2) * 3 * cfg.stage_s + 180
+        for proc in procs:
+            proc.wait(timeout=budget)
+        for t in threads:
+            t.join(timeout=5)
+        peers = {PeerIdentity.load(base / f"node{i}" / "identity.key").peer_id.to_base58():
+                 PeerIdentity.load(base / f"node{i}" / "identity.key").peer_id_digest
+                 for i in range(cfg.nodes)}  # fmt: skip
+        last = int(d.SwarmCoordinator.currentRound())
+        report = chain_report(d.SwarmCoordinator, d.IdentityRegistry, peers, list(range(first_round, last)))
+        echo("== recorded on chain")
+        for line in report:
+            echo(line)
+        echo(f"node folders (progress.jsonl, curves.png): {_shown(base)}/node0 .. node{cfg.nodes - 1}")
+        return {"exit_codes": [p.returncode for p in procs], "logs": logs, "report": report}
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it lies under it (what a user types), else absolute."""
+    path = path.resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,9 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nodes", type=int, default=4, help=f"node processes, 1 to {MAX_NODES}")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--stage-seconds", type=int, default=20)
+    p.add_argument("--workdir", type=Path, default=SwarmConfig.workdir,
+                   help="node<i>/ folders, kept until the next run (default: out/swarm/nodes)")  # fmt: skip
     args = p.parse_args(argv)
     try:
-        cfg = SwarmConfig(nodes=args.nodes, rounds=args.rounds, stage_s=args.stage_seconds)
+        cfg = SwarmConfig(nodes=args.nodes, rounds=args.rounds, stage_s=args.stage_seconds, workdir=args.workdir)
     except ValueError as err:
         p.error(str(err))
     out = run_swarm(cfg)

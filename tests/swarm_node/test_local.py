@@ -49,3 +49,30 @@ def test_node_cli_without_a_chain_is_one_line(tmp_path) -> None:
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: no chain answers at http://127.0.0.1:9")
     assert "make chain" in lines[0] and not (tmp_path / "node").exists()
+
+
+def test_local_swarm_keeps_node_folders_with_progress(tmp_path, monkeypatch) -> None:
+    """After a run each node's folder is still there with progress.jsonl and curves.png, and the runner says
+    where (they lived in a temporary folder deleted as the run ended); an earlier run's files are cleared first."""
+    import json
+
+    from offchain.swarm.local import ROOT, run_swarm
+
+    assert SwarmConfig().workdir == ROOT / "out" / "swarm" / "nodes"  # `make swarm` keeps them under out/
+    workdir = tmp_path / "nodes"
+    (workdir / "node0").mkdir(parents=True)
+    (workdir / "node0" / "votes.json").write_text('{"stale": "salts of another chain"}')
+    monkeypatch.setenv("VERDE_DEPLOYMENTS_DIR", str(tmp_path / "unused"))  # run_swarm points it at its own run
+    lines: list[str] = []
+    out = run_swarm(SwarmConfig(nodes=1, rounds=1, stage_s=4, workdir=workdir, start_margin_s=12),
+                    echo=lines.append)  # fmt: skip
+    assert out["exit_codes"] == [0], "\n".join(lines[-30:])
+    node = workdir / "node0"
+    rounds = [json.loads(x) for x in (node / "progress.jsonl").read_text().splitlines()]
+    assert len(rounds) == 1 and "accuracy" in json.dumps(rounds[0])
+    assert (node / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    votes = node / "votes.json"
+    assert not votes.exists() or "stale" not in votes.read_text()
+    assert any(line.startswith("node folders (progress.jsonl, curves.png): ") and str(workdir) in line
+               for line in lines)  # fmt: skip
+    assert any("reward points over" in line for line in lines)

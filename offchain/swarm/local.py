@@ -88,10 +88,20 @@ def ensure_warmup(path: Path, echo: Callable[[str], None]) -> Path:
     if path.exists():
         echo(f"warm-up checkpoint: {path} (reused)")
         return path
+    import torch
+
     from offchain.swarm import warmup
 
-    echo(f"warm-up checkpoint: training {path} (supervised; about 5 s on 2 CPU cores, once)")
-    warmup.write_warmup(path)
+    echo(f"warm-up checkpoint: training {path} (supervised, one thread; about 5 s, once)")
+    # One thread, as `python -m offchain.swarm.warmup` trains: the thread count changes float sums, so with this
+    # process's default of two the run took another path (725 steps, not 625) and, on a busy 2-core machine,
+    # 46 s instead of the 5 s the docs state.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        warmup.write_warmup(path)
+    finally:
+        torch.set_num_threads(threads)
     return path
 
 

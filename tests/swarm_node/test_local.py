@@ -76,3 +76,21 @@ def test_local_swarm_keeps_node_folders_with_progress(tmp_path, monkeypatch) -> 
     assert any(line.startswith("node folders (progress.jsonl, curves.png): ") and str(workdir) in line
                for line in lines)  # fmt: skip
     assert any("reward points over" in line for line in lines)
+
+
+def test_local_swarm_trains_the_warmup_on_one_thread(tmp_path, monkeypatch) -> None:
+    """`make swarm` trains a missing warm-up checkpoint on one thread, as `python -m offchain.swarm.warmup`
+    does, so both give the same checkpoint in the time the docs state (it used the process's default)."""
+    import torch
+
+    from offchain.swarm import local, warmup
+
+    seen: list[int] = []
+    monkeypatch.setattr(warmup, "write_warmup", lambda path: seen.append(torch.get_num_threads()))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        local.ensure_warmup(tmp_path / "warmup.pt", echo=lambda _m: None)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)

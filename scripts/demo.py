@@ -8,6 +8,8 @@ prints balances before and after, and finally runs a short RL Swarm of three nod
 
 from __future__ import annotations
 
+import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -17,12 +19,21 @@ from offchain.chain.anvil import Anvil
 from offchain.chain.demo import format_table, plot_balances, run_demo
 
 
+def quiet_hivemind() -> None:
+    """hivemind's INFO lines (its DHT and p2pd start-up) broke up the story: WARNING for hivemind here and in the
+    node processes the demo starts, which inherit the environment. HIVEMIND_LOGLEVEL set by the user wins."""
+    level = os.environ.setdefault("HIVEMIND_LOGLEVEL", "WARNING")
+    # hivemind reads the variable once, when first imported, which in this process has already happened.
+    logging.getLogger("hivemind").setLevel(level)
+
+
 @click.command()
 @click.option("--port", type=int, default=None, help="anvil port on 127.0.0.1 (default: a free one).")
 def cli(port: int | None) -> None:
     from ape.logging import logger
 
     logger.set_level("WARNING")  # the story prints each transaction itself; Ape's per-tx INFO lines are noise
+    quiet_hivemind()
     with tempfile.TemporaryDirectory(prefix="verde-demo-") as tmp, Anvil.start(port=port) as anvil:
         click.echo(f"anvil on {anvil.uri} (prague, chain id 1337)")
         with anvil.connect():

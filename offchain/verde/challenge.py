@@ -285,25 +285,47 @@ def defend(
         time.sleep(poll_s)
 
 
-def plot_dispute(report: Report, path: Path) -> Path:
-    """The dispute trace as a PNG: log2 of what is still open after each move, coloured by phase."""
+def plot_dispute(report: Report, path: Path, *, moves: Sequence[tuple[str, int]] = ()) -> Path:
+    """The dispute as a PNG, one column per move. Above (when `moves`, each `(party, gas)` in chain order, is
+    given): the gas of every move, coloured by the side that sent it, so the defender's moves show as well as
+    ours. Below: log2 of what is still open after each move, coloured by phase, with a dot on every move, so the
+    moves that leave one candidate (log2 = 0, once a bar of no height) are visible too."""
     import math
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    colours = {}
+    sides = {"challenger": "C0", "defender": "C3"}
+    phases: dict[str, str] = {}
+    for phase, _ in report.history:
+        phases.setdefault(phase, f"C{len(phases) + 4}")  # C0 and C3 stay the parties' colours
+    rows = 2 if moves else 1
+    fig, axes = plt.subplots(rows, 1, figsize=(10, 1.6 + 2.4 * rows), sharex=True, squeeze=False)
+    if moves:
+        ax = axes[0, 0]
+        for i, (party, gas) in enumerate(moves, start=1):
+            ax.bar(i, gas, color=sides.get(party.lower(), "grey"))
+        ax.set_ylabel("gas")
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v / 1000:.0f}k")
+        shown = [name for name in sides if any(p.lower() == name for p, _ in moves)]
+        ax.legend([plt.Rectangle((0, 0), 1, 1, color=sides[n]) for n in shown], shown, loc="upper left", fontsize=8)
+    ax = axes[-1, 0]
     for i, (phase, width) in enumerate(report.history, start=1):
-        colour = colours.setdefault(phase, f"C{len(colours)}")
-        ax.bar(i, math.log2(max(width, 1)) + 0.05, color=colour)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
-    ax.legend(handles, list(colours), loc="upper right", fontsize=8)
+        height = math.log2(max(width, 1))
+        ax.bar(i, height, color=phases[phase], alpha=0.6)
+        ax.plot(i, height, "o", color=phases[phase], markersize=4)
+    ax.set_ylim(bottom=-0.5)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in phases.values()]
+    ax.legend(handles, list(phases), loc="upper right", fontsize=8)
     ax.set_xlabel("move")
     ax.set_ylabel("log2(candidates left)")
-    ax.set_title(f"dispute {report.dispute_id}: {report.winner} wins by {report.resolution} in {report.moves} moves")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0, 0].set_title(
+        f"dispute {report.dispute_id}: {report.winner} wins by {report.resolution} in {report.moves} moves"
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from offchain.chain.anvil import Anvil
 from offchain.chain.demo import DemoConfig, format_table, plot_balances, run_demo
 from offchain.chain.deploy import DeployConfig
@@ -21,6 +23,9 @@ def test_demo_story_pays_everyone(tmp_path):
     assert "agree at every checkpoint" in text
     assert "winner: peer 1" in text  # A and C voted for B
     assert "market holds 0 wei, crowdfund holds 0 wei" in text  # every wei left
+    # Shares rounded to one decimal (floored basis points printed as 46.15 + 30.76 + 23.07 read as 99.98%).
+    assert [line.split(": ")[1] for line in lines if "attribution" in line] == [
+        "46.2% of the pool", "30.8% of the pool", "23.1% of the pool"]  # fmt: skip
     paid = sum(config.contributions_wei)
     for role in ("operator A + solver", "operator B + solver"):
         r = by_role[role]
@@ -33,6 +38,10 @@ def test_demo_story_pays_everyone(tmp_path):
     # full half of the payment, and the requester the cheater's unreleased half and the rest of its stake.
     assert "verdict: Challenger wins by Leaf" in text and "resolveElement EXP" in text
     assert "market holds 0 wei of job 2 uncredited" in text
+    # The dispute PNG has every move of both sides, read back from the chain: as many as the verdict counts.
+    moves = re.search(r"after (\d+) moves", text).group(1)
+    assert re.search(rf"dispute trace: \S+demo-dispute.png \({moves} moves: \d+ by the challenger, [1-9]\d* by the "
+                     r"defender\)", text), text  # fmt: skip
     dc = DeployConfig()
     share = config.stake_wei * dc.verde_reward_bps // 10_000
 

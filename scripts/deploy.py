@@ -2,7 +2,7 @@
 
     ape run deploy --network ethereum:local:test --account TEST::0
     ape run deploy --network ethereum:local:node --account TEST::0     # anvil from `make chain`
-    ape run deploy --network ethereum:sepolia:node --account my-wallet  # any configured network
+    ape run deploy --network ethereum:sepolia:node --account my-wallet --autosign  # any configured network
 
 Running it again on the same chain reuses what is deployed; `--fresh` deploys a new set.
 """
@@ -13,17 +13,22 @@ import click
 from ape.cli import ConnectedProviderCommand, account_option
 
 from offchain.chain.deploy import DeployConfig, DeployError, deploy_all, deployments_file
+from offchain.chain.wallet import WalletError, autosign_option, is_local, require_gas_money, sign_unattended
 
 
 @click.command(cls=ConnectedProviderCommand)
 @account_option()
+@autosign_option()
 @click.option("--fresh", is_flag=True, help="Deploy a new set even if one is recorded for this chain.")
 @click.option("--stage-seconds", type=int, default=60, show_default=True, help="Duration of each swarm stage.")
-def cli(account, fresh: bool, stage_seconds: int) -> None:
+def cli(provider, account, autosign: bool, fresh: bool, stage_seconds: int) -> None:
     config = DeployConfig(stage_durations=(stage_seconds,) * 3)
     try:
+        if autosign:
+            sign_unattended(account)
+        require_gas_money(account, local=is_local(provider))
         deployment = deploy_all(account, config=config, fresh=fresh)
-    except DeployError as err:
+    except (DeployError, WalletError) as err:
         raise click.ClickException(str(err)) from None
     for name, contract in deployment.contracts.items():
         how = "reused" if name in deployment.reused else "deployed"

@@ -82,6 +82,11 @@ interface ISwarmCoordinator {
     /// @param multiaddr The removed multiaddr.
     event BootnodeRemoved(uint256 indexed index, string multiaddr);
 
+    /// @notice A peer's owner published (or replaced) the address others dial to reach that peer.
+    /// @param peerId The peer (its owner sent the call).
+    /// @param multiaddr Its libp2p multiaddr, `/p2p/<peer id>` included.
+    event PeerAnnounced(bytes32 indexed peerId, string multiaddr);
+
     /// @notice All bootnodes were removed.
     /// @param count How many there were.
     event BootnodesCleared(uint256 count);
@@ -129,6 +134,8 @@ interface ISwarmCoordinator {
     error SwarmStageNotOver(uint256 deadline, uint256 timestamp);
     /// @notice A bootnode multiaddr (number `index` of the batch) was empty.
     error SwarmEmptyBootnode(uint256 index);
+    /// @notice A peer address was empty or longer than `MAX_PEER_ADDRESS_BYTES`.
+    error SwarmBadPeerAddress(uint256 length);
     /// @notice There is no bootnode at `index`; there are `length`.
     error SwarmBootnodeIndexOutOfRange(uint256 index, uint256 length);
     /// @notice `caller` is not the registered owner of `peerId`.
@@ -245,6 +252,33 @@ interface ISwarmCoordinator {
     /// @notice Number of bootnodes.
     /// @return count_ The length of `getBootnodes()`.
     function bootnodeCount() external view returns (uint256 count_);
+
+    /// @notice Publish the address others dial to reach `peerId`, replacing any earlier one (peer owner only).
+    /// @dev Any registered peer can serve as a bootnode this way, and one that comes back on a new address
+    /// says so itself; nodes read the most recent announcements besides `getBootnodes()`.
+    /// @param peerId The caller's peer.
+    /// @param multiaddr Its multiaddr, 1 to `MAX_PEER_ADDRESS_BYTES` bytes.
+    function announcePeer(bytes32 peerId, string calldata multiaddr) external;
+
+    /// @notice The address `peerId` announced last, and when.
+    /// @return multiaddr_ Empty when it never announced one.
+    /// @return announcedAt_ Block timestamp of the announcement; 0 when none.
+    function peerAddress(bytes32 peerId) external view returns (string memory multiaddr_, uint64 announcedAt_);
+
+    /// @notice Number of peers that ever announced an address.
+    /// @return count_ The length of the list `announcedPeers` pages through.
+    function announcedPeerCount() external view returns (uint256 count_);
+
+    /// @notice A page of announced peers, in the order of their first announcement.
+    /// @param offset First position returned.
+    /// @param limit Most entries returned (fewer at the end of the list).
+    /// @return peerIds_ The peers.
+    /// @return multiaddrs_ Their latest addresses.
+    /// @return announcedAt_ When each was announced last.
+    function announcedPeers(uint256 offset, uint256 limit)
+        external
+        view
+        returns (bytes32[] memory peerIds_, string[] memory multiaddrs_, uint64[] memory announcedAt_);
 
     // ---------------------------------------------------------------- participation
 

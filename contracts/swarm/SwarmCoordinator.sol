@@ -61,6 +61,12 @@ contract SwarmCoordinator is ISwarmCoordinator, AccessControl {
         uint32 reveals; // votes revealed
     }
 
+    /// @notice A peer's own announced address.
+    struct PeerAddress {
+        string multiaddr;
+        uint64 announcedAt;
+    }
+
     /// @notice The bounds on reward commitments (one slot).
     struct RewardLimits {
         uint128 maxRewardPerQuestion;
@@ -70,10 +76,13 @@ contract SwarmCoordinator is ISwarmCoordinator, AccessControl {
     // ---------------------------------------------------------------- constants and immutables
 
     /// @notice Semantic version of this contract.
-    string public constant version = "1.1.0";
+    string public constant version = "1.2.0";
 
     /// @inheritdoc ISwarmCoordinator
     bytes32 public constant override BOOTNODE_MANAGER_ROLE = keccak256("BOOTNODE_MANAGER_ROLE");
+
+    /// @notice Longest peer address accepted: a DNS name, a port and a peer id fit many times over.
+    uint256 public constant MAX_PEER_ADDRESS_BYTES = 256;
 
     /// @notice Most stages a round may have: eight 32-bit durations fill one slot.
     uint256 internal constant MAX_STAGES = 8;
@@ -93,6 +102,10 @@ contract SwarmCoordinator is ISwarmCoordinator, AccessControl {
     uint256 internal _pendingDurations;
     RewardLimits internal _limits;
     string[] internal _bootnodes;
+    /// The address each peer announced last, and when.
+    mapping(bytes32 peerId => PeerAddress) internal _peerAddresses;
+    /// Every peer that ever announced, once each, in order of first announcement.
+    bytes32[] internal _announced;
     mapping(uint256 round => mapping(bytes32 peerId => PeerRound)) internal _peerRounds;
     mapping(uint256 round => RoundTally) internal _tallies;
     mapping(bytes32 peerId => PeerStats) internal _stats;
@@ -162,6 +175,19 @@ contract SwarmCoordinator is ISwarmCoordinator, AccessControl {
             _bootnodes.push(_multiaddrs[i]);
             emit BootnodeAdded(base + i, _multiaddrs[i]);
         }
+    }
+
+    /// @inheritdoc ISwarmCoordinator
+    function announcePeer(bytes32 _peerId, string calldata _multiaddr) external {
+        _checkPeerOwner(_peerId);
+        uint256 length = bytes(_multiaddr).length;
+        // INVARIANT: an entry is something to dial, and reading the list stays cheap.
+        if (length == 0 || length > MAX_PEER_ADDRESS_BYTES) revert SwarmBadPeerAddress(length);
+        PeerAddress storage entry = _peerAddresses[_peerId];
+        if (entry.announcedAt == 0) _announced.push(_peerId);
+        entry.multiaddr = _multiaddr;
+        entry.announcedAt = uint64(block.timestamp);
+        emit PeerAnnounced(_peerId, _multiaddr);
     }
 
     /// @inheritdoc ISwarmCoordinator
@@ -534,6 +560,35 @@ contract SwarmCoordinator is ISwarmCoordinator, AccessControl {
     /// @inheritdoc ISwarmCoordinator
     function bootnodeCount() external view returns (uint256 count_) {
         return _bootnodes.length;
+    }
+
+    /// @inheritdoc ISwarmCoordinator
+    function peerAddress(bytes32 _peerId) external view returns (string memory multiaddr_, uint64 announcedAt_) {
+        PeerAddress storage entry = _peerAddresses[_peerId];
+        return (entry.multiaddr, entry.announcedAt);
+    }
+
+    /// @inheritdoc ISwarmCoordinator
+    function announcedPeerCount() external view returns (uint256 count_) {
+        return _announced.length;
+    }
+
+    /// @inheritdoc ISwarmCoordinator
+    function announcedPeers(uint256 _offset, uint256 _limit)
+        external
+        view
+        returns (bytes32[] memory peerIds_, string[] memory multiaddrs_, uint64[] memory announcedAt_)
+    {
+        uint256 total = _announced.length;
+        uint256 n = _offset >= total ? 0 : _limit < total - _offset ? _limit : total - _offset;
+        peerIds_ = new bytes32[](n);
+        multiaddrs_ = new string[](n);
+        announcedAt_ = new uint64[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            bytes32 peerId = _announced[_offset + i];
+            PeerAddress storage entry = _peerAddresses[peerId];
+            (peerIds_[i], multiaddrs_[i], announcedAt_[i]) = (peerId, entry.multiaddr, entry.announcedAt);
+        }
     }
 
     /// @inheritdoc ISwarmCoordinator

@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bootnode", action="append", default=[], help="multiaddr; default: the coordinator's list")
     p.add_argument("--deployments", type=Path, default=None, help="folder of deployment records")
     p.add_argument("--start-round", type=int, default=None, help="play no round before this one")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: all); default 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default: the last run's, else a free one)")
+    p.add_argument("--announce", default=None, help="host, host:port or multiaddr other machines dial")
     p.add_argument("--questions", type=int, default=8)
     p.add_argument("--completions", type=int, default=8)
     args = p.parse_args(argv)
@@ -53,15 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     cfg = NodeConfig(workdir=args.workdir, init_checkpoint=args.init, bootnodes=tuple(args.bootnode),
                      rounds=args.rounds, questions=args.questions, completions=args.completions,
-                     start_round=args.start_round)  # fmt: skip
+                     start_round=args.start_round, host=args.host, port=args.port,
+                     announce=args.announce)  # fmt: skip
     with networks.ethereum.local.use_provider("node", provider_settings={"uri": args.rpc}):
-        node = SwarmNode(cfg, accounts.test_accounts[args.account], load_deployment(),
-                         echo=lambda m: print(m, flush=True))  # fmt: skip
         try:
+            node = SwarmNode(cfg, accounts.test_accounts[args.account], load_deployment(),
+                             echo=lambda m: print(m, flush=True))  # fmt: skip
             node.run()
         except NodeError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print("stopped: the DHT and p2pd are down; restart with the same --workdir to resume", flush=True)
     return 0
 
 

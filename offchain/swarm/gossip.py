@@ -33,6 +33,7 @@ import hivemind
 from hivemind.utils import ValueWithExpiration, get_dht_time
 
 from offchain.chain.identity import PeerIdentity
+from offchain.swarm.daemons import NodeDHT
 from offchain.swarm.payloads import (
     MAX_PAYLOAD_BYTES,
     Envelope,
@@ -194,7 +195,10 @@ def start_dht(
 def _start(
     identity: PeerIdentity, identity_path: str, initial_peers: Sequence[str], options: dict[str, Any]
 ) -> hivemind.DHT:
-    dht = hivemind.DHT(initial_peers=list(initial_peers) or None, start=True, identity_path=identity_path, **options)
+    # NodeDHT: hivemind's processes end with ours; an absolute identity path lets a restart find a p2pd left
+    # running on this identity (daemons.stale_daemons) whatever directory either run started in
+    dht = NodeDHT(initial_peers=list(initial_peers) or None, start=True,
+                  identity_path=str(Path(identity_path).resolve()), **options)  # fmt: skip
     if dht.peer_id != identity.peer_id:
         got = dht.peer_id
         dht.shutdown()

@@ -45,6 +45,10 @@ class NodeConfig:
     heldout: int = 200  # held-out pairs for the accuracy printed each round
     seed: int = 0  # local sampling seed (mixed with the round and the peer)
     start_round: int | None = None  # play no round before this one (a swarm started together)
+    host: str = "127.0.0.1"  # the address the DHT listens on (0.0.0.0: every interface)
+    port: int | None = None  # its TCP port; None: the port of the last run (network.json), else a free one
+    announce: str | None = None  # what other machines dial: host, host:port or a multiaddr (default: listen address)
+    max_dial: int = 8  # most peers from the chain's announcements tried as bootnodes
 
 
 @dataclass
@@ -71,15 +75,13 @@ class SwarmNode:
     """One node. `run()` plays rounds until `config.rounds` are done (or forever)."""
 
     def __init__(self, config: NodeConfig, account: Any, deployment: Any, *, echo: Callable[[str], None] = print):
-        from offchain.chain.identity import PeerIdentity
-
         self.cfg = config
         self.account = account
         self.registry = deployment.IdentityRegistry
         self.coordinator = deployment.SwarmCoordinator
         self.echo = echo
         config.workdir.mkdir(parents=True, exist_ok=True)
-        self.identity = PeerIdentity.load_or_create(config.workdir / "identity.key")
+        self.identity = _load_identity(config.workdir / "identity.key")
         self.peer = self.identity.peer_id_digest
         self.name = self.identity.peer_id.to_base58()
         self.dht = None
@@ -108,24 +110,72 @@ class SwarmNode:
         self.echo(f"[{self.name[:10]}] registered on chain to {self.account.address[:10]}")
 
     def start_network(self) -> None:
+        from offchain.swarm import daemons
         from offchain.swarm.gossip import Gossip, start_dht
 
-        boots = list(self.cfg.bootnodes) or list(self.coordinator.getBootnodes())
+        key = self.cfg.workdir / "identity.key"
+        stale = daemons.stale_daemons(key)
+        if stale:  # an earlier run was killed before it could stop its p2pd, which still holds our peer id
+            self.echo(f"[{self.name[:10]}] stopping p2pd left running on {key} by an earlier run (pid {stale})")
+            daemons.stop_processes(stale)
+        port = self._port()
+        options = {"host_maddrs": [_maddr(self.cfg.host, port)]}
+        if self.cfg.announce:
+            options["announce_maddrs"] = [_announce_maddr(self.cfg.announce, port)]
+        boots = self._bootnodes()
+        alone = "" if boots else "no bootnode is known (none given, none listed or announced on chain)"
         try:
-            self.dht = start_dht(self.cfg.workdir / "identity.key", boots)
+            self.dht = start_dht(key, boots, **options)
         except Exception as err:  # hivemind refuses to start when no bootnode answers
             if not boots or "bootstrap" not in str(err):
-                raise
-            # Start alone rather than not at all: the stages still end on their deadlines, and peers that
-            # bootstrap through us later find us.
-            self.echo(f"[{self.name[:10]}] no bootnode answered ({len(boots)} listed): starting a DHT of our own")
-            self.dht = start_dht(self.cfg.workdir / "identity.key", [])
+                raise NodeError(_network_problem(self.cfg.host, port, err)) from None
+            self.dht = start_dht(key, [], **options)
+            alone = f"no bootnode answered (tried {', '.join(boots)})"
         self.gossip = Gossip(self.dht, self.identity)
         maddrs = [str(m) for m in self.dht.get_visible_maddrs()]
         (self.cfg.workdir / "maddrs.json").write_text(json.dumps(maddrs))
+        _atomic_write(self.cfg.workdir / "network.json", json.dumps({"port": _port_of(maddrs, port)}))
         # start_dht refused to go on unless hivemind derived the same peer id from the saved key (multihash guard)
         self.echo(f"[{self.name[:10]}] DHT up as {self.dht.peer_id.to_base58()} on {maddrs[0] if maddrs else '?'} "
                   f"({_count(len(boots), 'bootnode')})")  # fmt: skip
+        if alone:
+            self._alone(alone)
+        self._announce(maddrs)
+
+    def _alone(self, why: str) -> None:
+        self.echo(f"[{self.name[:10]}] WARNING: playing alone: {why}; peers can still join through this node")
+
+    def _port(self) -> int:
+        """The port asked for, else the last run's (peers and the chain know it), else 0: any free port."""
+        if self.cfg.port is not None:
+            return self.cfg.port
+        try:
+            return int(json.loads((self.cfg.workdir / "network.json").read_text())["port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def _bootnodes(self) -> list[str]:
+        """--bootnode, then the coordinator's list, then the peers that announced themselves most recently."""
+        out = list(self.cfg.bootnodes) + list(self.coordinator.getBootnodes())
+        total = int(self.coordinator.announcedPeerCount())
+        start = max(0, total - 4 * self.cfg.max_dial)
+        ids, addrs, times = self.coordinator.announcedPeers(start, total - start)
+        recent = sorted(zip(times, ids, addrs, strict=True), key=lambda t: -int(t[0]))
+        own = [a for a in recent if bytes(a[1]) != self.peer][: self.cfg.max_dial]
+        out += [addr for _, _, addr in own]
+        return list(dict.fromkeys(a for a in out if f"/p2p/{self.name}" not in a))
+
+    def _announce(self, maddrs: list[str]) -> None:
+        """List this node's address on chain under its peer id, so others find it (and find it again after a
+        restart on another address) without a bootnode manager."""
+        dialable = [m for m in maddrs if "/0.0.0.0/" not in m and "/::/" not in m]
+        if not dialable:
+            self.echo(f"[{self.name[:10]}] not announcing {maddrs} on chain: give --announce with a reachable host")
+            return
+        if self.coordinator.peerAddress(self.peer)[0] == dialable[0]:
+            return
+        self.coordinator.announcePeer(self.peer, dialable[0], sender=self.account)
+        self.echo(f"[{self.name[:10]}] announced {dialable[0]} on chain")
 
     def load_model(self) -> None:
         from offchain.swarm import rl
@@ -157,18 +207,31 @@ class SwarmNode:
     # ------------------------------------------------------------ the loop
 
     def run(self) -> list[RoundLog]:
-        # The checkpoint first: a wrong or missing path must fail before anything is sent on chain.
+        # Everything the user can get wrong first: a bad path or an empty wallet must fail before any gas is spent.
         self.load_model()
-        self.register()
-        self.start_network()
+        self._require_funds()
+        previous = _stop_on_sigterm()
         try:
+            self.register()
+            self.start_network()
             while self.cfg.rounds is None or self._played < self.cfg.rounds:
                 self.tick()
                 time.sleep(self.cfg.poll_s)
             self._reveal_last()
         finally:
             self.stop()
+            _restore_sigterm(previous)
         return self.history
+
+    def _require_funds(self) -> None:
+        from ape import networks
+
+        from offchain.chain.wallet import WalletError, is_local, require_gas_money
+
+        try:
+            require_gas_money(self.account, local=is_local(networks.provider))
+        except WalletError as err:
+            raise NodeError(str(err)) from None
 
     def _reveal_last(self) -> None:
         """After the last round, stay until stage 0 of the next round to reveal the last vote."""
@@ -187,8 +250,8 @@ class SwarmNode:
 
     def stop(self) -> None:
         if self.dht is not None:
-            self.dht.shutdown()
-            self.dht = None
+            dht, self.dht = self.dht, None
+            dht.shutdown()  # stops hivemind's process and its p2pd
 
     def tick(self) -> None:
         """Look at the chain once; play the current stage if not played yet; advance an overdue stage."""
@@ -294,6 +357,8 @@ class SwarmNode:
         lg = self._round_log(round_)
         lg.peers_seen = len(peers)
         self.echo(f"[{self.name[:10]}] round {round_} critique: {_count(len(peers), 'peer')} scored")
+        if not peers and int(self.coordinator.participantCount(round_)) > 1:
+            self._alone(f"other peers joined round {round_} on chain but none of their rollouts reached us")
 
     def vote(self, round_: int) -> None:
         """Stage 2: commit a vote for the best peer, train with SAPO/GRPO, commit rewards, save weights."""
@@ -445,3 +510,79 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+class NodeStopped(KeyboardInterrupt):
+    """SIGTERM arrived: unwind like Ctrl-C, so the DHT and p2pd are stopped on the way out."""
+
+
+def _stop_on_sigterm():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None  # only the main thread may set handlers; the caller then owns the signals
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the shutdown short
+        raise NodeStopped()
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _restore_sigterm(previous) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _load_identity(path: Path):
+    from offchain.chain.identity import IdentityError, PeerIdentity
+
+    try:
+        return PeerIdentity.load_or_create(path)
+    except (IdentityError, ValueError) as err:
+        raise NodeError(
+            f"{path} is not a hivemind peer key ({err}); move it away to start as a new peer, which must be "
+            "registered again and starts with no history (the old peer id keeps its rounds and rewards)"
+        ) from None
+    except OSError as err:
+        raise NodeError(f"{path}: {err.strerror}") from None
+
+
+def _maddr(host: str, port: int) -> str:
+    if ":" in host:
+        return f"/ip6/{host}/tcp/{port}"
+    if host.replace(".", "").isdigit():
+        return f"/ip4/{host}/tcp/{port}"
+    return f"/dns/{host}/tcp/{port}"
+
+
+def _announce_maddr(announce: str, port: int) -> str:
+    """--announce as a multiaddr: one already, or host[:port] (the listen port when none is given)."""
+    if announce.startswith("/"):
+        return announce
+    host, _, given = announce.rpartition(":") if announce.count(":") == 1 else (announce, "", "")
+    if given and not given.isdigit():
+        raise NodeError(f"--announce {announce}: expected host, host:port or a multiaddr")
+    if port == 0 and not given:
+        raise NodeError(f"--announce {announce} needs a port when --port is not fixed: use {announce}:<port>")
+    return _maddr(host, int(given or port))
+
+
+def _port_of(maddrs: list[str], fallback: int) -> int:
+    for m in maddrs:
+        parts = m.split("/")
+        if "tcp" in parts:
+            return int(parts[parts.index("tcp") + 1])
+    return fallback
+
+
+def _network_problem(host: str, port: int, err: Exception) -> str:
+    text = str(err)
+    if "address already in use" in text.lower():
+        return f"port {port} on {host} is taken by another program: give --port another one"
+    if "Identity" in text and "taken" in text:
+        return f"another running node already uses this peer id: {text.splitlines()[0]}"
+    return f"the hivemind DHT did not start on {host}:{port or 'any port'}: {text.splitlines()[0] if text else err!r}"

@@ -105,3 +105,47 @@ def test_revoked_manager_add_reverts(coordinator, deployer, manager, reverts):
     coordinator.revokeRole(role, manager, sender=deployer)
     with reverts(coordinator.AccessControlUnauthorizedAccount, account=manager.address, neededRole=role):
         coordinator.addBootnodes(NODES, sender=manager)
+
+
+# ---------------------------------------------------------------- peer announcements
+
+
+def test_announce_peer_records_address_and_time(coordinator, peers, chain):
+    """A peer's owner publishes its address; the latest one replaces the first, listed once."""
+    a = peers["A"]
+    tx = coordinator.announcePeer(a.id, NODES[0], sender=a.owner)
+    [event] = tx.events.filter(coordinator.PeerAnnounced)
+    assert bytes(event.peerId) == a.id and event.multiaddr == NODES[0]
+    tx = coordinator.announcePeer(a.id, NODES[1], sender=a.owner)
+    multiaddr, at = coordinator.peerAddress(a.id)
+    assert multiaddr == NODES[1] and at == chain.provider.get_block(tx.block_number).timestamp
+    assert coordinator.announcedPeerCount() == 1
+    ids, addrs, times = coordinator.announcedPeers(0, 10)
+    assert [bytes(i) for i in ids] == [a.id] and addrs == [NODES[1]] and times == [at]
+
+
+def test_announced_peers_pages(coordinator, peers):
+    """announcedPeers pages through every announcing peer in order of first announcement."""
+    for name, addr in zip(("A", "B", "C"), NODES, strict=True):
+        coordinator.announcePeer(peers[name].id, addr, sender=peers[name].owner)
+    ids, addrs, _ = coordinator.announcedPeers(1, 5)
+    assert [bytes(i) for i in ids] == [peers["B"].id, peers["C"].id] and addrs == NODES[1:]
+    assert coordinator.announcedPeers(3, 5)[0] == [] and coordinator.announcedPeers(10, 5)[0] == []
+    assert coordinator.peerAddress(peers["D"].id) == ("", 0)
+
+
+def test_announce_peer_not_owner_reverts(coordinator, peers, bob, reverts):
+    """Only the peer's owner speaks for it: nobody can point others at a fake address for someone's peer."""
+    a = peers["A"]
+    with reverts(coordinator.SwarmNotPeerOwner, peerId=a.id, caller=bob.address):
+        coordinator.announcePeer(a.id, NODES[0], sender=bob)
+    assert coordinator.announcedPeerCount() == 0
+
+
+@pytest.mark.parametrize("length", [0, 257])
+def test_announce_peer_bad_length_reverts(coordinator, peers, reverts, length):
+    """An empty address or one longer than MAX_PEER_ADDRESS_BYTES is refused."""
+    a = peers["A"]
+    with reverts(coordinator.SwarmBadPeerAddress, length=length):
+        coordinator.announcePeer(a.id, "x" * length, sender=a.owner)
+    assert coordinator.peerAddress(a.id) == ("", 0)

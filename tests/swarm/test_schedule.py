@@ -28,7 +28,7 @@ def _expected(cfg, genesis, timestamp, stages=None):
 
 def test_constructor_sets_schedule_roles_and_limits(coordinator, registry, deployer, cfg, genesis, chain):
     """A new coordinator starts round 0 stage 0 at deployment with the given durations, limits and roles."""
-    assert coordinator.version() == "1.1.0"
+    assert coordinator.version() == "1.2.0"
     assert coordinator.registry() == registry.address
     assert coordinator.stageCount() == 3
     assert list(coordinator.stageDurations()) == list(cfg.stages)

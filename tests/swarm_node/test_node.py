@@ -4,13 +4,16 @@ One module-scoped run (stages of STAGE seconds) that every test reads: the nodes
 (answer, critique, vote and revise), their rollouts cross over the DHT, votes are committed and revealed
 and reward commitments land on chain; a rogue peer floods the round's keys with forged, oversized,
 malformed and replayed payloads, which the nodes drop while the round still ends; node 2 is killed with
-SIGKILL after its first round and restarted: it comes back with its saved identity and weights.
+SIGKILL (its own pid, not its process group) after its first round: its hivemind process and p2pd die with it,
+and the restart comes back with its saved identity, weights and port. The nodes find each other through the
+addresses they announce on chain (no bootnode list). node 0, the last one running, is stopped with SIGTERM.
 
 Run: `.venv/bin/python -m pytest tests/swarm_node/test_node.py -q -p no:cacheprovider`
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -29,6 +32,14 @@ def _wait(pred, timeout: float, what: str, poll: float = 0.2):
             return value
         time.sleep(poll)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def _outliving(pids: list[int], alive, grace_s: float = 15.0) -> list[int]:
+    """The pids still running `grace_s` after their parent ended (hivemind's own grace period is a few s)."""
+    deadline = time.monotonic() + grace_s
+    while (left := [p for p in pids if alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
 
 
 def _rogue_flood(maddrs: list[str], r: int, honest_identity_path: Path) -> dict[str, int]:
@@ -66,6 +77,7 @@ def live_swarm(tmp_path_factory):
 
     from offchain.chain.anvil import Anvil
     from offchain.chain.deploy import DeployConfig, deploy_all
+    from offchain.swarm.daemons import alive, descendants, stale_daemons, stop_processes
     from offchain.swarm.local import SwarmConfig, _stream, first_common_round, start_node, wait_for_maddrs
     from offchain.swarm.warmup import tiny_checkpoint
 
@@ -96,9 +108,10 @@ def live_swarm(tmp_path_factory):
                 procs[name] = proc
                 return proc
 
-            p0 = launch("node0", 0, 3)  # the bootnode stays up while node 2 restarts
+            p0 = launch("node0", 0, None)  # the first node stays up (node 2 rejoins through it) until SIGTERM
             maddrs = wait_for_maddrs(tmp / "node0", p0)
-            d.SwarmCoordinator.addBootnodes(maddrs[:1], sender=gov)
+            # no addBootnodes: the others find node 0 through the address it announces under its peer id
+            _wait(lambda: int(d.SwarmCoordinator.announcedPeerCount()) >= 1, 60, "node0's announcement")
             launch("node1", 1, 1)
             p2 = launch("node2", 2, 2)
             # Flood the next round's keys once every node is up.
@@ -106,18 +119,27 @@ def live_swarm(tmp_path_factory):
             flood = _rogue_flood(maddrs, start, tmp / "node1" / "identity.key")
             # Kill node 2 hard once it has saved its first round, then restart it from the same folder.
             _wait(lambda: (tmp / "node2" / "weights.pt").exists(), 8 * STAGE * 3, "node2's first round")
-            os.killpg(p2.pid, signal.SIGKILL)
+            orphans = descendants(p2.pid)
+            port = json.loads((tmp / "node2" / "maddrs.json").read_text())
+            os.kill(p2.pid, signal.SIGKILL)  # the node alone, as a crash or the OOM killer would
             p2.wait(timeout=30)
+            orphans_left = _outliving(orphans, alive)
             launch("node2-restart", 2, 1, None)
-            for proc in procs.values():
-                if proc is not p2:
-                    proc.wait(timeout=12 * STAGE * 3)
-            time.sleep(0.5)
-            yield {"d": d, "logs": logs, "procs": procs, "tmp": tmp, "flood": flood}
+            for name in ("node1", "node2-restart"):
+                procs[name].wait(timeout=12 * STAGE * 3)
+            node0_children = descendants(p0.pid)
+            p0.send_signal(signal.SIGTERM)
+            p0.wait(timeout=60)
+            node0_left = _outliving(node0_children, alive)
+            yield {"d": d, "logs": logs, "procs": procs, "tmp": tmp, "flood": flood, "orphans": orphans,
+                   "orphans_left": orphans_left, "maddrs_before": port, "node0_children": node0_children,
+                   "node0_left": node0_left}
     finally:
         for proc in procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
+        for i in range(3):  # whatever a failed guard left behind must not outlive the test session
+            stop_processes(stale_daemons(tmp / f"node{i}" / "identity.key"))
         if old is None:
             os.environ.pop("VERDE_DEPLOYMENTS_DIR", None)
         else:
@@ -137,7 +159,9 @@ def _played(lines: list[str]) -> dict[int, set[str]]:
 
 
 def test_nodes_play_full_rounds_and_exit_cleanly(live_swarm):
-    """Every node that was not killed exits 0 after playing every stage of its round (and revealing its vote)."""
+    """Every node that was not killed exits 0 after playing every stage of its round (and revealing its vote);
+    node 0, stopped by SIGTERM, says so and exits 0."""
+    assert "stopped: the DHT and p2pd are down" in "\n".join(live_swarm["logs"]["node0"])
     for name, proc in live_swarm["procs"].items():
         if name != "node2":
             assert proc.returncode == 0, (name, live_swarm["logs"][name][-20:])
@@ -200,3 +224,31 @@ def test_killed_node_resumes_with_its_identity_and_weights(live_swarm):
     assert "already registered" in log and "resumed from" in log and "weights.pt" in log
     assert live_swarm["procs"]["node2-restart"].returncode == 0, live_swarm["logs"]["node2-restart"][-20:]
     assert any(s == {"answer", "critique", "vote"} for s in _played(live_swarm["logs"]["node2-restart"]).values())
+
+
+def test_sigkilled_node_leaves_no_processes(live_swarm):
+    """SIGKILL of the node's own pid: its hivemind process and its p2pd end too (they would hold the peer id)."""
+    assert live_swarm["orphans"], "node2 had no child processes to check"
+    assert live_swarm["orphans_left"] == [], live_swarm["orphans_left"]
+
+
+def test_sigterm_stops_the_node_and_its_children(live_swarm):
+    """SIGTERM unwinds like Ctrl-C: the DHT and p2pd are shut down, nothing runs on node 0's identity."""
+    from offchain.swarm.daemons import stale_daemons
+
+    assert live_swarm["node0_children"]
+    assert live_swarm["node0_left"] == []
+    assert stale_daemons(live_swarm["tmp"] / "node0" / "identity.key") == []
+
+
+def test_restarted_node_keeps_its_port_and_finds_peers_on_chain(live_swarm):
+    """node2 comes back on the port it had (what the chain lists for it), found node 0 through its
+    announcement, and its announced address is the one it listens on."""
+    from offchain.chain.identity import PeerIdentity
+
+    after = json.loads((live_swarm["tmp"] / "node2" / "maddrs.json").read_text())
+    assert after == live_swarm["maddrs_before"]
+    digest = PeerIdentity.load(live_swarm["tmp"] / "node2" / "identity.key").peer_id_digest
+    assert live_swarm["d"].SwarmCoordinator.peerAddress(digest)[0] == after[0]
+    for name in ("node1", "node2-restart"):
+        assert "playing alone" not in "\n".join(live_swarm["logs"][name]), live_swarm["logs"][name][:8]

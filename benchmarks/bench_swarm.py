@@ -86,22 +86,14 @@ def run_round(
     total = 0.0
     for k, node in enumerate(nodes):  # stage 0: answer
         qs = rl.questions(task, seed, q, offset=k * q)
-        comps = rl.sample(node.model, task, qs, cfg.group_size, temperature=cfg.temperature, generator=gen(seed, k, 0))
-        mine = [
-            rl.Rollout(p, c, [rl.reward(task, p, x) for x in c], "local", f"node{k}")
-            for p, c in zip(qs, comps, strict=True)
-        ]
+        mine = rl.play_answer(node.model, task, qs, cfg, gen(seed, k, 0), peer=f"node{k}")
         total += sum(sum(r.rewards) for r in mine)
         groups.append(mine)
     signal = 0
     for k, node in enumerate(nodes):  # stage 2: revise
-        if share:
-            external = [r for j, g in enumerate(groups) if j != k for r in g]
-            batch = rl.sapo_batch(groups[k], external, cfg.local, cfg.external, gen(seed, k, 1), task=task)
-        else:
-            batch = rl.sapo_batch(groups[k], [], cfg.local + cfg.external, 0, gen(seed, k, 1))
-        stats = rl.grpo_step(node.model, node.opt, task, batch, clip=cfg.clip, epochs=cfg.epochs)
-        signal += int(stats["signal_groups"])
+        external = [r for j, g in enumerate(groups) if j != k for r in g] if share else None
+        _, stats = rl.play_revise(node.model, node.opt, task, groups[k], external, cfg, gen(seed, k, 1))
+        signal += int(stats.get("signal_groups", 0))
     acc = sum(rl.heldout_accuracy(n.model, task) for n in nodes) / len(nodes)
     return total, acc, signal / len(nodes)
 

@@ -193,10 +193,17 @@ class SwarmNode:
             kind = type(err).__name__
             raise NodeError(f"{source}: not a swarm checkpoint this node can start from ({kind})") from None
         self.task, meta = ckpt.task, ckpt.meta
-        self.model, self.opt = rl.rl_policy(ckpt, rl.RLConfig())
+        self.model, self.opt = rl.rl_policy(ckpt, self.rl_config())
         resumed = source == weights
         self._total = int(meta.get("rounds_played", 0)) if resumed else 0
         self.echo(f"[{self.name[:10]}] {'resumed from' if resumed else 'starting from'} {source}")
+
+    def rl_config(self):
+        """The RL knobs of this node's rounds: the benchmark's defaults with the node's round sizes."""
+        from offchain.swarm import rl
+
+        return rl.RLConfig(group_size=self.cfg.completions, questions=self.cfg.questions, local=self.cfg.local_groups,
+                           external=self.cfg.external_groups)  # fmt: skip
 
     def save(self, round_: int) -> None:
         from offchain.swarm import rl
@@ -308,10 +315,10 @@ class SwarmNode:
         seed = rl.round_seed(self._chain_id(), self.coordinator.address, round_)
         qs = rl.questions(self.task, seed, self.cfg.questions)
         gen = torch.Generator().manual_seed(_seed(self.cfg.seed, round_, self.name, "sample"))
-        comps = rl.sample(self.model, self.task, qs, self.cfg.completions, generator=gen)
-        rewards = [[rl.reward(self.task, q, c) for c in group] for q, group in zip(qs, comps, strict=True)]
-        self._local[round_] = [rl.Rollout(q, g, r, "local") for q, g, r in zip(qs, comps, rewards, strict=True)]
-        body = {"questions": qs, "completions": comps, "rewards": rewards}
+        mine = rl.play_answer(self.model, self.task, qs, self.rl_config(), gen)
+        self._local[round_] = mine
+        rewards = [ro.rewards for ro in mine]
+        body = {"questions": qs, "completions": [ro.completions for ro in mine], "rewards": rewards}
         self.gossip.publish(round_, ANSWER, "rollouts", body, ttl_s=self._round_seconds() * 2)
         mean = sum(map(sum, rewards)) / max(1, sum(map(len, rewards)))
         self._round_log(round_).reward = mean
@@ -385,11 +392,8 @@ class SwarmNode:
         local = self._local.get(round_, [])
         external = [ro for ros in peers.values() for ro in ros]
         gen = torch.Generator().manual_seed(_seed(self.cfg.seed, round_, self.name, "sapo"))
-        batch = rl.sapo_batch(local, external, self.cfg.local_groups, self.cfg.external_groups, gen,
-                              task=self.task)  # fmt: skip
+        batch, _ = rl.play_revise(self.model, self.opt, self.task, local, external, self.rl_config(), gen)
         lg.external_used = sum(1 for ro in batch if ro.source == "external")
-        if batch:
-            rl.grpo_step(self.model, self.opt, self.task, batch)
         rewards = [int(round(100 * sum(ro.rewards) / max(1, len(ro.rewards)))) for ro in local]
         if rewards:
             tree = RewardTree(rewards)

@@ -376,6 +376,49 @@ def grpo_step(
     return stats
 
 
+# ---------------------------------------------------------------------------------------- a node's round
+
+
+def play_answer(
+    model: torch.nn.Module,
+    task: AdditionTask,
+    pair_ids: list[int],
+    cfg: RLConfig,
+    generator: torch.Generator,
+    *,
+    peer: str = "",
+) -> list[Rollout]:
+    """Stage 0 of a round, as every node (the swarm's and the benchmark's) plays it: `cfg.group_size`
+    completions per question at `cfg.temperature`, each scored with the rule-based `reward`."""
+    comps = sample(model, task, pair_ids, cfg.group_size, temperature=cfg.temperature, generator=generator)
+    pairs = zip(pair_ids, comps, strict=True)
+    return [Rollout(q, c, [reward(task, q, x) for x in c], "local", peer) for q, c in pairs]
+
+
+def play_revise(
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    task: AdditionTask,
+    local: list[Rollout],
+    external: list[Rollout] | None,
+    cfg: RLConfig,
+    generator: torch.Generator,
+) -> tuple[list[Rollout], dict[str, float]]:
+    """Stage 2's training, as every node plays it: the SAPO batch of `cfg.local` own groups and `cfg.external`
+    peers' groups (re-scored, zero-advantage ones dropped), then one GRPO update. `external=None` is a node that
+    does not share (the benchmark's solo arm): it trains on `cfg.local + cfg.external` own groups instead.
+
+    Returns the batch trained on and `grpo_step`'s statistics (empty when the batch was).
+    """
+    if external is None:
+        batch = sapo_batch(local, [], cfg.local + cfg.external, 0, generator)
+    else:
+        batch = sapo_batch(local, external, cfg.local, cfg.external, generator, task=task)
+    if not batch:
+        return batch, {}
+    return batch, grpo_step(model, opt, task, batch, clip=cfg.clip, epochs=cfg.epochs)
+
+
 def heldout_accuracy(model: torch.nn.Module, task: AdditionTask, n: int | None = None) -> float:
     """Greedy exact-match accuracy on the first `n` held-out pairs (all of them when None)."""
     pairs = task.test_pairs()

@@ -7,28 +7,36 @@ every move from the local (RepOps, bitwise reproducible) run until each is resol
 from __future__ import annotations
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import ConnectedProviderCommand
 
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
-from offchain.verde.challenge import ChallengeError, check_job, defend, load_spec
+from offchain.verde.challenge import check_job, defend
+from offchain.verde.cli import account, one_line, poll_option, spec_option
+from offchain.verde.job import load_spec
 from offchain.verde.trainer import VerdeTrainer
 
 
 @click.command(cls=ConnectedProviderCommand)
-@account_option()
+@account("The solver whose checkpoints are disputed (it answers every move).")
 @click.option("--job-id", type=int, required=True, help="The JobMarket job this account solves.")
-@click.option("--spec", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="JSON of the job's VerdeJob fields (default: the default VerdeJob).")  # fmt: skip
-@click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between looks at the chain.")
-@click.option("--once", is_flag=True, help="Play the disputes open now, then stop.")
+@spec_option
+@poll_option
+@click.option("--once", is_flag=True, help="Play the disputes open now, then stop (default: keep watching).")
 def cli(account, job_id: int, spec: str | None, poll: float, once: bool) -> None:
-    deployment = load_deployment()
-    job = load_spec(spec)
-    try:
+    """Answer Verde disputes against a solver.
+
+    Trains the job locally (the run the solver posted, bitwise), then answers every move of every dispute
+    against this account on the job, open ones included, until each is resolved; a side whose on-chain clock
+    runs out loses by timeout, which this client claims. `ape run job solve --defend` does the same from the
+    run it has just posted.
+    """
+    with one_line():
+        deployment = load_deployment()
+        job = load_spec(spec)
         check_job(deployment.JobMarket, deployment.VerdeReferee, job_id, job)
-    except ChallengeError as err:
-        raise click.ClickException(str(err)) from err
-    trainer = VerdeTrainer(job)
-    click.echo(f"training job {job_id} locally ({job.steps} steps) to answer from")
-    trainer.train()
-    defend(deployment, job_id, account, trainer, echo=click.echo, poll_s=poll, once=once)
+        trainer = VerdeTrainer(job)
+        click.echo(f"training job {job_id} locally ({job.steps} steps) to answer from")
+        trainer.train()
+        if not once:
+            click.echo(f"watching job {job_id} for disputes against {account.address} (Ctrl-C stops)")
+        defend(deployment, job_id, account, trainer, echo=click.echo, poll_s=poll, once=once)

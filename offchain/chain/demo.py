@@ -232,12 +232,11 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
                   config: DemoConfig, echo: Callable[[str], None]) -> None:  # fmt: skip
     """Section 7: a Verde job whose second solver adds one ulp to one exp of the attention softmax; a watcher
     catches it by recomputing the job and playing the dispute game to the one element on chain."""
-    from ape import chain
-
     from offchain.verde.challenge import challenge, plot_dispute
     from offchain.verde.game import DisputeAgent, Program
-    from offchain.verde.job import VerdeJob, spec_hash
-    from offchain.verde.trainer import VerdeTrainer, corrupt
+    from offchain.verde.job import VerdeJob
+    from offchain.verde.market import Terms, join_job, post_checkpoints, post_job, ulp_cheater
+    from offchain.verde.trainer import VerdeTrainer
 
     market, referee = d.JobMarket, d.VerdeReferee
     job = VerdeJob(steps=config.verde_steps, checkpoint_interval=config.verde_interval)
@@ -245,30 +244,19 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
     honest_run = VerdeTrainer(job)
     honest_run.train()
     program = Program(honest_run)
-    exp_op = next(i for i, op in enumerate(program.ops) if op.note.endswith("softmax exp"))
-    cheat_step = config.verde_steps - 2
-    for element in range(64):  # the first element whose one-ulp error survives into the checkpoint
-        bad_run = VerdeTrainer(job, dishonest=corrupt(cheat_step, exp_op, element=element, mode="ulp"))
-        bad_run.train()
-        if bad_run.roots[config.verde_steps] != honest_run.roots[config.verde_steps]:
-            break
-    echo(f"  G = {len(program.ops)} ops per step; the cheater adds 1 ulp to element {element} of op {exp_op} "
-         f"({program.ops[exp_op].note}) at step {cheat_step}")  # fmt: skip
-    now = chain.pending_timestamp
+    bad_run = ulp_cheater(job, config.verde_steps - 2, honest_run)  # what `ape run job solve --cheat-step` posts
+    cheat = bad_run.dishonest
+    echo(f"  G = {len(program.ops)} ops per step; the cheater adds 1 ulp to element {cheat.element} of op "
+         f"{cheat.op} ({program.ops[cheat.op].note}) at step {cheat.step}")  # fmt: skip
     # The program and data are part of the job: a solver joins under them and nobody can change them later.
-    params = (spec_hash(job), job.steps, config.verde_interval, 2, ZERO, config.verde_payment_wei,
-              config.stake_wei, now + 600, now + 7200, config.challenge_window_s, *program.job_fields)  # fmt: skip
-    tx = ledger.send("requester posts the Verde job (1 ETH) with its program", market.postJob, params,
-                     sender=requester, value=config.verde_payment_wei)  # fmt: skip
-    job_id = tx.events.filter(market.JobPosted)[0].jobId
+    terms = Terms(payment_wei=config.verde_payment_wei, stake_wei=config.stake_wei, num_solvers=2, join_s=600,
+                  complete_s=7200, window_s=config.challenge_window_s)  # fmt: skip
+    job_id = post_job(market, requester, job, terms, send=ledger.send, program=program)
     runs = {honest.address: honest_run, cheater.address: bad_run}
     for solver in (honest, cheater):
-        ledger.send(f"{solver.address[:10]} joins", market.join, job_id, sender=solver, value=config.stake_wei)
-    for index in range(1, job.steps // config.verde_interval + 1):
-        for solver in (honest, cheater):
-            root = runs[solver.address].roots[index * config.verde_interval]
-            ledger.send(f"{solver.address[:10]} checkpoint {index}: {root.hex()[:16]}...", market.postCheckpoint,
-                        job_id, index, root, sender=solver)  # fmt: skip
+        join_job(market, solver, job_id, job, send=ledger.send, program=program)
+    for solver in (honest, cheater):
+        post_checkpoints(market, solver, job_id, runs[solver.address].roots, send=ledger.send)
 
     def cheater_defends(dispute_id: int, _defender: str) -> list[DisputeAgent]:
         # The cheater answers every move from its own (corrupted) run, as a real cheater would.

@@ -1,27 +1,33 @@
-"""`ape run challenge`: recompute a JobMarket job locally and, where a solver's checkpoint is wrong, dispute
-it on the VerdeReferee and play the game to the verdict.
+"""`ape run challenge` and `ape run defend`: recompute a JobMarket job locally and, where a solver's checkpoint
+is wrong, dispute it on the VerdeReferee and play the game to the verdict; or answer the disputes against a
+solver from its own run.
 
     job = load_spec("job.json")                                    # the VerdeJob the job's specHash commits
     report = challenge(deployment, job_id, account, job, echo=print)
     report.winner, report.moves, report.dispute_id
+    defend(deployment, job_id, solver, trainer, once=True)         # the disputes against `solver` open now
 
 The challenger trains the job itself (RepOps is bitwise reproducible, so an honest recomputation equals an
-honest solver's), finds the first checkpoint where a solver's root differs from its own while the one
-before agrees, opens the dispute (as that job's solver, or as a watcher), and answers every move from its
-own trace. A defender that stops answering loses by timeout, which the challenger claims once the
-defender's clock has run out.
+honest solver's), finds the first checkpoint where an unslashed solver's root differs from its own while the
+one before agrees, opens the dispute (as that job's solver, or as a watcher), and answers every move from
+its own trace. A challenger restarted mid-game finds its own live dispute on the job and plays on.
+
+Both sides wait by the chain's clock (block timestamps), never the local one: a side whose on-chain deadline
+passes loses by `timeout`, which either side claims; the side that loses that race sees the dispute resolved
+and reports the verdict. A move the referee refuses is reported by its custom error and not sent again until
+the dispute has moved on.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from offchain.verde.game import (
     CHALLENGER,
+    COMMITTEE,
     DESCENT,
     OP_TRACE,
     PHASES,
@@ -29,31 +35,18 @@ from offchain.verde.game import (
     RESOLVED,
     STEPS,
     DisputeAgent,
-    Program,
 )
-from offchain.verde.job import VerdeJob, spec_hash
+from offchain.verde.job import VerdeJob, load_spec
+from offchain.verde.market import JobError, JobInfo, check_job_id, check_spec
+from offchain.verde.reverts import describe_revert
 from offchain.verde.trainer import VerdeTrainer
 
 RESOLUTIONS = ("None", "Leaf", "Timeout", "Committee", "BothWrong", "Expired")
 PARTIES = ("None", "Challenger", "Defender")
 
 
-class ChallengeError(RuntimeError):
-    """The job cannot be challenged as asked (wrong spec, nothing wrong, no program)."""
-
-
-def load_spec(path: str | Path | None) -> VerdeJob:
-    """A VerdeJob from a JSON object of its fields (missing fields keep their defaults); None: the default job."""
-    if path is None:
-        return VerdeJob()
-    raw = json.loads(Path(path).read_text())
-    known = {f.name for f in fields(VerdeJob)}
-    unknown = set(raw) - known
-    if unknown:
-        raise ChallengeError(f"{path}: unknown job fields {sorted(unknown)}")
-    if "betas" in raw:
-        raw["betas"] = tuple(raw["betas"])
-    return VerdeJob(**raw)
+class ChallengeError(JobError):
+    """The job cannot be challenged or defended as asked (wrong spec, no program, the opening refused)."""
 
 
 @dataclass
@@ -77,66 +70,63 @@ class Report:
     fees: dict[str, int] = field(default_factory=dict)  # wei of gas each account paid in the game
 
 
-@dataclass(frozen=True)
-class JobInfo:
-    """The fields of a job's JobParams this module reads (Ape returns the struct as a tuple on some providers)."""
-
-    spec_hash: bytes
-    steps: int
-    interval: int
-
-    @classmethod
-    def of(cls, market, job_id: int) -> JobInfo:
-        p = market.jobOf(job_id)[0]
-        return cls(bytes(p[0]), int(p[1]), int(p[2]))
-
-
 def checkpoint_step(info: JobInfo, index: int) -> int:
     """The step after which checkpoint `index` is taken: min(index * interval, steps)."""
-    return min(index * info.interval, info.steps)
+    return info.checkpoint_step(index)
 
 
-def divergences(market, job_id: int, trainer: VerdeTrainer) -> list[Divergence]:
-    """For every solver, the first posted checkpoint whose root differs from the local run's."""
+def divergences(
+    market, job_id: int, trainer: VerdeTrainer, *, echo: Callable[[str], None] = lambda _m: None
+) -> list[Divergence]:
+    """For every solver that can still be disputed, the first posted checkpoint whose root differs from the
+    local run's. A slashed solver is skipped (the market refuses any dispute over it), and so is a wrong
+    checkpoint whose challenge window has closed (it is final)."""
+    from ape import chain
+
     info = JobInfo.of(market, job_id)
     out = []
     for solver in market.solversOf(job_id):
-        posted = market.solverOf(job_id, solver).posted
-        for k in range(1, posted + 1):
-            theirs = bytes(market.checkpointOf(job_id, solver, k)[0])
-            mine = trainer.roots[checkpoint_step(info, k)]
-            if theirs != mine:
-                out.append(Divergence(str(solver), k, theirs, mine))
-                break
+        me = market.solverOf(job_id, solver)
+        if me.slashed:
+            echo(f"solver {solver}: slashed already, skipped")
+            continue
+        for k in range(1, int(me.posted) + 1):
+            theirs, posted_at = market.checkpointOf(job_id, solver, k)
+            mine = trainer.roots[info.checkpoint_step(k)]
+            if bytes(theirs) == mine:
+                continue
+            if chain.pending_timestamp >= int(posted_at) + info.window:
+                echo(f"solver {solver}: checkpoint {k} is wrong but final (its challenge window closed), skipped")
+            else:
+                out.append(Divergence(str(solver), k, bytes(theirs), mine))
+            break
     return out
 
 
 def open_dispute(referee, market, job_id: int, account, d: Divergence):
     """Open the dispute as the job's solver (if the account is one) or as a watcher; returns the receipt."""
+    from ape.exceptions import TransactionError
+
     bond = referee.BOND()
     if market.solverOf(job_id, account.address).joined:
-        return referee.openSolverDispute(job_id, d.solver, d.index, sender=account, value=bond)
-    if int(str(market.jobOf(job_id)[1]), 16) == int(account.address, 16):  # RefereeRequesterIsWatcher
+        opener, args = referee.openSolverDispute, (job_id, d.solver, d.index)
+    elif int(JobInfo.of(market, job_id).requester, 16) == int(account.address, 16):  # RefereeRequesterIsWatcher
         raise ChallengeError(f"job {job_id}: its requester cannot dispute its own solvers as a watcher")
-    return referee.openWatcherDispute(job_id, d.solver, d.index, d.mine, sender=account, value=bond)
+    else:
+        opener, args = referee.openWatcherDispute, (job_id, d.solver, d.index, d.mine)
+    try:
+        return opener(*args, sender=account, value=bond)
+    except TransactionError as err:
+        raise ChallengeError(f"job {job_id}: opening the dispute was refused: {describe_revert(err)}") from None
 
 
 def check_job(market, referee, job_id: int, job: VerdeJob) -> None:
     """The local spec is the job's, and it was posted with this spec's program (else only a committee could
     decide, or the chain would judge the trace against other rules)."""
-    if not 1 <= job_id <= market.jobCount():
-        raise ChallengeError(f"job {job_id} does not exist: this market has {market.jobCount()} jobs")
-    info = JobInfo.of(market, job_id)
-    if info.spec_hash != spec_hash(job):
-        raise ChallengeError(f"job {job_id}: its specHash is not this spec's initial checkpoint root")
-    if info.steps != job.steps:
-        raise ChallengeError(f"job {job_id} has {info.steps} steps, the spec {job.steps}")
-    registered = referee.programOf(job_id)
-    if registered.numOps == 0:
-        raise ChallengeError(f"job {job_id} was posted without a program: a dispute would go to the committee")
-    local = Program(VerdeTrainer(job))
-    if bytes(registered.programTree) != local.tree or bytes(registered.dataTree) != local.data_tree:
-        raise ChallengeError(f"job {job_id}: the program or data it was posted with is not this spec's")
+    try:
+        check_spec(market, job_id, job)
+    except JobError as err:
+        raise ChallengeError(str(err)) from None
 
 
 def candidates(d) -> int:
@@ -149,22 +139,57 @@ def candidates(d) -> int:
     return 1
 
 
+def deadline_of(referee, d, did: int) -> int:
+    """When the side to move (or the committee) runs out of time, in block time; 0 when nobody's clock runs."""
+    if d.phase == COMMITTEE:
+        return int(d.turnStartedAt) + int(referee.CLOCK_SECONDS())
+    return int(referee.moveDeadline(did))
+
+
+def claim_timeout(referee, did: int, agent: DisputeAgent, echo: Callable[[str], None]) -> bool:
+    """Resolve against the side whose clock ran out; True if our claim went through. The other side may claim
+    it first (or move at its last second): that is a race lost, not a failure, and the state is re-read."""
+    from ape.exceptions import TransactionError
+
+    try:
+        receipt = referee.timeout(did, sender=agent.account)
+    except TransactionError as err:
+        echo(f"{'anyone':<10} timeout not claimed: {describe_revert(err)}")
+        return False
+    agent.receipts.append(receipt)
+    echo(f"{'anyone':<10} {'timeout (the side to move ran out of time)':<48} gas {receipt.gas_used:>8,}")
+    return True
+
+
+def opened_block(referee, did: int) -> int:
+    """The block the dispute was opened in (its events are all from there on)."""
+    from ape import chain
+
+    head = chain.blocks.head.number
+    logs = list(referee.DisputeCreated.range(0, head + 1, search_topics={"disputeId": did}))
+    return int(logs[0].block_number) if logs else 0
+
+
 def play_dispute(
     referee,
     challenger: DisputeAgent,
     *,
     partners: Sequence[DisputeAgent] = (),
     poll_s: float = 1.0,
-    timeout_s: float = 3_600.0,
+    timeout_s: float = 600.0,
     echo: Callable[[str], None] = print,
 ) -> Report:
-    """Play `challenger` (and any in-process `partners`) until the dispute resolves; claim a timeout when the
-    side to move lets its clock run out. Returns the report with the verdict."""
+    """Play `challenger` (whichever side it is) and any in-process `partners` until the dispute resolves.
+
+    Waiting is by block time: while the side to move is within its on-chain deadline the client waits however
+    long that takes; once the deadline has passed it claims the timeout. `timeout_s` is how many seconds of
+    block time past that deadline it keeps trying before it gives up (TimeoutError) with the dispute open."""
+    from ape import chain
+
     did = challenger.dispute_id
     d0 = referee.disputeOf(did)
     report = Report(did, str(d0.defender), int(d0.checkpointIndex))
     agents = [challenger, *partners]
-    started = time.monotonic()
     while True:
         d = referee.disputeOf(did)
         if d.phase == RESOLVED:
@@ -178,21 +203,21 @@ def play_dispute(
                 break
         if moved:
             continue
-        from ape import chain
-
-        deadline = referee.moveDeadline(did)
-        if deadline and chain.pending_timestamp > deadline:
-            receipt = referee.timeout(did, sender=challenger.account)
-            challenger.receipts.append(receipt)
-            echo(f"{'anyone':<10} {'timeout (the side to move ran out of time)':<48} gas {receipt.gas_used:>8,}")
-            continue
-        if time.monotonic() - started > timeout_s:
-            raise TimeoutError(f"dispute {did}: no move for {timeout_s:.0f} s")
+        deadline, now = deadline_of(referee, d, did), chain.pending_timestamp
+        if deadline and now > deadline:
+            if claim_timeout(referee, did, challenger, echo):
+                continue
+            if now > deadline + timeout_s:
+                raise TimeoutError(f"dispute {did}: still open {now - deadline} s of block time after its deadline")
         time.sleep(poll_s)
     d = referee.disputeOf(did)
-    for r in challenger.receipts:
-        for ev in r.events.filter(referee.DisputeResolved):
-            report.resolution = RESOLUTIONS[ev.how]
+    resolved = list(
+        referee.DisputeResolved.range(
+            challenger.from_block, chain.blocks.head.number + 1, search_topics={"disputeId": did}
+        )
+    )
+    if resolved:
+        report.resolution = RESOLUTIONS[int(resolved[-1].how)]
     report.winner = PARTIES[d.winner]
     report.moves = int(d.moves)
     report.gas = sum(r.gas_used for a in agents for r in a.receipts)
@@ -200,6 +225,21 @@ def play_dispute(
         for r in a.receipts:
             report.fees[str(r.sender)] = report.fees.get(str(r.sender), 0) + r.total_fees_paid
     return report
+
+
+def live_disputes(referee, job_id: int, *, challenger: str | None = None, defender: str | None = None) -> list[int]:
+    """Unresolved disputes of job `job_id` opened by `challenger` / against `defender` (oldest first)."""
+    out = []
+    for did in range(1, referee.disputeCount() + 1):
+        d = referee.disputeOf(did)
+        if d.jobId != job_id or d.phase == RESOLVED:
+            continue
+        if challenger is not None and int(str(d.challenger), 16) != int(challenger, 16):
+            continue
+        if defender is not None and int(str(d.defender), 16) != int(defender, 16):
+            continue
+        out.append(did)
+    return out
 
 
 def challenge(
@@ -211,48 +251,60 @@ def challenge(
     echo: Callable[[str], None] = print,
     partners: Callable[[int, str], Sequence[DisputeAgent]] | None = None,
     poll_s: float = 1.0,
+    timeout_s: float = 600.0,
 ) -> Report | None:
-    """Recompute job `job_id`, dispute the first wrong checkpoint found, and play it out.
+    """Recompute job `job_id`, dispute the first wrong checkpoint found, and play it out; or, when `account`
+    already has a live dispute on this job (a challenger restarted mid-game), play that one on.
 
     `partners(dispute_id, defender)` may give agents to run in this process (the demo's defender); without
     them the defender plays from wherever it runs, and loses by timeout if it does not. Returns None when
-    every posted checkpoint matches the local run.
+    every posted checkpoint of an unslashed solver matches the local run.
     """
     market, referee = deployment.JobMarket, deployment.VerdeReferee
     check_job(market, referee, job_id, job)
+    mine = live_disputes(referee, job_id, challenger=account.address)
     echo(f"recomputing job {job_id}: {job.steps} steps of RepOps training")
     trainer = VerdeTrainer(job)
     trainer.train()
-    found = divergences(market, job_id, trainer)
-    if not found:
-        echo(f"job {job_id}: every posted checkpoint matches the local run; nothing to dispute")
-        return None
-    d = found[0]
-    echo(
-        f"solver {d.solver}: checkpoint {d.index} is {d.theirs.hex()[:16]}.., "
-        f"the local run gives {d.mine.hex()[:16]}.."
-    )
-    opened = open_dispute(referee, market, job_id, account, d)
-    did = int(opened.events.filter(referee.DisputeCreated)[0].disputeId)
-    echo(f"opened dispute {did} (bond {referee.BOND() / 1e18:g} ETH)")
-    agent = DisputeAgent(referee, account, trainer, role="challenger", dispute_id=did, log=echo)
-    agent.receipts.append(opened)
-    extra = partners(did, d.solver) if partners else ()
-    report = play_dispute(referee, agent, partners=extra, poll_s=poll_s, echo=echo)
-    echo(
-        f"verdict: {report.winner} wins by {report.resolution} after {report.moves} moves ({report.gas:,} gas in all)"
-    )
+    if mine:
+        did = mine[0]
+        d = referee.disputeOf(did)
+        echo(f"resuming dispute {did} (opened by this account against {d.defender}, checkpoint "
+             f"{d.checkpointIndex}, now in {PHASES[d.phase]})")  # fmt: skip
+        agent = DisputeAgent(referee, account, trainer, role="challenger", dispute_id=did, log=echo,
+                             from_block=opened_block(referee, did))  # fmt: skip
+        defender = str(d.defender)
+    else:
+        found = divergences(market, job_id, trainer, echo=echo)
+        if not found:
+            echo(f"job {job_id}: every checkpoint that can be disputed matches the local run; nothing to dispute")
+            return None
+        d = found[0]
+        echo(
+            f"solver {d.solver}: checkpoint {d.index} is {d.theirs.hex()[:16]}.., "
+            f"the local run gives {d.mine.hex()[:16]}.."
+        )
+        opened = open_dispute(referee, market, job_id, account, d)
+        did = int(opened.events.filter(referee.DisputeCreated)[0].disputeId)
+        echo(f"opened dispute {did} (bond {referee.BOND() / 1e18:g} ETH)")
+        agent = DisputeAgent(referee, account, trainer, role="challenger", dispute_id=did, log=echo,
+                             from_block=int(opened.block_number))  # fmt: skip
+        agent.receipts.append(opened)
+        defender = d.solver
+    extra = partners(did, defender) if partners else ()
+    report = play_dispute(referee, agent, partners=extra, poll_s=poll_s, timeout_s=timeout_s, echo=echo)
+    echo(verdict_line(report))
     return report
 
 
+def verdict_line(report: Report) -> str:
+    who = "nobody wins" if report.winner == "None" else f"{report.winner} wins"
+    return f"verdict: {who} by {report.resolution} after {report.moves} moves ({report.gas:,} gas sent from here)"
+
+
 def disputes_against(referee, job_id: int, defender: str) -> list[int]:
-    """Open disputes of job `job_id` against `defender` (newest last)."""
-    out = []
-    for did in range(1, referee.disputeCount() + 1):
-        d = referee.disputeOf(did)
-        if d.jobId == job_id and str(d.defender) == str(defender) and d.phase != RESOLVED:
-            out.append(did)
-    return out
+    """Open disputes of job `job_id` against `defender` (oldest first)."""
+    return live_disputes(referee, job_id, defender=defender)
 
 
 def defend(
@@ -264,10 +316,13 @@ def defend(
     echo: Callable[[str], None] = print,
     poll_s: float = 2.0,
     once: bool = False,
+    timeout_s: float = 600.0,
 ) -> list[Report]:
     """Watch job `job_id` for disputes against `account` and answer each from `trainer`'s run until it is
-    resolved. With `once`, return after the disputes open now are played; otherwise keep watching."""
+    resolved (one opened before a restart too). With `once`, return after the disputes open now are played;
+    otherwise keep watching."""
     referee = deployment.VerdeReferee
+    check_job_id(deployment.JobMarket, job_id)
     reports: list[Report] = []
     seen: set[int] = set()
     while True:
@@ -276,9 +331,10 @@ def defend(
                 continue
             seen.add(did)
             echo(f"dispute {did} against {account.address[:10]}: defending from the local run")
-            agent = DisputeAgent(referee, account, trainer, role="defender", dispute_id=did, log=echo)
-            report = play_dispute(referee, agent, poll_s=poll_s, echo=echo)
-            echo(f"dispute {did}: {report.winner} wins by {report.resolution} after {report.moves} moves")
+            agent = DisputeAgent(referee, account, trainer, role="defender", dispute_id=did, log=echo,
+                                 from_block=opened_block(referee, did))  # fmt: skip
+            report = play_dispute(referee, agent, poll_s=poll_s, timeout_s=timeout_s, echo=echo)
+            echo(f"dispute {did}: {verdict_line(report).removeprefix('verdict: ')}")
             reports.append(report)
         if once:
             return reports

@@ -8,6 +8,8 @@ its party's move whenever it is that party's turn, from its own VerdeTrainer (do
 
 An agent never trusts the other side: it compares with its own trace, and a defender's revealed values
 (the challenger repeats them in its answer) are read back from the referee's `ValuesRevealed` events.
+A move the referee refuses is logged once with the contract's error (RefereeClockExpired, RefereeBadProof, ..)
+and not sent again while the dispute stands where it stood: the same call would be refused the same way.
 `Liar` makes an agent answer bisection moves with made-up roots (for tests of the honest side).
 """
 
@@ -23,6 +25,7 @@ from eth_abi import decode as abi_decode
 from offchain.commit import commit_checkpoint
 from offchain.verde import ir, recipes
 from offchain.verde.job import VerdeJob, batch_hash
+from offchain.verde.reverts import describe_revert
 from offchain.verde.trace import Trace
 from offchain.verde.trainer import VerdeTrainer
 
@@ -97,6 +100,7 @@ class DisputeAgent:
         ops=None,
         liar: Liar | None = None,
         log: Callable[[str], None] | None = None,
+        from_block: int | None = None,
     ) -> None:
         assert role in ("challenger", "defender"), role
         self.referee = referee
@@ -111,9 +115,11 @@ class DisputeAgent:
         self.program = Program(trainer)
         self._traces: dict[int, Trace] = {}
         self._states: dict[int, dict] = {}
-        self.from_block = _head_block()  # the dispute's events are all after its opening
+        # The dispute's events are all from its opening on: a fresh dispute's is now, a resumed one's is given.
+        self.from_block = _head_block() if from_block is None else from_block
         self.receipts: list = []
         self.rejected: list = []  # moves the referee refused
+        self._refused_at: tuple | None = None  # the dispute's position when our last move was refused
 
     # ------------------------------------------------------------ state
 
@@ -145,20 +151,28 @@ class DisputeAgent:
     def act(self) -> bool:
         """Make our move if it is our turn (anyone's, in the Leaf phase); True if a transaction went through.
 
-        A move the referee rejects (a liar that cannot back its claims) is logged and not retried here: the
-        side then runs out of time and loses by `timeout`.
+        A move the referee refuses (a liar that cannot back its claims, a clock run out, the other side
+        resolving the leaf first) is logged with the contract's error and not sent again until the dispute
+        has moved on; if it never does, the side to move runs out of time and loses by `timeout`.
         """
-        from ape.exceptions import ContractLogicError
+        from ape.exceptions import TransactionError
 
+        d = self.dispute()
+        position = _position(d)
+        if position == self._refused_at:
+            return False
         try:
-            return self._act()
-        except ContractLogicError as err:
+            return self._act(d)
+        except TransactionError as err:
             self.rejected.append(err)
-            self.log(f"{self.role:<10} move rejected: {err}")
+            self._refused_at = position
+            if self.dispute().phase == RESOLVED:  # a race lost (both sides may resolve the leaf): nothing wrong
+                self.log(f"{self.role:<10} move not needed: the dispute was resolved first ({describe_revert(err)})")
+            else:
+                self.log(f"{self.role:<10} move refused: {describe_revert(err)}")
             return False
 
-    def _act(self) -> bool:
-        d = self.dispute()
+    def _act(self, d) -> bool:
         if d.phase in (RESOLVED, COMMITTEE, NONE):
             return False
         if d.phase == LEAF:
@@ -320,6 +334,11 @@ class DisputeAgent:
             proof = ir.tree_proof(self.program.data_levels, d.step - 1)
             self._send(f"resolveBatch step {d.step}", self.ops.resolveBatch, self.dispute_id, desc, roots, proof)
         return True
+
+
+def _position(d) -> tuple:
+    """Where a dispute stands: any accepted move changes it (the count of moves at least)."""
+    return (int(d.phase), int(d.turn), int(d.moves))
 
 
 def _tensor_root(t) -> bytes:

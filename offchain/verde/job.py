@@ -8,14 +8,17 @@ named state.
     state = init_state(job)                                   # name -> tensor, AdamW state eager
     spec = checkpoint_root(job, state, step=0)                # the job's specHash
     state = autograd_step(job, state, step=1)                 # what build_program's program computes
+    job = load_spec("examples/job.json")                      # the JSON spec format (docs/verde-cli.md)
 
 Run the tests with `.venv/bin/python -m pytest tests/verde/test_trace.py -q -p no:cacheprovider`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, fields
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -84,6 +87,72 @@ class VerdeJob:
         assert step >= 1, f"step {step}: steps are 1-based (0 is the initial checkpoint)"
         x, y, mask = self.task.batch(step - 1, self.batch_size)
         return x.to(torch.int32), y.to(torch.int32), mask.to(torch.int32)
+
+
+class SpecError(ValueError):
+    """A job spec file that is not a VerdeJob (one line: the file and what is wrong)."""
+
+
+# The spec's whole-number fields; the rest are floats (betas: two floats).
+_INT_FIELDS = ("vocab", "width", "n_head", "n_layer", "digits", "batch_size", "seed", "steps", "checkpoint_interval")
+_POSITIVE = ("vocab", "width", "n_head", "n_layer", "digits", "batch_size", "steps", "checkpoint_interval")
+
+
+def _number(value: object, *, whole: bool) -> bool:
+    # JSON's true/false are ints to Python; a spec never means them as numbers.
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if whole else isinstance(value, int | float)
+
+
+def spec_from_dict(raw: object, *, where: str = "spec") -> VerdeJob:
+    """A VerdeJob from a mapping of its fields (missing fields keep their defaults), checked field by field."""
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}: a job spec is a JSON object of VerdeJob fields, not {type(raw).__name__}")
+    known = [f.name for f in fields(VerdeJob)]
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise SpecError(f"{where}: unknown job fields {unknown} (the fields are {', '.join(known)})")
+    values = dict(raw)
+    for name, value in values.items():
+        if name == "betas":
+            pair = isinstance(value, list | tuple) and len(value) == 2
+            if not (pair and all(_number(v, whole=False) for v in value)):
+                raise SpecError(f"{where}: betas must be a list of two numbers, not {value!r}")
+            values[name] = (float(value[0]), float(value[1]))
+        elif not _number(value, whole=name in _INT_FIELDS):
+            kind = "a whole number" if name in _INT_FIELDS else "a number"
+            raise SpecError(f"{where}: {name} must be {kind}, not {value!r}")
+        elif name in _POSITIVE and value < 1:
+            raise SpecError(f"{where}: {name} must be at least 1, not {value}")
+        elif name not in _INT_FIELDS:
+            values[name] = float(value)
+    job = VerdeJob(**values)
+    if job.width % job.n_head:
+        raise SpecError(f"{where}: width {job.width} is not a multiple of n_head {job.n_head}")
+    if job.vocab != VOCAB:
+        raise SpecError(f"{where}: vocab must be {VOCAB} (the addition task's tokens), not {job.vocab}")
+    return job
+
+
+def load_spec(path: str | Path | None) -> VerdeJob:
+    """The VerdeJob of a JSON spec file (docs/verde-cli.md); None: the default VerdeJob."""
+    if path is None:
+        return VerdeJob()
+    try:
+        raw = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise SpecError(f"{path}: {err.strerror or err}") from None
+    except json.JSONDecodeError as err:
+        raise SpecError(f"{path}: not JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    return spec_from_dict(raw, where=str(path))
+
+
+def spec_json(job: VerdeJob) -> str:
+    """The spec file of `job`: every field, in the dataclass's order (load_spec reads it back equal)."""
+    raw = asdict(job)
+    raw["betas"] = list(job.betas)
+    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in raw.items()) + "\n}\n"
 
 
 def f32_bits(value: float) -> int:

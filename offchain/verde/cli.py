@@ -1,0 +1,75 @@
+"""What the Verde `ape run` scripts (job, challenge, defend) share: options with help text, ETH amounts, and
+errors as one line.
+
+    @click.command(cls=ConnectedProviderCommand)
+    @account("The solver's account.")
+    @spec_option
+    def cli(account, spec): ...
+        with one_line():                 # JobError, SpecError, a refused transaction: one line, exit 1
+            ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+
+import click
+
+from offchain.verde.job import SpecError
+from offchain.verde.market import ETH, JobError
+from offchain.verde.reverts import describe_revert
+
+SPEC_HELP = "JSON spec of the job's VerdeJob fields (docs/verde-cli.md; default: the default VerdeJob)."
+
+
+def account(help_text: str) -> Callable:
+    """Ape's --account option (an alias, or TEST::N on a local chain) with a help text, which Ape's lacks."""
+    from ape.cli import account_option
+
+    def decorate(f: Callable) -> Callable:
+        f = account_option()(f)
+        f.__click_params__[-1].help = help_text
+        return f
+
+    return decorate
+
+
+spec_option = click.option(
+    "--spec", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE", help=SPEC_HELP
+)
+job_id_option = click.option("--job-id", type=int, required=True, help="The JobMarket job (ids start at 1).")
+poll_option = click.option(
+    "--poll", type=float, default=2.0, show_default=True, metavar="S", help="Seconds between looks at the chain."
+)
+
+
+class Eth(click.ParamType):
+    """An amount of ETH as a decimal ("0.5"), taken as wei."""
+
+    name = "ETH"
+
+    def convert(self, value, param, ctx) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            wei = Decimal(str(value)) * ETH
+        except InvalidOperation:
+            self.fail(f"{value!r} is not an amount of ETH", param, ctx)
+        if wei < 0 or wei != wei.to_integral_value():
+            self.fail(f"{value!r} is not a whole number of wei", param, ctx)
+        return int(wei)
+
+
+@contextmanager
+def one_line() -> Iterator[None]:
+    """A JobError or SpecError, or a transaction the chain refused, as one line (click's `Error: ...`)."""
+    from ape.exceptions import TransactionError
+
+    try:
+        yield
+    except (JobError, SpecError) as err:
+        raise click.ClickException(str(err)) from None
+    except TransactionError as err:
+        raise click.ClickException(f"refused by the chain: {describe_revert(err)}") from None

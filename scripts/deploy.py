@@ -10,13 +10,14 @@ Running it again on the same chain reuses what is deployed; `--fresh` deploys a 
 from __future__ import annotations
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
+from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import DeployConfig, DeployError, deploy_all, deployments_file
 from offchain.chain.wallet import WalletError, autosign_option, is_local, require_gas_money, sign_unattended
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=ChainCommand)
 @account_option()
 @autosign_option()
 @click.option("--fresh", is_flag=True, help="Deploy a new set even if one is recorded for this chain.")

@@ -10,12 +10,12 @@ ten test accounts. Refused on any network that is not local: there test ether ha
 from __future__ import annotations
 
 import click
-from ape.cli import ConnectedProviderCommand
 
+from offchain.chain.cli import ChainCommand
 from offchain.chain.wallet import is_local
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=ChainCommand)
 @click.option("--to", "to", required=True, help="Address that receives the ether.")
 @click.option("--eth", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               help="How much ether to send.")  # fmt: skip

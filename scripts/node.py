@@ -14,14 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
+from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
 from offchain.chain.wallet import WalletError, autosign_option, sign_unattended
 from offchain.swarm.node import NodeConfig, NodeError, SwarmNode
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=ChainCommand)
 @account_option()
 @autosign_option()
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), required=True,

@@ -80,7 +80,10 @@ class SwarmNode:
         self.registry = deployment.IdentityRegistry
         self.coordinator = deployment.SwarmCoordinator
         self.echo = echo
-        config.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            config.workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file in the way, no permission: before anything else, and no traceback
+            raise NodeError(f"--workdir {config.workdir}: {err.strerror}") from None
         self.identity = _load_identity(config.workdir / "identity.key")
         self.peer = self.identity.peer_id_digest
         self.name = self.identity.peer_id.to_base58()

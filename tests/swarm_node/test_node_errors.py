@@ -81,6 +81,15 @@ def test_foreign_key_file_refused(alice, deployment, tmp_path, warm):
         _node(tmp_path, alice, deployment, warm)
 
 
+def test_workdir_that_is_a_file_refused(alice, deployment, tmp_path, warm):
+    """--workdir naming a file is one line, not mkdir's traceback."""
+    from offchain.swarm.node import NodeError
+
+    (tmp_path / "node").write_text("a file")
+    with pytest.raises(NodeError, match="--workdir .*node: File exists"):
+        _node(tmp_path, alice, deployment, warm)
+
+
 def test_peer_of_another_wallet_refused(alice, bob, deployment, tmp_path, warm):
     """A workdir whose peer id another wallet registered stops before sending anything."""
     from offchain.swarm.node import NodeError

@@ -7,8 +7,8 @@ every move from the local (RepOps, bitwise reproducible) run until each is resol
 from __future__ import annotations
 
 import click
-from ape.cli import ConnectedProviderCommand
 
+from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
 from offchain.verde.challenge import check_job, defend
 from offchain.verde.cli import account, one_line, poll_option, spec_option
@@ -16,7 +16,7 @@ from offchain.verde.job import load_spec
 from offchain.verde.trainer import VerdeTrainer
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=ChainCommand)
 @account("The solver whose checkpoints are disputed (it answers every move).")
 @click.option("--job-id", type=int, required=True, help="The JobMarket job this account solves.")
 @spec_option

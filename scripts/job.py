@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand
 
+from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
 from offchain.verde.cli import Eth, account, job_id_option, one_line, poll_option, spec_option
 from offchain.verde.job import load_spec, spec_json
@@ -44,7 +44,7 @@ def cli() -> None:
     (docs/verde-cli.md)."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @account("The requester: pays the payment now and gets back whatever the solvers do not earn.")
 @spec_option
 @click.option("--payment", type=Eth(), default=str(DEFAULT.payment_wei / 10**18), show_default=True,
@@ -74,7 +74,7 @@ def post(account, spec, payment, stake, solvers, join_within, complete_within, w
     click.echo(f"solvers: ape run job join --job-id {job_id}{' --spec ' + spec if spec else ''} --account ...")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @account("The solver: stakes the job's stake.")
 @job_id_option
 @spec_option
@@ -89,7 +89,7 @@ def join(account, job_id: int, spec: str | None) -> None:
     click.echo(f"joined job {job_id}: {info.joined} of {info.num_solvers} solvers")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @account("The solver (it must have joined the job).")
 @job_id_option
 @spec_option
@@ -119,7 +119,7 @@ def solve(account, job_id: int, spec: str | None, poll: float, defend: bool, che
             defend_disputes(deployment, job_id, account, trainer, echo=click.echo, poll_s=poll)
 
 
-@cli.command("spec", cls=ConnectedProviderCommand)
+@cli.command("spec", cls=ChainCommand)
 @job_id_option
 @spec_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",

@@ -17,13 +17,14 @@ import click
 
 from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
+from offchain.chain.wallet import signer
 from offchain.verde.challenge import challenge, plot_dispute
-from offchain.verde.cli import account, one_line, poll_option, spec_option
+from offchain.verde.cli import one_line, poll_option, spec_option
 from offchain.verde.job import load_spec
 
 
 @click.command(cls=ChainCommand)
-@account("The challenger: a solver of the job, or a watcher (not its requester); it posts the bond.")
+@signer("The challenger: a solver of the job, or a watcher (not its requester); it posts the bond.")
 @click.option("--job-id", type=int, required=True, help="The JobMarket job to recompute and check.")
 @spec_option
 @poll_option

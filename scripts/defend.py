@@ -10,14 +10,15 @@ import click
 
 from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
+from offchain.chain.wallet import signer
 from offchain.verde.challenge import check_job, defend
-from offchain.verde.cli import account, one_line, poll_option, spec_option
+from offchain.verde.cli import one_line, poll_option, spec_option
 from offchain.verde.job import load_spec
 from offchain.verde.trainer import VerdeTrainer
 
 
 @click.command(cls=ChainCommand)
-@account("The solver whose checkpoints are disputed (it answers every move).")
+@signer("The solver whose checkpoints are disputed (it answers every move).")
 @click.option("--job-id", type=int, required=True, help="The JobMarket job this account solves.")
 @spec_option
 @poll_option

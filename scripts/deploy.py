@@ -10,26 +10,21 @@ Running it again on the same chain reuses what is deployed; `--fresh` deploys a 
 from __future__ import annotations
 
 import click
-from ape.cli import account_option
 
 from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import DeployConfig, DeployError, deploy_all, deployments_file
-from offchain.chain.wallet import WalletError, autosign_option, is_local, require_gas_money, sign_unattended
+from offchain.chain.wallet import signer
 
 
 @click.command(cls=ChainCommand)
-@account_option()
-@autosign_option()
+@signer("The deployer: holds the admin roles of every contract.")
 @click.option("--fresh", is_flag=True, help="Deploy a new set even if one is recorded for this chain.")
 @click.option("--stage-seconds", type=int, default=60, show_default=True, help="Duration of each swarm stage.")
-def cli(provider, account, autosign: bool, fresh: bool, stage_seconds: int) -> None:
+def cli(account, fresh: bool, stage_seconds: int) -> None:
     config = DeployConfig(stage_durations=(stage_seconds,) * 3)
     try:
-        if autosign:
-            sign_unattended(account)
-        require_gas_money(account, local=is_local(provider))
         deployment = deploy_all(account, config=config, fresh=fresh)
-    except (DeployError, WalletError) as err:
+    except DeployError as err:
         raise click.ClickException(str(err)) from None
     for name, contract in deployment.contracts.items():
         how = "reused" if name in deployment.reused else "deployed"

@@ -18,7 +18,8 @@ import click
 
 from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
-from offchain.verde.cli import Eth, account, job_id_option, one_line, poll_option, spec_option
+from offchain.chain.wallet import signer
+from offchain.verde.cli import Eth, job_id_option, one_line, poll_option, spec_option
 from offchain.verde.job import load_spec, spec_json
 from offchain.verde.market import (
     JobError,
@@ -45,7 +46,7 @@ def cli() -> None:
 
 
 @cli.command(cls=ChainCommand)
-@account("The requester: pays the payment now and gets back whatever the solvers do not earn.")
+@signer("The requester: pays the payment now and gets back whatever the solvers do not earn.")
 @spec_option
 @click.option("--payment", type=Eth(), default=str(DEFAULT.payment_wei / 10**18), show_default=True,
               help="Total payment in ETH, split evenly over the solvers' checkpoints.")  # fmt: skip
@@ -75,7 +76,7 @@ def post(account, spec, payment, stake, solvers, join_within, complete_within, w
 
 
 @cli.command(cls=ChainCommand)
-@account("The solver: stakes the job's stake.")
+@signer("The solver: stakes the job's stake.")
 @job_id_option
 @spec_option
 def join(account, job_id: int, spec: str | None) -> None:
@@ -90,7 +91,7 @@ def join(account, job_id: int, spec: str | None) -> None:
 
 
 @cli.command(cls=ChainCommand)
-@account("The solver (it must have joined the job).")
+@signer("The solver (it must have joined the job).")
 @job_id_option
 @spec_option
 @poll_option

@@ -3,6 +3,7 @@
     require_gas_money(account)                 # WalletError: this account cannot pay for a single transaction
     sign_unattended(account)                   # WalletError: no passphrase to unlock it without a person
     @autosign_option()                         # the CLIs' `--autosign` flag
+    @signer("The solver.")                     # --account and --autosign, both checked before the command runs
 
 An Ape keyfile account asks `Sign:` before every transaction, which stops a node in the middle of a round.
 `--autosign` unlocks it once at start with the passphrase from `APE_ACCOUNTS_<alias>_PASSPHRASE` (Ape's own
@@ -11,8 +12,10 @@ variable), or asks for it once when a terminal is there, and then signs every tr
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -67,3 +70,30 @@ def autosign_option():
 def is_local(provider: Any) -> bool:
     """Whether the connected network is a local development chain (anvil, Ape's test chain)."""
     return getattr(getattr(provider, "network", None), "name", "") == "local"
+
+
+def signer(help_text: str) -> Callable:
+    """Ape's `--account` (with a help text, which Ape's lacks) and `--autosign`, for an `ape run` command that
+    sends transactions. Before the command's body runs, the account is unlocked if asked and must hold some
+    ether; either failure is one line (click's `Error: ...`) and nothing is sent."""
+    from ape.cli import account_option
+
+    def decorate(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def checked(*args: Any, autosign: bool = False, **kwargs: Any) -> Any:
+            from ape import networks
+
+            try:
+                if autosign:
+                    sign_unattended(kwargs["account"])
+                require_gas_money(kwargs["account"], local=is_local(networks.provider))
+            except WalletError as err:
+                raise click.ClickException(str(err)) from None
+            return f(*args, **kwargs)
+
+        checked = autosign_option()(checked)
+        checked = account_option()(checked)
+        checked.__click_params__[-1].help = help_text
+        return checked
+
+    return decorate

@@ -1,8 +1,8 @@
 """What the Verde `ape run` scripts (job, challenge, defend) share: options with help text, ETH amounts, and
 errors as one line.
 
-    @click.command(cls=ConnectedProviderCommand)
-    @account("The solver's account.")
+    @click.command(cls=ChainCommand)
+    @signer("The solver's account.")              # offchain/chain/wallet.py: --account and --autosign
     @spec_option
     def cli(account, spec): ...
         with one_line():                 # JobError, SpecError, a refused transaction: one line, exit 1
@@ -11,7 +11,7 @@ errors as one line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
@@ -22,18 +22,6 @@ from offchain.verde.market import ETH, JobError
 from offchain.verde.reverts import describe_revert
 
 SPEC_HELP = "JSON spec of the job's VerdeJob fields (docs/verde-cli.md; default: the default VerdeJob)."
-
-
-def account(help_text: str) -> Callable:
-    """Ape's --account option (an alias, or TEST::N on a local chain) with a help text, which Ape's lacks."""
-    from ape.cli import account_option
-
-    def decorate(f: Callable) -> Callable:
-        f = account_option()(f)
-        f.__click_params__[-1].help = help_text
-        return f
-
-    return decorate
 
 
 spec_option = click.option(

@@ -134,3 +134,16 @@ def test_ape_run_lists_the_verde_commands_with_their_help():
     ]
     for line in shown:
         assert line in out.stdout
+
+
+def test_empty_wallet_is_one_line_before_anything_is_sent(deployment, job_cli, accounts):
+    """Every command that sends transactions checks the account first (offchain/chain/wallet.signer): an
+    account with no ether is told how to fund it, and the job is not posted."""
+    empty = accounts.generate_test_account()  # beyond the ten funded test accounts
+    index = len(accounts) - 1
+    assert accounts[index] == empty and int(empty.balance) == 0
+    count = deployment.JobMarket.jobCount()
+    out = run(job_cli, "post", "--account", f"TEST::{index}")
+    assert out.exit_code == 1 and out.output.count("\n") == 1, out.output
+    assert out.output.startswith(f"Error: account {empty.address} has no ether") and "ape run fund" in out.output
+    assert deployment.JobMarket.jobCount() == count

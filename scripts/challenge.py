@@ -18,7 +18,7 @@ import click
 from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
 from offchain.chain.wallet import signer
-from offchain.verde.challenge import challenge, plot_dispute
+from offchain.verde.challenge import challenge, dispute_moves, plot_dispute
 from offchain.verde.cli import one_line, poll_option, spec_option
 from offchain.verde.job import load_spec
 
@@ -38,4 +38,6 @@ def cli(account, job_id: int, spec: str | None, poll: float) -> None:
     with one_line():
         report = challenge(load_deployment(), job_id, account, load_spec(spec), echo=click.echo, poll_s=poll)
     if report is not None:
-        click.echo(f"plot: {plot_dispute(report, Path('out') / f'dispute-{report.dispute_id}.png')}")
+        parties = {account.address: "challenger", report.defender: "defender"}
+        moves = dispute_moves(load_deployment().VerdeReferee, report.dispute_id, parties)  # all, a resume's too
+        click.echo(f"plot: {plot_dispute(report, Path('out') / f'dispute-{report.dispute_id}.png', moves=moves)}")

@@ -232,7 +232,7 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
                   config: DemoConfig, echo: Callable[[str], None]) -> None:  # fmt: skip
     """Section 7: a Verde job whose second solver adds one ulp to one exp of the attention softmax; a watcher
     catches it by recomputing the job and playing the dispute game to the one element on chain."""
-    from offchain.verde.challenge import challenge, plot_dispute
+    from offchain.verde.challenge import challenge, dispute_moves, plot_dispute
     from offchain.verde.game import DisputeAgent, Program
     from offchain.verde.job import VerdeJob
     from offchain.verde.market import Terms, join_job, post_checkpoints, post_job, ulp_cheater
@@ -284,25 +284,6 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
         if market.owed(job_id, acct) > 0:
             ledger.send(f"{who} withdraws", market.withdraw, job_id, sender=acct)
     echo(f"  market holds {market.escrowOf(job_id)} wei of job {job_id} uncredited")
-
-
-def dispute_moves(referee: Any, dispute_id: int, parties: dict[str, str]) -> list[tuple[str, int]]:
-    """(party, gas) of every move of dispute `dispute_id`, in chain order, read back from the blocks between its
-    opening and its verdict: the Report knows what each move left open, not who sent it or what it cost."""
-    from ape import chain
-    from eth_utils import to_hex
-
-    head = chain.blocks.head.number
-    topics = {"disputeId": dispute_id}
-    opened = next(iter(referee.DisputeCreated.range(0, head + 1, search_topics=topics))).block_number
-    resolved = next(iter(referee.DisputeResolved.range(opened, head + 1, search_topics=topics))).block_number
-    moves = []
-    for number in range(opened + 1, resolved + 1):
-        for tx in chain.blocks[number].transactions:
-            if tx.receiver == referee.address:
-                receipt = chain.get_receipt(to_hex(tx.txn_hash))
-                moves.append((parties.get(receipt.sender, "anyone"), int(receipt.gas_used)))
-    return moves
 
 
 def format_table(rows: list[Row]) -> str:

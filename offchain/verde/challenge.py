@@ -341,6 +341,25 @@ def defend(
         time.sleep(poll_s)
 
 
+def dispute_moves(referee, dispute_id: int, parties: dict[str, str]) -> list[tuple[str, int]]:
+    """(party, gas) of every move of dispute `dispute_id`, in chain order, read back from the blocks between its
+    opening and its verdict: the Report knows what each move left open, not who sent it or what it cost."""
+    from ape import chain
+    from eth_utils import to_hex
+
+    head = chain.blocks.head.number
+    topics = {"disputeId": dispute_id}
+    opened = next(iter(referee.DisputeCreated.range(0, head + 1, search_topics=topics))).block_number
+    resolved = next(iter(referee.DisputeResolved.range(opened, head + 1, search_topics=topics))).block_number
+    moves = []
+    for number in range(opened + 1, resolved + 1):
+        for tx in chain.blocks[number].transactions:
+            if tx.receiver == referee.address:
+                receipt = chain.get_receipt(to_hex(tx.txn_hash))
+                moves.append((parties.get(receipt.sender, "anyone"), int(receipt.gas_used)))
+    return moves
+
+
 def plot_dispute(report: Report, path: Path, *, moves: Sequence[tuple[str, int]] = ()) -> Path:
     """The dispute as a PNG, one column per move. Above (when `moves`, each `(party, gas)` in chain order, is
     given): the gas of every move, coloured by the side that sent it, so the defender's moves show as well as
@@ -389,4 +408,13 @@ def plot_dispute(report: Report, path: Path, *, moves: Sequence[tuple[str, int]]
     return path
 
 
-__all__ = ["CHALLENGER", "ChallengeError", "Report", "challenge", "defend", "load_spec", "plot_dispute"]
+__all__ = [
+    "CHALLENGER",
+    "ChallengeError",
+    "Report",
+    "challenge",
+    "defend",
+    "dispute_moves",
+    "load_spec",
+    "plot_dispute",
+]

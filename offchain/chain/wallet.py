@@ -42,6 +42,11 @@ def sign_unattended(account: Any) -> None:
         account.set_autosign(True)
     except Exception as err:  # ape raises InvalidPasswordError or AccountsError; both mean the same to the user
         raise WalletError(f"cannot unlock {account.alias} ({type(err).__name__}): check {var}") from None
+    # Ape warns "Using cached key for <alias>" at every signature: for a node, a line per transaction that says
+    # nothing the "Danger!" line at unlock did not.
+    import logging
+
+    logging.getLogger("ape").addFilter(lambda record: not record.getMessage().startswith("Using cached key for"))
 
 
 def require_gas_money(account: Any, *, local: bool) -> None:

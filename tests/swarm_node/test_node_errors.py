@@ -8,6 +8,7 @@ a real Ape keyfile account.
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -156,6 +157,7 @@ def test_autosign_unlocks_with_apes_passphrase_variable(keyfile_account, monkeyp
     message = encode_defunct(text="round 7")
     signature = keyfile_account.sign_message(message)  # would stop at a `Sign:` prompt without autosign
     assert recover_signer(message, signature) == keyfile_account.address
+    assert not logging.getLogger("ape").filter(logging.makeLogRecord({"msg": "Using cached key for my-wallet"}))
 
 
 def test_autosign_wrong_or_missing_passphrase_is_one_line(keyfile_account, monkeypatch):

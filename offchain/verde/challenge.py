@@ -337,6 +337,8 @@ def defend(
             echo(f"dispute {did}: {verdict_line(report).removeprefix('verdict: ')}")
             reports.append(report)
         if once:
+            if not reports:
+                echo(f"job {job_id}: no open dispute against {account.address}")
             return reports
         time.sleep(poll_s)
 

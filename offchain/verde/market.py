@@ -115,7 +115,7 @@ def program_of(job: VerdeJob) -> Program:
 def check_job_id(market, job_id: int) -> None:
     count = market.jobCount()
     if not 1 <= job_id <= count:
-        raise JobError(f"job {job_id} does not exist: this market has {count} jobs")
+        raise JobError(f"job {job_id} does not exist: this market has {count} job{'' if count == 1 else 's'}")
 
 
 def mismatches(info: JobInfo, job: VerdeJob, program: Program | None = None) -> list[str]:

@@ -118,7 +118,7 @@ def test_post_join_solve_and_spec(deployment, job_cli, tmp_path):
     assert mismatch.output.splitlines()[-1].startswith(f"Error: spec the default VerdeJob is not job {job_id}'s: ")
     missing = run(job_cli, "spec", "--job-id", 999)
     assert (
-        missing.exit_code == 1 and missing.output == f"Error: job 999 does not exist: this market has {job_id} jobs\n"
+        missing.exit_code == 1 and missing.output == f"Error: job 999 does not exist: this market has {job_id} job\n"
     )
 
 

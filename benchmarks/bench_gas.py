@@ -50,6 +50,10 @@ def measure() -> dict[str, int]:
         for op, peer in zip(ops, peers, strict=True):
             tx = swarm.joinRound(peer.peer_id_digest, sender=op)
             gas.setdefault("join_round", tx.gas_used)
+        addr = f"/ip4/203.0.113.7/tcp/31337/p2p/{peers[0].peer_id.to_base58()}"
+        gas["announce_peer"] = swarm.announcePeer(peers[0].peer_id_digest, addr, sender=ops[0]).gas_used
+        addr = addr.replace("31337", "31338")  # the same peer back on another port: the entry is rewritten
+        gas["announce_again"] = swarm.announcePeer(peers[0].peer_id_digest, addr, sender=ops[0]).gas_used
         salt = secrets.token_bytes(32)
         commitment = swarm.voteCommitment(r, peers[0].peer_id_digest, peers[1].peer_id_digest, salt)
         gas["commit_vote"] = swarm.commitVote(peers[0].peer_id_digest, commitment, sender=ops[0]).gas_used
@@ -171,6 +175,8 @@ def main() -> int:
         ("commit + reveal vote", "vote", gas["commit_vote"] + gas["reveal_vote"]),
         ("submit reward commitment", "reward_commit", gas["reward_commit"]),
         ("advance stage", "", gas["advance_stage"]),
+        ("announce peer address", "", gas["announce_peer"]),
+        ("announce again (moved)", "", gas["announce_again"]),
         ("post job (ETH)", "", gas["post_job"]),
         ("join job", "", gas["join"]),
         ("join job (fills, starts)", "", gas["join_last"]),

@@ -1,6 +1,6 @@
 """Supervised warm-up checkpoint for the swarm's RL: train the addition GPT until it is middling, then stop.
 
-    .venv/bin/python -m offchain.swarm.warmup --out out/swarm-warmup.pt            # 2-digit, ~5 s on one core
+    .venv/bin/python -m offchain.swarm.warmup --out out/swarm/warmup.pt            # 2-digit, ~5 s on one core
     .venv/bin/python -m offchain.swarm.warmup --out ckpt.pt --digits 3 --target 0.5 --steps 6000
 
 The loop is offchain.model.train's (Philox init and batches, masked cross-entropy, AdamW) on the NativeGPT

@@ -134,6 +134,10 @@ def live_swarm(tmp_path_factory):
             launch("node2-restart", 2, 1, None)
             for name in ("node1", "node2-restart"):
                 procs[name].wait(timeout=12 * STAGE * 3)
+            # node 0 plays on until it has three rounds on record (what test_nodes_do_not_unlearn reads)
+            progress = tmp / "node0" / "progress.jsonl"
+            _wait(lambda: progress.exists() and len(progress.read_text().splitlines()) >= 3, 6 * STAGE * 3,
+                  "node0's third round")  # fmt: skip
             node0_children = descendants(p0.pid)
             p0.send_signal(signal.SIGTERM)
             p0.wait(timeout=60)

@@ -23,7 +23,7 @@ def warm(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def deployment(deployer, tmp_path_factory):
+def deployment(deployer, alice, bob, tmp_path_factory):  # alice, bob first: Ape snapshots per scope, in order
     from offchain.chain.deploy import deploy_all
 
     with pytest.MonkeyPatch.context() as mp:

@@ -123,3 +123,15 @@ def pinned(game):
     """That dispute bisected down to step 40 (Committee phase: the job has no program)."""
     game.play(honest_root, liar(40))
     return game
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _verde_session_state(h, post_roots, open_solver, open_watcher, diverged_job):
+    """Every session fixture above, made before the first Verde test changes the chain.
+
+    Ape keeps one snapshot per fixture scope. A session fixture first requested by a later module (the clock
+    tests' `diverged_job` after the clients' tests had only used `h`) makes Ape "rebase" its snapshots
+    mid-session (InvalidIsolationWarning), and one fresh-clone run then kept an earlier test's state (credits,
+    a block hours ahead) into the following modules: 27 failures and 55 errors from test_verde_clock on.
+    (test_adjudicator.py's own module-scoped `adjudicator` went for the same reason: the referee depends on it.)
+    """

@@ -30,12 +30,6 @@ GAS: dict[str, int] = {}  # opcode name -> measured gas of one call, printed by 
 
 
 @pytest.fixture(scope="module")
-def adjudicator(project, deployer):
-    """One OpAdjudicator for the module: it is stateless."""
-    return deployer.deploy(project.OpAdjudicator)
-
-
-@pytest.fixture(scope="module")
 def math_harness(project, deployer):
     return deployer.deploy(project.Float32MathHarness)
 

@@ -47,6 +47,21 @@ def eve(accounts):
 
 
 @pytest.fixture(autouse=True)
+def _chain_isolation_stays_on(request):
+    """Fail the test after which Ape stopped isolating tests from each other.
+
+    Ape restores a snapshot after every test; when a restore meets a provider without snapshots (a test that
+    leaves anvil connected through Ape's `node` provider, same chain id 1337) it logs one warning and turns
+    isolation off for the rest of the session, and every later module then runs on the state the earlier ones
+    left: dozens of failures far from the cause. This names the cause instead.
+    """
+    yield
+    fixtures = request.config.pluginmanager.get_plugin("ape-fixtures")
+    if fixtures is not None and not fixtures.isolation_manager.supported:
+        pytest.fail("Ape turned chain isolation off during this test: disconnect from anvil before the test ends")
+
+
+@pytest.fixture(autouse=True)
 def _strict_reverts(monkeypatch):
     """Make `ape.reverts(Error, **inputs)` fail on a revert that is not `Error` and on input names `Error` lacks.
 

@@ -100,51 +100,57 @@ def live_swarm(tmp_path_factory):
     logs: dict[str, list[str]] = {}
     procs = {}
     try:
-        with Anvil.start(block_time=1) as anvil, anvil.connect():
-            gov = accounts.test_accounts[0]
-            d = deploy_all(gov, config=DeployConfig(stage_durations=(STAGE,) * 3), fresh=True)
+        with Anvil.start(block_time=1) as anvil:
+            # Connected only while setting up: Ape snapshots around every test, and a restore attempted while the
+            # anvil provider (chain id 1337 too) is connected fails and turns isolation off for the rest of the
+            # session (ape.pytest.fixtures, `supported = False`): later modules then shared state. The tests that
+            # read this chain connect themselves (`live_swarm["anvil"].connect()`).
+            with anvil.connect():
+                gov = accounts.test_accounts[0]
+                d = deploy_all(gov, config=DeployConfig(stage_durations=(STAGE,) * 3), fresh=True)
 
-            start = first_common_round(d.SwarmCoordinator, margin_s=30)
+                start = first_common_round(d.SwarmCoordinator, margin_s=30)
 
-            def launch(name: str, i: int, rounds: int, start_round: int | None = start):
-                proc = start_node(i, anvil.uri, tmp / f"node{i}", cfg, deployments, rounds=rounds,
-                                  start_round=start_round)  # fmt: skip
-                logs[name] = []
-                threading.Thread(target=_stream, args=(proc, f"[{name}]", lambda _m: None, logs[name]),
-                                 daemon=True).start()  # fmt: skip
-                procs[name] = proc
-                return proc
+                def launch(name: str, i: int, rounds: int, start_round: int | None = start):
+                    proc = start_node(i, anvil.uri, tmp / f"node{i}", cfg, deployments, rounds=rounds,
+                                      start_round=start_round)  # fmt: skip
+                    logs[name] = []
+                    threading.Thread(target=_stream, args=(proc, f"[{name}]", lambda _m: None, logs[name]),
+                                     daemon=True).start()  # fmt: skip
+                    procs[name] = proc
+                    return proc
 
-            p0 = launch("node0", 0, None)  # the first node stays up (node 2 rejoins through it) until SIGTERM
-            maddrs = wait_for_maddrs(tmp / "node0", p0)
-            # no addBootnodes: the others find node 0 through the address it announces under its peer id
-            _wait(lambda: int(d.SwarmCoordinator.announcedPeerCount()) >= 1, 60, "node0's announcement")
-            launch("node1", 1, 1)
-            p2 = launch("node2", 2, 2)
-            # Flood the next round's keys once every node is up.
-            _wait(lambda: all((tmp / f"node{i}" / "maddrs.json").exists() for i in range(3)), 120, "three DHTs")
-            flood = _rogue_flood(maddrs, start, tmp / "node1" / "identity.key")
-            # Kill node 2 hard once it has saved its first round, then restart it from the same folder.
-            _wait(lambda: (tmp / "node2" / "weights.pt").exists(), 8 * STAGE * 3, "node2's first round")
-            orphans = descendants(p2.pid)
-            port = json.loads((tmp / "node2" / "maddrs.json").read_text())
-            os.kill(p2.pid, signal.SIGKILL)  # the node alone, as a crash or the OOM killer would
-            p2.wait(timeout=30)
-            orphans_left = _outliving(orphans, alive)
-            launch("node2-restart", 2, 1, None)
-            for name in ("node1", "node2-restart"):
-                procs[name].wait(timeout=12 * STAGE * 3)
-            # node 0 plays on until it has three rounds on record (what test_nodes_do_not_unlearn reads)
-            progress = tmp / "node0" / "progress.jsonl"
-            _wait(lambda: progress.exists() and len(progress.read_text().splitlines()) >= 3, 6 * STAGE * 3,
-                  "node0's third round")  # fmt: skip
-            node0_children = descendants(p0.pid)
-            p0.send_signal(signal.SIGTERM)
-            p0.wait(timeout=60)
-            node0_left = _outliving(node0_children, alive)
-            yield {"d": d, "logs": logs, "procs": procs, "tmp": tmp, "flood": flood, "orphans": orphans,
-                   "orphans_left": orphans_left, "maddrs_before": port, "node0_children": node0_children,
-                   "node0_left": node0_left}
+                p0 = launch("node0", 0, None)  # the first node stays up (node 2 rejoins through it) until SIGTERM
+                maddrs = wait_for_maddrs(tmp / "node0", p0)
+                # no addBootnodes: the others find node 0 through the address it announces under its peer id
+                _wait(lambda: int(d.SwarmCoordinator.announcedPeerCount()) >= 1, 60, "node0's announcement")
+                launch("node1", 1, 1)
+                p2 = launch("node2", 2, 2)
+                # Flood the next round's keys once every node is up.
+                _wait(lambda: all((tmp / f"node{i}" / "maddrs.json").exists() for i in range(3)), 120, "three DHTs")
+                flood = _rogue_flood(maddrs, start, tmp / "node1" / "identity.key")
+                # Kill node 2 hard once it has saved its first round, then restart it from the same folder.
+                _wait(lambda: (tmp / "node2" / "weights.pt").exists(), 8 * STAGE * 3, "node2's first round")
+                orphans = descendants(p2.pid)
+                port = json.loads((tmp / "node2" / "maddrs.json").read_text())
+                os.kill(p2.pid, signal.SIGKILL)  # the node alone, as a crash or the OOM killer would
+                p2.wait(timeout=30)
+                orphans_left = _outliving(orphans, alive)
+                launch("node2-restart", 2, 1, None)
+                for name in ("node1", "node2-restart"):
+                    procs[name].wait(timeout=12 * STAGE * 3)
+                # node 0 plays on until it has three rounds on record (what test_nodes_do_not_unlearn reads)
+                progress = tmp / "node0" / "progress.jsonl"
+                _wait(lambda: progress.exists() and len(progress.read_text().splitlines()) >= 3, 6 * STAGE * 3,
+                      "node0's third round")  # fmt: skip
+                node0_children = descendants(p0.pid)
+                p0.send_signal(signal.SIGTERM)
+                p0.wait(timeout=60)
+                node0_left = _outliving(node0_children, alive)
+                result = {"d": d, "logs": logs, "procs": procs, "tmp": tmp, "flood": flood, "orphans": orphans,
+                          "orphans_left": orphans_left, "maddrs_before": port, "node0_children": node0_children,
+                          "node0_left": node0_left}
+            yield {**result, "anvil": anvil}
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -197,6 +203,11 @@ def test_rollouts_cross_between_peers(live_swarm):
 
 def test_chain_recorded_votes_and_rewards(live_swarm):
     """For a round all three played: participation, committed and revealed votes, a winner, reward roots."""
+    with live_swarm["anvil"].connect():
+        _check_chain_records(live_swarm)
+
+
+def _check_chain_records(live_swarm):
     from offchain.chain.identity import PeerIdentity
 
     c = live_swarm["d"].SwarmCoordinator
@@ -260,7 +271,8 @@ def test_restarted_node_keeps_its_port_and_finds_peers_on_chain(live_swarm):
     after = json.loads((live_swarm["tmp"] / "node2" / "maddrs.json").read_text())
     assert after == live_swarm["maddrs_before"]
     digest = PeerIdentity.load(live_swarm["tmp"] / "node2" / "identity.key").peer_id_digest
-    assert live_swarm["d"].SwarmCoordinator.peerAddress(digest)[0] == after[0]
+    with live_swarm["anvil"].connect():
+        assert live_swarm["d"].SwarmCoordinator.peerAddress(digest)[0] == after[0]
     for name in ("node1", "node2-restart"):
         assert "playing alone" not in "\n".join(live_swarm["logs"][name]), live_swarm["logs"][name][:8]
 

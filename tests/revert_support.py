@@ -7,31 +7,14 @@ depends on the values, e.g. a block timestamp). The data is still there, as a he
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak
-
-
-def revert_data(exc: Any) -> bytes:
-    """The raw revert data of an undecoded ContractLogicError (b'' when there is none)."""
-    message = str(getattr(exc, "revert_message", "") or "")
-    if message.startswith(("b'", 'b"')):
-        return ast.literal_eval(message)
-    try:
-        return bytes.fromhex(message.removeprefix("0x"))
-    except ValueError:
-        return b""
+from offchain.verde.reverts import decode_error, revert_data
 
 
 def decode_custom_error(abi: Any, exc: Any) -> dict[str, Any] | None:
     """The inputs of custom error `abi` if `exc`'s raw revert data is that error, else None."""
-    data = revert_data(exc)
-    if data[:4] != keccak(text=abi.selector)[:4]:
-        return None
-    types = [ipt.canonical_type for ipt in abi.inputs]
-    return dict(zip([ipt.name for ipt in abi.inputs], abi_decode(types, data[4:]), strict=True))
+    return decode_error(abi, revert_data(exc))
 
 
 def same_value(want: Any, got: Any) -> bool:

@@ -70,11 +70,6 @@ class Report:
     fees: dict[str, int] = field(default_factory=dict)  # wei of gas each account paid in the game
 
 
-def checkpoint_step(info: JobInfo, index: int) -> int:
-    """The step after which checkpoint `index` is taken: min(index * interval, steps)."""
-    return info.checkpoint_step(index)
-
-
 def divergences(
     market, job_id: int, trainer: VerdeTrainer, *, echo: Callable[[str], None] = lambda _m: None
 ) -> list[Divergence]:
@@ -302,11 +297,6 @@ def verdict_line(report: Report) -> str:
     return f"verdict: {who} by {report.resolution} after {report.moves} moves ({report.gas:,} gas sent from here)"
 
 
-def disputes_against(referee, job_id: int, defender: str) -> list[int]:
-    """Open disputes of job `job_id` against `defender` (oldest first)."""
-    return live_disputes(referee, job_id, defender=defender)
-
-
 def defend(
     deployment,
     job_id: int,
@@ -326,7 +316,7 @@ def defend(
     reports: list[Report] = []
     seen: set[int] = set()
     while True:
-        for did in disputes_against(referee, job_id, account.address):
+        for did in live_disputes(referee, job_id, defender=account.address):
             if did in seen:
                 continue
             seen.add(did)
@@ -349,9 +339,9 @@ def dispute_moves(referee, dispute_id: int, parties: dict[str, str]) -> list[tup
     from ape import chain
     from eth_utils import to_hex
 
-    head = chain.blocks.head.number
+    opened = opened_block(referee, dispute_id)
     topics = {"disputeId": dispute_id}
-    opened = next(iter(referee.DisputeCreated.range(0, head + 1, search_topics=topics))).block_number
+    head = chain.blocks.head.number
     resolved = next(iter(referee.DisputeResolved.range(opened, head + 1, search_topics=topics))).block_number
     moves = []
     for number in range(opened + 1, resolved + 1):

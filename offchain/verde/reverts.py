@@ -44,6 +44,14 @@ def revert_data(err: Any) -> bytes:
         return b""
 
 
+def decode_error(abi: Any, data: bytes) -> dict[str, Any] | None:
+    """The inputs of custom error `abi`, by name, if `data` is that error; else None."""
+    if len(data) < 4 or data[:4] != keccak(text=abi.selector)[:4]:
+        return None
+    types = [i.canonical_type for i in abi.inputs]
+    return dict(zip([i.name for i in abi.inputs], abi_decode(types, data[4:]), strict=True))
+
+
 def _show(internal_type: str | None, value: Any) -> str:
     names = ENUMS.get(internal_type or "")
     if names and isinstance(value, int) and 0 <= value < len(names):
@@ -81,15 +89,13 @@ def describe_revert(err: Any) -> str:
     if isinstance(err, CustomError):
         return _format(err.abi, [err.inputs[i.name] for i in err.abi.inputs])
     data = revert_data(err)
-    if len(data) >= 4:
-        for abi in _error_abis():
-            if data[:4] == keccak(text=abi.selector)[:4]:
-                types = [i.canonical_type for i in abi.inputs]
-                try:
-                    values = abi_decode(types, data[4:])
-                except DecodingError:  # a selector clash with other data: try the next ABI
-                    continue
-                return _format(abi, list(values))
+    for abi in _error_abis():
+        try:
+            values = decode_error(abi, data)
+        except DecodingError:  # a selector clash with other data: try the next ABI
+            continue
+        if values is not None:
+            return _format(abi, list(values.values()))
     text = str(err).strip().splitlines()
     return text[0] if text and text[0] else type(err).__name__
 

@@ -29,8 +29,8 @@ def measure() -> dict[str, int]:
     from ape import accounts, chain, networks
 
     from offchain.chain.deploy import DeployConfig, deploy_all
-    from offchain.chain.identity import PeerIdentity
-    from offchain.chain.merkle import RewardTree
+    from offchain.identity import PeerIdentity
+    from offchain.swarm.rewards import RewardTree
 
     gas: dict[str, int] = {}
     with networks.ethereum.local.use_provider("test"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from offchain.chain.anvil import Anvil
-from offchain.chain.demo import format_table, plot_balances, run_demo
+from offchain.demo import format_table, plot_balances, run_demo
 
 
 def quiet_hivemind() -> None:

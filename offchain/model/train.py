@@ -5,7 +5,7 @@
 
 Everything is generated (Philox init and batches); nothing is downloaded. `step_root` runs training
 steps from the initial state and returns the checkpoint root (offchain/commit) of the result: the
-reproducibility tests and `python -m offchain.repops.cuda_check` compare it across thread counts,
+reproducibility tests and `python -m offchain.model.cuda_check` compare it across thread counts,
 memory layouts and devices.
 """
 

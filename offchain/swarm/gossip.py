@@ -32,7 +32,7 @@ from typing import Any
 import hivemind
 from hivemind.utils import ValueWithExpiration, get_dht_time
 
-from offchain.chain.identity import PeerIdentity
+from offchain.identity import PeerIdentity
 from offchain.swarm.daemons import NodeDHT
 from offchain.swarm.payloads import (
     MAX_PAYLOAD_BYTES,

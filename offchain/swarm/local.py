@@ -122,7 +122,7 @@ def first_common_round(coordinator, margin_s: float) -> int:
 
 def chain_report(coordinator, registry, peers: dict[str, bytes], rounds: list[int]) -> list[str]:
     """What the chain recorded for each round."""
-    from offchain.chain.identity import peer_id_from_digest
+    from offchain.identity import peer_id_from_digest
 
     lines = []
     for r in rounds:
@@ -147,7 +147,7 @@ def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
 
     from offchain.chain.anvil import Anvil
     from offchain.chain.deploy import DeployConfig, deploy_all
-    from offchain.chain.identity import PeerIdentity
+    from offchain.identity import PeerIdentity
 
     ensure_warmup(cfg.warmup, echo)
     base = cfg.workdir

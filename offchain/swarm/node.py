@@ -377,8 +377,8 @@ class SwarmNode:
         """Stage 2: commit a vote for the best peer, train with SAPO/GRPO, commit rewards, save weights."""
         import torch
 
-        from offchain.chain.merkle import RewardTree
         from offchain.swarm import rl
+        from offchain.swarm.rewards import RewardTree
 
         lg = self._round_log(round_)
         peers = self._peer_rollouts(round_)
@@ -421,7 +421,7 @@ class SwarmNode:
         return self.cfg.workdir / "votes.json"
 
     def _commit_vote(self, round_: int, candidate_b58: str) -> bool:
-        from offchain.chain.identity import digest_of_b58
+        from offchain.identity import digest_of_b58
 
         if round_ > 0:
             committed, revealed, _ = self.coordinator.voteOf(round_ - 1, self.peer)
@@ -441,7 +441,7 @@ class SwarmNode:
 
     def _reveal(self, round_: int) -> None:
         """Reveal the vote committed in `round_` (we are in stage 0 of round_ + 1, its reveal window)."""
-        from offchain.chain.identity import digest_of_b58
+        from offchain.identity import digest_of_b58
 
         vote = self._load_votes().get(str(round_))
         if not vote or vote.get("revealed"):
@@ -461,7 +461,7 @@ class SwarmNode:
         return json.loads(f.read_text()) if f.exists() else {}
 
     def _registered(self, peer_b58: str, round_: int) -> bool:
-        from offchain.chain.identity import digest_of_b58
+        from offchain.identity import digest_of_b58
 
         d = digest_of_b58(peer_b58)
         return self.coordinator.participated(round_, d) and int(self.registry.ownerOf(d), 16) != int(
@@ -548,7 +548,7 @@ def _restore_sigterm(previous) -> None:
 
 
 def _load_identity(path: Path):
-    from offchain.chain.identity import IdentityError, PeerIdentity
+    from offchain.identity import IdentityError, PeerIdentity
 
     try:
         return PeerIdentity.load_or_create(path)

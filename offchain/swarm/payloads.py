@@ -7,7 +7,7 @@ ASCII only, no NaN or infinities, byte strings as lowercase hex, e.g.
      "stage":0,"v":1}
 
 `public_key` is the protobuf-serialised libp2p RSA public key of the peer's hivemind identity and `peer_id` its
-SHA-256 digest (what IdentityRegistry stores; offchain/chain/identity.py). `signature` is RSA PKCS#1 v1.5 SHA-256
+SHA-256 digest (what IdentityRegistry stores; offchain/identity/peer.py). `signature` is RSA PKCS#1 v1.5 SHA-256
 (`PeerIdentity.sign`, the scheme of the on-chain key proof) over
 
     DOMAIN_TAG || canonical_json({"body", "kind", "peer_id", "round", "stage", "v"})
@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hivemind.p2p import PeerID
 from hivemind.proto import crypto_pb2
 
-from offchain.chain.identity import PeerIdentity, peer_id_from_digest
+from offchain.identity import PeerIdentity, peer_id_from_digest
 
 # ------------------------------------------------------------ constants
 

@@ -1,6 +1,6 @@
 """A Verde job on the JobMarket from each side: the requester posts it with its program, a solver joins it,
 trains it with RepOps and posts its checkpoint roots, and anyone reads its terms and checks a spec against
-them. `ape run job` (scripts/job.py) and `make demo` (offchain/chain/demo.py) both run this code.
+them. `ape run job` (scripts/job.py) and `make demo` (offchain/demo.py) both run this code.
 
     job_id = post_job(market, requester, job, Terms(payment_wei=ETH))     # JobParams from the spec
     join_job(market, solver, job_id, job)                                 # refuses a job that is not the spec's

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offchain.chain.identity import PeerIdentity
+from offchain.identity import PeerIdentity
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from eth_abi.packed import encode_packed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from offchain.chain.identity import IdentityFileError, PeerIdentity, peer_id_from_digest
+from offchain.identity import IdentityFileError, PeerIdentity, peer_id_from_digest
 
 REGISTER_GAS_CAP = 200_000  # the target; the testnet contract spends 141,717 with no proof at all
 

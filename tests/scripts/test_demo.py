@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from offchain.chain.anvil import Anvil
-from offchain.chain.demo import DemoConfig, format_table, plot_balances, run_demo
 from offchain.chain.deploy import DeployConfig
+from offchain.demo import DemoConfig, format_table, plot_balances, run_demo
 
 
 def test_demo_story_pays_everyone(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from offchain.chain.identity import PeerIdentity
+from offchain.identity import PeerIdentity
 
 STAGES = (60, 120, 180)  # seconds of answer, critique, vote: distinct so an off-by-one stage shows
 ROUND = sum(STAGES)  # seconds per round

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offchain.chain.merkle import RewardTree
+from offchain.swarm.rewards import RewardTree
 
 VOTE_PAIR_CAP = 196_595  # commitVote + revealVote together
 REWARD_COMMITMENT_CAP = 90_000  # submitRewardCommitment

@@ -1,10 +1,10 @@
-"""offchain.chain.merkle: byte-for-byte OpenZeppelin StandardMerkleTree, and proofs the contract accepts."""
+"""offchain.swarm.rewards: byte-for-byte OpenZeppelin StandardMerkleTree, and proofs the contract accepts."""
 
 from __future__ import annotations
 
 import pytest
 
-from offchain.chain.merkle import RewardTree, StandardMerkleTree, reward_leaf
+from offchain.swarm.rewards import RewardTree, StandardMerkleTree, reward_leaf
 
 # Golden vector: a tree dumped by @openzeppelin/merkle-tree (format "standard-v1", leafEncoding
 # ["address", "uint256"]), as published in a public project that loads it with StandardMerkleTree.load.

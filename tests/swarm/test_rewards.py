@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offchain.chain.merkle import RewardTree
+from offchain.swarm.rewards import RewardTree
 
 ADMIN_ROLE = b"\x00" * 32
 UNIT = 10**17  # a tenth of the per-question cap

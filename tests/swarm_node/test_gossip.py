@@ -18,7 +18,7 @@ import pytest
 from hivemind.p2p import P2P
 from hivemind.utils import get_dht_time
 
-from offchain.chain.identity import PeerIdentity, peer_id_from_digest
+from offchain.identity import PeerIdentity, peer_id_from_digest
 from offchain.swarm.gossip import Gossip, record_key, start_dht, visible_maddrs
 from offchain.swarm.payloads import MAX_PAYLOAD_BYTES, PayloadSchemaError, seal
 

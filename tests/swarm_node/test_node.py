@@ -46,7 +46,7 @@ def _rogue_flood(maddrs: list[str], r: int, honest_identity_path: Path) -> dict[
     """From a fresh peer, store bad records under round r's rollout key; returns what was sent."""
     from hivemind.utils import get_dht_time
 
-    from offchain.chain.identity import PeerIdentity
+    from offchain.identity import PeerIdentity
     from offchain.swarm import payloads
     from offchain.swarm.gossip import record_key, start_dht
 
@@ -208,7 +208,7 @@ def test_chain_recorded_votes_and_rewards(live_swarm):
 
 
 def _check_chain_records(live_swarm):
-    from offchain.chain.identity import PeerIdentity
+    from offchain.identity import PeerIdentity
 
     c = live_swarm["d"].SwarmCoordinator
     common = set.intersection(*(set(r for r, s in _played(live_swarm["logs"][n]).items() if "vote" in s)
@@ -238,7 +238,7 @@ def test_bad_payloads_are_dropped_and_the_round_ends(live_swarm):
 def test_killed_node_resumes_with_its_identity_and_weights(live_swarm):
     """node2, killed after its first round, restarts from its folder: same peer (already registered, the
     DHT's peer id is the saved key's), its own weights, and it plays again."""
-    from offchain.chain.identity import PeerIdentity
+    from offchain.identity import PeerIdentity
 
     log = "\n".join(live_swarm["logs"]["node2-restart"])
     saved = PeerIdentity.load(live_swarm["tmp"] / "node2" / "identity.key").peer_id.to_base58()
@@ -266,7 +266,7 @@ def test_sigterm_stops_the_node_and_its_children(live_swarm):
 def test_restarted_node_keeps_its_port_and_finds_peers_on_chain(live_swarm):
     """node2 comes back on the port it had (what the chain lists for it), found node 0 through its
     announcement, and its announced address is the one it listens on."""
-    from offchain.chain.identity import PeerIdentity
+    from offchain.identity import PeerIdentity
 
     after = json.loads((live_swarm["tmp"] / "node2" / "maddrs.json").read_text())
     assert after == live_swarm["maddrs_before"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from offchain.chain.identity import PeerIdentity
+from offchain.identity import PeerIdentity
 from offchain.swarm.payloads import (
     MAX_PAYLOAD_BYTES,
     MAX_QUESTIONS,

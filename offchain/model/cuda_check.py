@@ -1,6 +1,6 @@
 """Print the checkpoint root of two RepOps training steps on CPU and on CUDA (they must be equal).
 
-    .venv/bin/python -m offchain.repops.cuda_check
+    .venv/bin/python -m offchain.model.cuda_check
 
 Says plainly when no CUDA device is present (then only the CPU root is printed) and exits 0;
 exits 1 when both ran and the roots differ.

@@ -6,7 +6,7 @@ root at 0 and the children of `i` at `2i + 1`, `2i + 2`, and an inner node hashe
 ascending order. Proofs verify with OpenZeppelin's `MerkleProof.verify`, which is what
 `SwarmCoordinator.verifyReward` uses.
 
-    from offchain.chain.merkle import RewardTree
+    from offchain.swarm.rewards import RewardTree
     tree = RewardTree([3, 0, 5])                         # reward of question 0, 1, 2
     coordinator.submitRewardCommitment(peer, rnd, tree.root, tree.total, tree.num_questions, sender=owner)
     coordinator.verifyReward(rnd, peer, 2, 5, tree.proof(2))   # True

@@ -6,7 +6,7 @@ of the serialised libp2p public key; IdentityRegistry stores the 32-byte digest.
 proof is an RSA PKCS#1 v1.5 SHA-256 signature over `IdentityRegistry.bindingMessage(owner, peerId)`
 (see docs/identity.md).
 
-    from offchain.chain.identity import PeerIdentity
+    from offchain.identity import PeerIdentity
     ident = PeerIdentity.load_or_create("node.key")
     registry.registerPeer(*ident.registration_proof(registry, owner), sender=owner)
 """

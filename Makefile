@@ -7,7 +7,7 @@ APE := $(BIN)/ape
 ANVIL := node_modules/.bin/anvil
 ANVIL_PORT ?= 8545
 
-.PHONY: setup test test-contracts demo chain bench-gas lint clean
+.PHONY: setup test demo chain bench-gas lint clean
 
 setup:
 	@tools/setup.sh
@@ -38,8 +38,11 @@ bench-gas: setup
 bench-commit: setup
 	$(BIN)/python benchmarks/bench_commit.py
 
+# ruff, and import-linter's layer contracts in pyproject.toml (docs/architecture.md); tests/test_architecture.py
+# runs the same contracts in `make test`.
 lint: setup
 	$(BIN)/ruff check offchain scripts tests benchmarks rollup
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf .build contracts/.cache

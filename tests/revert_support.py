@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from offchain.verde.reverts import decode_error, revert_data
+from offchain.chain.reverts import decode_error, revert_data
 
 
 def decode_custom_error(abi: Any, exc: Any) -> dict[str, Any] | None:

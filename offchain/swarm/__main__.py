@@ -45,11 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     import torch
-    from ape import accounts, networks
-    from ape.logging import logger
 
-    logger.set_level("WARNING")  # the node prints its own progress; Ape's per-transaction lines are noise
-
+    from offchain.chain import client
     from offchain.chain.deploy import load_deployment
     from offchain.swarm.node import NodeConfig, NodeError, SwarmNode
 
@@ -58,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
                      rounds=args.rounds, questions=args.questions, completions=args.completions,
                      start_round=args.start_round, host=args.host, port=args.port,
                      announce=args.announce)  # fmt: skip
-    with networks.ethereum.local.use_provider("node", provider_settings={"uri": args.rpc}):
+    # quiet: the node prints its own progress; Ape's per-transaction lines are noise
+    with client.connected(args.rpc, quiet=True):
         try:
-            node = SwarmNode(cfg, accounts.test_accounts[args.account], load_deployment(),
+            node = SwarmNode(cfg, client.test_account(args.account), load_deployment(),
                              echo=lambda m: print(m, flush=True))  # fmt: skip
             node.run()
         except NodeError as err:

@@ -108,12 +108,12 @@ def ensure_warmup(path: Path, echo: Callable[[str], None]) -> Path:
 def first_common_round(coordinator, margin_s: float) -> int:
     """The first round whose answer stage starts at least `margin_s` from now: nodes launched now are all up
     by then, so they play it together from its first stage."""
-    from ape import chain
+    from offchain.chain import client
 
     round_, stage, started, _ = (int(x) for x in coordinator.schedule())
     durations = [int(d) for d in coordinator.stageDurations()]
     round_start = started - sum(durations[:stage])
-    now = chain.blocks.head.timestamp
+    now = client.head_timestamp()
     k = 1
     while round_start + k * sum(durations) - now < margin_s:
         k += 1
@@ -143,8 +143,7 @@ def chain_report(coordinator, registry, peers: dict[str, bytes], rounds: list[in
 
 def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
     """Play `cfg.rounds` rounds with `cfg.nodes` node processes on a fresh anvil; returns a summary."""
-    from ape import accounts
-
+    from offchain.chain import client
     from offchain.chain.anvil import Anvil
     from offchain.chain.deploy import DeployConfig, deploy_all
     from offchain.identity import PeerIdentity
@@ -158,7 +157,7 @@ def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
     deployments = base / "deployments"
     os.environ["VERDE_DEPLOYMENTS_DIR"] = str(deployments)
     with Anvil.start(block_time=1) as anvil, anvil.connect():
-        gov = accounts.test_accounts[0]
+        gov = client.test_account(0)
         d = deploy_all(gov, config=DeployConfig(stage_durations=(cfg.stage_s,) * 3), fresh=True)
         echo(f"anvil {anvil.uri}; SwarmCoordinator {d.SwarmCoordinator.address}, stages {cfg.stage_s} s")
         procs, logs, threads = [], [], []

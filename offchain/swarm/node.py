@@ -237,12 +237,11 @@ class SwarmNode:
         return self.history
 
     def _require_funds(self) -> None:
-        from ape import networks
-
-        from offchain.chain.wallet import WalletError, is_local, require_gas_money
+        from offchain.chain import client
+        from offchain.chain.wallet import WalletError, require_gas_money
 
         try:
-            require_gas_money(self.account, local=is_local(networks.provider))
+            require_gas_money(self.account, local=client.is_local())
         except WalletError as err:
             raise NodeError(str(err)) from None
 
@@ -289,12 +288,12 @@ class SwarmNode:
 
     def _maybe_advance(self) -> None:
         """If the stored stage is over (anyone may advance it) and nobody did, advance it ourselves."""
-        from ape import chain
+        from offchain.chain import client
 
         try:
             _, stage_, started = (int(x) for x in self.coordinator.anchor())
             durations = [int(d) for d in self.coordinator.stageDurations()]
-            if chain.blocks.head.timestamp >= started + durations[stage_]:
+            if client.head_timestamp() >= started + durations[stage_]:
                 self.coordinator.advanceStage(sender=self.account)
         except Exception as err:  # another node advanced first, or the anchor moved: nothing to do
             log.debug("advanceStage skipped: %s", err)
@@ -471,9 +470,9 @@ class SwarmNode:
     # ------------------------------------------------------------ helpers
 
     def _chain_id(self) -> int:
-        from ape import chain
+        from offchain.chain import client
 
-        return chain.chain_id
+        return client.chain_id()
 
     def _round_seconds(self) -> int:
         return sum(int(d) for d in self.coordinator.stageDurations())

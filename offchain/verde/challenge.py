@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from offchain.chain import client
+from offchain.chain.reverts import describe_revert
 from offchain.verde.game import (
     CHALLENGER,
     COMMITTEE,
@@ -38,7 +40,6 @@ from offchain.verde.game import (
 )
 from offchain.verde.job import VerdeJob, load_spec
 from offchain.verde.market import JobError, JobInfo, check_job_id, check_spec
-from offchain.verde.reverts import describe_revert
 from offchain.verde.trainer import VerdeTrainer
 
 RESOLUTIONS = ("None", "Leaf", "Timeout", "Committee", "BothWrong", "Expired")
@@ -76,8 +77,6 @@ def divergences(
     """For every solver that can still be disputed, the first posted checkpoint whose root differs from the
     local run's. A slashed solver is skipped (the market refuses any dispute over it), and so is a wrong
     checkpoint whose challenge window has closed (it is final)."""
-    from ape import chain
-
     info = JobInfo.of(market, job_id)
     out = []
     for solver in market.solversOf(job_id):
@@ -90,7 +89,7 @@ def divergences(
             mine = trainer.roots[info.checkpoint_step(k)]
             if bytes(theirs) == mine:
                 continue
-            if chain.pending_timestamp >= int(posted_at) + info.window:
+            if client.pending_timestamp() >= int(posted_at) + info.window:
                 echo(f"solver {solver}: checkpoint {k} is wrong but final (its challenge window closed), skipped")
             else:
                 out.append(Divergence(str(solver), k, bytes(theirs), mine))
@@ -100,8 +99,6 @@ def divergences(
 
 def open_dispute(referee, market, job_id: int, account, d: Divergence):
     """Open the dispute as the job's solver (if the account is one) or as a watcher; returns the receipt."""
-    from ape.exceptions import TransactionError
-
     bond = referee.BOND()
     if market.solverOf(job_id, account.address).joined:
         opener, args = referee.openSolverDispute, (job_id, d.solver, d.index)
@@ -111,7 +108,7 @@ def open_dispute(referee, market, job_id: int, account, d: Divergence):
         opener, args = referee.openWatcherDispute, (job_id, d.solver, d.index, d.mine)
     try:
         return opener(*args, sender=account, value=bond)
-    except TransactionError as err:
+    except client.TransactionError as err:
         raise ChallengeError(f"job {job_id}: opening the dispute was refused: {describe_revert(err)}") from None
 
 
@@ -144,11 +141,9 @@ def deadline_of(referee, d, did: int) -> int:
 def claim_timeout(referee, did: int, agent: DisputeAgent, echo: Callable[[str], None]) -> bool:
     """Resolve against the side whose clock ran out; True if our claim went through. The other side may claim
     it first (or move at its last second): that is a race lost, not a failure, and the state is re-read."""
-    from ape.exceptions import TransactionError
-
     try:
         receipt = referee.timeout(did, sender=agent.account)
-    except TransactionError as err:
+    except client.TransactionError as err:
         echo(f"{'anyone':<10} timeout not claimed: {describe_revert(err)}")
         return False
     agent.receipts.append(receipt)
@@ -158,9 +153,7 @@ def claim_timeout(referee, did: int, agent: DisputeAgent, echo: Callable[[str], 
 
 def opened_block(referee, did: int) -> int:
     """The block the dispute was opened in (its events are all from there on)."""
-    from ape import chain
-
-    head = chain.blocks.head.number
+    head = client.head_number()
     logs = list(referee.DisputeCreated.range(0, head + 1, search_topics={"disputeId": did}))
     return int(logs[0].block_number) if logs else 0
 
@@ -179,8 +172,6 @@ def play_dispute(
     Waiting is by block time: while the side to move is within its on-chain deadline the client waits however
     long that takes; once the deadline has passed it claims the timeout. `timeout_s` is how many seconds of
     block time past that deadline it keeps trying before it gives up (TimeoutError) with the dispute open."""
-    from ape import chain
-
     did = challenger.dispute_id
     d0 = referee.disputeOf(did)
     report = Report(did, str(d0.defender), int(d0.checkpointIndex))
@@ -198,7 +189,7 @@ def play_dispute(
                 break
         if moved:
             continue
-        deadline, now = deadline_of(referee, d, did), chain.pending_timestamp
+        deadline, now = deadline_of(referee, d, did), client.pending_timestamp()
         if deadline and now > deadline:
             if claim_timeout(referee, did, challenger, echo):
                 continue
@@ -208,7 +199,7 @@ def play_dispute(
     d = referee.disputeOf(did)
     resolved = list(
         referee.DisputeResolved.range(
-            challenger.from_block, chain.blocks.head.number + 1, search_topics={"disputeId": did}
+            challenger.from_block, client.head_number() + 1, search_topics={"disputeId": did}
         )
     )
     if resolved:
@@ -336,20 +327,11 @@ def defend(
 def dispute_moves(referee, dispute_id: int, parties: dict[str, str]) -> list[tuple[str, int]]:
     """(party, gas) of every move of dispute `dispute_id`, in chain order, read back from the blocks between its
     opening and its verdict: the Report knows what each move left open, not who sent it or what it cost."""
-    from ape import chain
-    from eth_utils import to_hex
-
     opened = opened_block(referee, dispute_id)
     topics = {"disputeId": dispute_id}
-    head = chain.blocks.head.number
+    head = client.head_number()
     resolved = next(iter(referee.DisputeResolved.range(opened, head + 1, search_topics=topics))).block_number
-    moves = []
-    for number in range(opened + 1, resolved + 1):
-        for tx in chain.blocks[number].transactions:
-            if tx.receiver == referee.address:
-                receipt = chain.get_receipt(to_hex(tx.txn_hash))
-                moves.append((parties.get(receipt.sender, "anyone"), int(receipt.gas_used)))
-    return moves
+    return [(parties.get(who, "anyone"), gas) for who, gas in client.calls_to(referee, opened + 1, resolved)]
 
 
 def plot_dispute(report: Report, path: Path, *, moves: Sequence[tuple[str, int]] = ()) -> Path:

@@ -17,9 +17,10 @@ from decimal import Decimal, InvalidOperation
 
 import click
 
+from offchain.chain import client
+from offchain.chain.reverts import describe_revert
 from offchain.verde.job import SpecError
 from offchain.verde.market import ETH, JobError
-from offchain.verde.reverts import describe_revert
 
 SPEC_HELP = "JSON spec of the job's VerdeJob fields (docs/verde-cli.md; default: the default VerdeJob)."
 
@@ -53,11 +54,9 @@ class Eth(click.ParamType):
 @contextmanager
 def one_line() -> Iterator[None]:
     """A JobError or SpecError, or a transaction the chain refused, as one line (click's `Error: ...`)."""
-    from ape.exceptions import TransactionError
-
     try:
         yield
     except (JobError, SpecError) as err:
         raise click.ClickException(str(err)) from None
-    except TransactionError as err:
+    except client.TransactionError as err:
         raise click.ClickException(f"refused by the chain: {describe_revert(err)}") from None

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 
 from eth_abi import decode as abi_decode
 
+from offchain.chain import client
+from offchain.chain.reverts import describe_revert
 from offchain.commit import commit_checkpoint
 from offchain.verde import ir, recipes
 from offchain.verde.job import VerdeJob, batch_hash
-from offchain.verde.reverts import describe_revert
 from offchain.verde.trace import Trace
 from offchain.verde.trainer import VerdeTrainer
 
@@ -155,15 +156,13 @@ class DisputeAgent:
         resolving the leaf first) is logged with the contract's error and not sent again until the dispute
         has moved on; if it never does, the side to move runs out of time and loses by `timeout`.
         """
-        from ape.exceptions import TransactionError
-
         d = self.dispute()
         position = _position(d)
         if position == self._refused_at:
             return False
         try:
             return self._act(d)
-        except TransactionError as err:
+        except client.TransactionError as err:
             self.rejected.append(err)
             self._refused_at = position
             if self.dispute().phase == RESOLVED:  # a race lost (both sides may resolve the leaf): nothing wrong
@@ -353,16 +352,12 @@ def _leaf_or_zero(tr: Trace, slot: int, leaf_index: int) -> bytes:
 
 
 def _head_block() -> int:
-    from ape import chain
-
-    return chain.blocks.head.number
+    return client.head_number()
 
 
 def _facet(referee):
     """The op-phase ABI (IVerdeOpPhases) at the referee's address."""
-    from ape import project
-
-    return project.VerdeOpPhases.at(referee.address)
+    return client.contract_at("VerdeOpPhases", referee.address)
 
 
 def play(agents: Sequence[DisputeAgent], *, max_moves: int = 500) -> int:

@@ -7,7 +7,7 @@ them. `ape run job` (scripts/job.py) and `make demo` (offchain/demo.py) both run
     trainer = train(job); post_checkpoints(market, solver, job_id, trainer.roots)
 
 Everything that can be checked is checked before a transaction is sent; a refused one raises JobError with
-the contract's custom error (offchain/verde/reverts.py), so a command fails with one line and nothing changed.
+the contract's custom error (offchain/chain/reverts.py), so a command fails with one line and nothing changed.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from offchain.chain import client
+from offchain.chain.reverts import describe_revert
 from offchain.verde.game import Program
 from offchain.verde.job import VerdeJob, spec_hash
-from offchain.verde.reverts import describe_revert
 from offchain.verde.trainer import VerdeTrainer, corrupt
 
 ETH = 10**18
@@ -88,11 +89,9 @@ class JobInfo:
 
 def transact(what: str, method, *args, sender, value: int = 0, echo: Callable[[str], None] = print):
     """Send one transaction and print it; a refusal is a JobError naming the contract's error."""
-    from ape.exceptions import TransactionError
-
     try:
         tx = method(*args, sender=sender, value=value) if value else method(*args, sender=sender)
-    except TransactionError as err:
+    except client.TransactionError as err:
         raise JobError(f"{what}: refused by the chain: {describe_revert(err)}") from None
     echo(f"{what:<58} gas {tx.gas_used:>9,}")
     return tx
@@ -173,10 +172,8 @@ def job_params(job: VerdeJob, terms: Terms, *, now: int, program: Program) -> tu
 
 def post_job(market, requester, job: VerdeJob, terms: Terms = Terms(), *, send: Send, program=None) -> int:  # noqa: B008 (frozen)
     """Post `job` with its program (so that its disputes are judged on chain) and pay for it; its id."""
-    from ape import chain
-
     program = program or program_of(job)
-    params = job_params(job, terms, now=chain.pending_timestamp, program=program)
+    params = job_params(job, terms, now=client.pending_timestamp(), program=program)
     tx = send(f"post a Verde job ({terms.payment_wei / ETH:g} ETH) with its program", market.postJob, params,
               sender=requester, value=terms.payment_wei)  # fmt: skip
     return int(tx.events.filter(market.JobPosted)[0].jobId)
@@ -188,14 +185,12 @@ def post_job(market, requester, job: VerdeJob, terms: Terms = Terms(), *, send: 
 def join_job(market, solver, job_id: int, job: VerdeJob, *, send: Send, program: Program | None = None) -> JobInfo:
     """Stake in job `job_id` after checking that it is `job`'s (spec, steps, program): a solver joins under
     the program it will be judged by."""
-    from ape import chain
-
     info = check_spec(market, job_id, job, program)
     if info.status != OPEN:
         raise JobError(f"job {job_id} is {STATUSES[info.status]}: only an Open job can be joined")
     if market.solverOf(job_id, solver.address).joined:
         raise JobError(f"job {job_id}: {solver.address} has already joined it")
-    if chain.pending_timestamp > info.join_deadline:
+    if client.pending_timestamp() > info.join_deadline:
         raise JobError(f"job {job_id}: its join deadline {info.join_deadline} has passed")
     if int(info.token, 16) != 0:
         raise JobError(f"job {job_id} is paid in the token {info.token}: these clients post ETH jobs only")
@@ -233,8 +228,6 @@ def ulp_cheater(job: VerdeJob, step: int, honest: VerdeTrainer) -> VerdeTrainer:
 
 def wait_running(market, job_id: int, *, poll_s: float = 2.0, echo: Callable[[str], None] = print) -> JobInfo:
     """Wait until the job has all its solvers (it runs); a JobError when it never will."""
-    from ape import chain
-
     told = False
     while True:
         info = JobInfo.of(market, job_id)
@@ -242,7 +235,7 @@ def wait_running(market, job_id: int, *, poll_s: float = 2.0, echo: Callable[[st
             return info
         if info.status != OPEN:
             raise JobError(f"job {job_id} is {STATUSES[info.status]}: there is nothing to train for")
-        if chain.pending_timestamp > info.join_deadline:
+        if client.pending_timestamp() > info.join_deadline:
             raise JobError(f"job {job_id}: its join deadline passed with {info.joined} of {info.num_solvers} "
                            "solvers; it can only be cancelled")  # fmt: skip
         if not told:
@@ -253,8 +246,6 @@ def wait_running(market, job_id: int, *, poll_s: float = 2.0, echo: Callable[[st
 
 def post_checkpoints(market, solver, job_id: int, roots: Sequence[bytes], *, send: Send) -> list[int]:
     """Post the checkpoints not posted yet (a restarted solver goes on where it stopped); their indices."""
-    from ape import chain
-
     info = JobInfo.of(market, job_id)
     me = market.solverOf(job_id, solver.address)
     if me.slashed:
@@ -263,7 +254,7 @@ def post_checkpoints(market, solver, job_id: int, roots: Sequence[bytes], *, sen
     for k in range(1, posted + 1):
         if bytes(market.checkpointOf(job_id, solver.address, k)[0]) != roots[info.checkpoint_step(k)]:
             raise JobError(f"job {job_id}: checkpoint {k} on chain is not this run's (another spec or run?)")
-    if posted < info.checkpoints and chain.pending_timestamp > info.completion_deadline:
+    if posted < info.checkpoints and client.pending_timestamp() > info.completion_deadline:
         raise JobError(f"job {job_id}: its completion deadline {info.completion_deadline} has passed")
     done = []
     for k in range(posted + 1, info.checkpoints + 1):

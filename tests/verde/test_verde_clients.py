@@ -19,7 +19,7 @@ from offchain.verde.challenge import challenge, defend, play_dispute
 from offchain.verde.game import CHALLENGER, DESCENT, DisputeAgent, Program
 from offchain.verde.job import spec_hash
 from offchain.verde.market import JobError
-from offchain.verde.reverts import describe_revert
+from offchain.chain.reverts import describe_revert
 
 
 def start(h, market, bob, carol, *, window: int = 100_000) -> int:

@@ -201,12 +201,8 @@ interface IVerdeTypes {
     error RefereeClockExpired(uint256 disputeId, Party party, uint64 deadline);
     /// @notice The mover's clock still runs until `deadline`.
     error RefereeClockRunning(uint256 disputeId, Party party, uint64 deadline);
-    /// @notice A committed op trace is malformed (e.g. empty).
-    error RefereeBadTrace(uint256 disputeId, uint32 numOps);
     /// @notice A Merkle proof in the leaf witness does not verify.
     error RefereeBadProof(uint256 disputeId);
-    /// @notice The op `opcode` has no on-chain recipe; the committee decides.
-    error RefereeNoRecipe(uint256 disputeId, bytes32 opcode);
     /// @notice Only `valid` committee signatures verified, `needed` are required.
     error RefereeBadCommittee(uint256 disputeId, uint256 valid, uint256 needed);
     /// @notice `signer` signed the committee digest but is not a committee member.
@@ -227,7 +223,8 @@ interface IVerdeTypes {
     /// @notice A solver disputes with its own root for checkpoint `index`, which it has not posted.
     error RefereeCheckpointNotPosted(uint256 jobId, address account, uint32 index);
     /// @notice No committee was in force when the dispute opened: nobody can decide it, it expires.
-    error RefereeNoCommittee(uint256 disputeId);    /// @notice The descriptor does not hash to the pinned op, or is not the kind this call resolves.
+    error RefereeNoCommittee(uint256 disputeId);
+    /// @notice The descriptor does not hash to the pinned op, or is not the kind this call resolves.
     error RefereeBadOp(uint256 disputeId, uint8 opcode);
     /// @notice A move carried the wrong number of values (`have`, `need`).
     error RefereeBadWidth(uint256 disputeId, uint256 have, uint256 need);

@@ -73,6 +73,12 @@ library TensorMerkle {
 
     /// @notice The hash of a padding leaf, and the data root of a tensor with no elements.
     bytes32 internal constant EMPTY = bytes32(0);
+    /// @notice Domain tags (the first byte of each preimage in the header's table).
+    bytes1 internal constant LEAF_TAG = 0x00;
+    bytes1 internal constant NODE_TAG = 0x01;
+    bytes1 internal constant TENSOR_TAG = 0x02;
+    bytes1 internal constant NAMED_TAG = 0x03;
+    bytes1 internal constant CHECKPOINT_TAG = 0x04;
     uint8 internal constant FLOAT32 = 1;
     uint8 internal constant INT32 = 2;
     uint8 internal constant UINT32 = 3;
@@ -114,7 +120,7 @@ library TensorMerkle {
     /// @return depth_ ceil(log2(leaves)), 0 for a tensor of at most one leaf.
     function dataDepth(uint256 _words) internal pure returns (uint256 depth_) {
         uint256 leaves = (_words + WORDS_PER_LEAF - 1) / WORDS_PER_LEAF;
-        depth_ = _depth(leaves);
+        depth_ = treeDepth(leaves);
     }
 
     /// @notice The tensor root of a data root with its dtype and shape.
@@ -128,7 +134,41 @@ library TensorMerkle {
         returns (bytes32 root_)
     {
         // encodePacked writes a uint256[] as its 32-byte elements without a length: exactly the dims.
-        root_ = keccak256(abi.encodePacked(bytes1(0x02), _dataRoot, _dtype, _shape));
+        root_ = keccak256(abi.encodePacked(TENSOR_TAG, _dataRoot, _dtype, _shape));
+    }
+
+    /// @notice The tensor root of a data root with its dtype and a shape held in memory as uint64 dims.
+    /// @param _dataRoot Merkle root over the tensor's leaves.
+    /// @param _dtype The dtype code.
+    /// @param _shape Dimensions, outermost first.
+    /// @return root_ keccak256(0x02 ‖ dataRoot ‖ uint8 dtype ‖ uint256 dims...), as `tensorRoot`.
+    function tensorRootOf(bytes32 _dataRoot, uint8 _dtype, uint64[] memory _shape)
+        internal
+        pure
+        returns (bytes32 root_)
+    {
+        uint256[] memory dims = new uint256[](_shape.length);
+        for (uint256 i = 0; i < _shape.length; ++i) {
+            dims[i] = _shape[i];
+        }
+        root_ = keccak256(abi.encodePacked(TENSOR_TAG, _dataRoot, _dtype, dims));
+    }
+
+    /// @notice ZERO[h]: the root of a wholly padded subtree of height `_h` (ZERO[0] = EMPTY).
+    /// @param _h The subtree's height.
+    /// @return node_ node(ZERO[h-1], ZERO[h-1]), folded up from EMPTY.
+    function zeroHash(uint256 _h) internal pure returns (bytes32 node_) {
+        for (uint256 i = 0; i < _h; ++i) {
+            node_ = nodeHash(node_, node_);
+        }
+    }
+
+    /// @notice Word `_w` (0..7) of a leaf, word 0 in the most significant bytes (no dtype, no proof).
+    /// @param _leaf The 32-byte leaf.
+    /// @param _w The word's position.
+    /// @return word_ Its 32 bits.
+    function wordAt(bytes32 _leaf, uint256 _w) internal pure returns (uint32 word_) {
+        word_ = uint32(uint256(_leaf) >> (32 * (WORDS_PER_LEAF - 1 - _w)));
     }
 
     // ------------------------------------------------------------------ element proofs
@@ -238,9 +278,21 @@ library TensorMerkle {
     /// @param _header Tensors root, tensor count, step and batch hash.
     /// @return root_ keccak256(0x04 ‖ tensorsRoot ‖ tensorCount ‖ step ‖ batchHash).
     function checkpointRoot(CheckpointHeader calldata _header) internal pure returns (bytes32 root_) {
-        root_ = keccak256(
-            abi.encodePacked(bytes1(0x04), _header.tensorsRoot, _header.tensorCount, _header.step, _header.batchHash)
-        );
+        root_ = headerRoot(_header.tensorsRoot, _header.tensorCount, _header.step, _header.batchHash);
+    }
+
+    /// @notice The checkpoint root of a header given field by field.
+    /// @param _tensorsRoot Merkle root over the named tensor leaves.
+    /// @param _tensorCount Number of named tensors.
+    /// @param _step Training steps completed.
+    /// @param _batchHash Hash of the data batch of that step.
+    /// @return root_ keccak256(0x04 ‖ tensorsRoot ‖ tensorCount ‖ step ‖ batchHash).
+    function headerRoot(bytes32 _tensorsRoot, uint256 _tensorCount, uint256 _step, bytes32 _batchHash)
+        internal
+        pure
+        returns (bytes32 root_)
+    {
+        root_ = keccak256(abi.encodePacked(CHECKPOINT_TAG, _tensorsRoot, _tensorCount, _step, _batchHash));
     }
 
     /// @notice The checkpoint leaf of a named tensor.
@@ -248,7 +300,15 @@ library TensorMerkle {
     /// @param _tensorRoot The tensor's root.
     /// @return leaf_ keccak256(0x03 ‖ keccak256(name) ‖ tensorRoot).
     function namedTensorLeaf(string calldata _name, bytes32 _tensorRoot) internal pure returns (bytes32 leaf_) {
-        leaf_ = keccak256(abi.encodePacked(bytes1(0x03), keccak256(bytes(_name)), _tensorRoot));
+        leaf_ = namedLeaf(keccak256(bytes(_name)), _tensorRoot);
+    }
+
+    /// @notice The checkpoint leaf of a named tensor from the hash of its name.
+    /// @param _nameHash keccak256 of the tensor's name (UTF-8).
+    /// @param _tensorRoot The tensor's root.
+    /// @return leaf_ keccak256(0x03 ‖ nameHash ‖ tensorRoot).
+    function namedLeaf(bytes32 _nameHash, bytes32 _tensorRoot) internal pure returns (bytes32 leaf_) {
+        leaf_ = keccak256(abi.encodePacked(NAMED_TAG, _nameHash, _tensorRoot));
     }
 
     /// @notice Whether tensor `_name` with root `_tensorRoot` is leaf `_index` of the checkpoint `_root`.
@@ -268,10 +328,10 @@ library TensorMerkle {
         bytes32[] calldata _siblings
     ) internal pure returns (bool ok_) {
         if (_index >= _header.tensorCount) revert TensorMerkleCheckpointIndex(_index, _header.tensorCount);
-        uint256 depth = _depth(_header.tensorCount);
+        uint256 depth = treeDepth(_header.tensorCount);
         if (_siblings.length != depth) revert TensorMerkleProofLength(_siblings.length, depth);
         if (checkpointRoot(_header) != _root) return false;
-        ok_ = _climb(namedTensorLeaf(_name, _tensorRoot), _index, _siblings) == _header.tensorsRoot;
+        ok_ = climb(namedTensorLeaf(_name, _tensorRoot), _index, _siblings) == _header.tensorsRoot;
     }
 
     // ------------------------------------------------------------------ internal
@@ -289,7 +349,7 @@ library TensorMerkle {
         if (_index >= n) revert TensorMerkleIndexOutOfRange(_index, n);
         uint256 depth = dataDepth(n * wpe);
         if (_siblings.length != depth) revert TensorMerkleProofLength(_siblings.length, depth);
-        bytes32 dataRoot = _climb(_leafHash(_leaf), (_index * wpe) / WORDS_PER_LEAF, _siblings);
+        bytes32 dataRoot = climb(leafHash(_leaf), (_index * wpe) / WORDS_PER_LEAF, _siblings);
         root_ = tensorRoot(dataRoot, _dtype, _shape);
     }
 
@@ -333,7 +393,7 @@ library TensorMerkle {
     function _hashLeaves(bytes32[] calldata _leaves) private pure returns (bytes32[] memory nodes_) {
         nodes_ = new bytes32[](_leaves.length);
         for (uint256 i = 0; i < nodes_.length; ++i) {
-            nodes_[i] = _leafHash(_leaves[i]);
+            nodes_[i] = leafHash(_leaves[i]);
         }
     }
 
@@ -376,7 +436,7 @@ library TensorMerkle {
             bytes32 a = (j == 0 && _off == 1) ? _left : _nodes[2 * j - _off];
             uint256 k = 2 * j + 1 - _off;
             bytes32 b = k < _width ? _nodes[k] : _right;
-            _nodes[j] = _nodeHash(a, b);
+            _nodes[j] = nodeHash(a, b);
         }
     }
 
@@ -389,23 +449,33 @@ library TensorMerkle {
         }
     }
 
-    /// @dev Fold one node up with one sibling per level; bit `level` of `_index` says it is a right child.
-    function _climb(bytes32 _node, uint256 _index, bytes32[] calldata _siblings) private pure returns (bytes32 root_) {
+    /// @notice Fold a node up the tree, one sibling per level (0x01 nodes); bit `level` of `_index` says it is a
+    /// right child at that level. The caller checks the path's length.
+    /// @param _node The starting node (a leaf hash, or a named tensor leaf in a checkpoint tree).
+    /// @param _index Its position at its level.
+    /// @param _siblings One hash per level, bottom-up.
+    /// @return root_ The node the path leads to.
+    function climb(bytes32 _node, uint256 _index, bytes32[] calldata _siblings) internal pure returns (bytes32 root_) {
         root_ = _node;
         for (uint256 level = 0; level < _siblings.length; ++level) {
-            root_ = (_index >> level) & 1 == 0 ? _nodeHash(root_, _siblings[level]) : _nodeHash(_siblings[level], root_);
+            bytes32 sibling = _siblings[level];
+            root_ = (_index >> level) & 1 == 0 ? nodeHash(root_, sibling) : nodeHash(sibling, root_);
         }
     }
 
-    /// @dev ceil(log2(_leaves)), 0 for 0 or 1 leaf: the levels above the leaves once padded to a power of two.
-    function _depth(uint256 _leaves) private pure returns (uint256 depth_) {
+    /// @notice ceil(log2(_leaves)), 0 for 0 or 1 leaf: the levels above the leaves once padded to a power of two.
+    /// @param _leaves Leaves (or named tensors) of the tree.
+    /// @return depth_ The tree's depth.
+    function treeDepth(uint256 _leaves) internal pure returns (uint256 depth_) {
         while (depth_ < 256 && (uint256(1) << depth_) < _leaves) {
             ++depth_;
         }
     }
 
-    /// @dev keccak256(0x00 ‖ data).
-    function _leafHash(bytes32 _data) private pure returns (bytes32 hash_) {
+    /// @notice keccak256(0x00 ‖ data): the hash of a data leaf.
+    /// @param _data The leaf's 32 bytes.
+    /// @return hash_ Its hash.
+    function leafHash(bytes32 _data) internal pure returns (bytes32 hash_) {
         assembly ("memory-safe") {
             // Scratch space 0x00..0x3f: the data at 0x01..0x20, then the 0x00 tag byte at 0x00.
             mstore(0x01, _data)
@@ -414,8 +484,11 @@ library TensorMerkle {
         }
     }
 
-    /// @dev keccak256(0x01 ‖ left ‖ right).
-    function _nodeHash(bytes32 _left, bytes32 _right) private pure returns (bytes32 hash_) {
+    /// @notice keccak256(0x01 ‖ left ‖ right): a node of a data tree or of a checkpoint's tensors tree.
+    /// @param _left The left child.
+    /// @param _right The right child.
+    /// @return hash_ The node.
+    function nodeHash(bytes32 _left, bytes32 _right) internal pure returns (bytes32 hash_) {
         assembly ("memory-safe") {
             // 65 bytes do not fit the scratch space: use the free memory past the free pointer without
             // allocating it (it is only read back by this keccak).

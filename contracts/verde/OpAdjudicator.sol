@@ -4,7 +4,9 @@ pragma solidity 0.8.37;
 import {IOpAdjudicator} from "../interfaces/IOpAdjudicator.sol";
 import {Float32} from "../libraries/Float32.sol";
 import {Float32Math} from "../libraries/Float32Math.sol";
+import {Opcodes} from "../libraries/Opcodes.sol";
 import {TensorMerkle} from "../libraries/TensorMerkle.sol";
+import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 
 /// @title OpAdjudicator
 /// @notice The on-chain recipes of the Verde op trace (docs/verde-trace.md): given an op descriptor and the operand
@@ -27,41 +29,10 @@ contract OpAdjudicator is IOpAdjudicator {
     /// @notice Semantic version of this contract.
     string public constant version = "0.1.0";
 
-    /// @dev Operand slot meaning "a constant whose bits are the low 32 bits of offset".
-    uint32 private constant _CONST = type(uint32).max;
-    uint8 private constant _F32 = 1;
-    uint8 private constant _I32 = 2;
+    uint8 private constant _F32 = TensorMerkle.FLOAT32;
+    uint8 private constant _I32 = TensorMerkle.INT32;
     uint32 private constant _NAN = 0x7FC00000;
-    uint32 private constant _NEG_INF = 0xFF800000;
     uint32 private constant _ONE = 0x3F800000;
-
-    // opcodes (docs/verde-trace.md); 1-11 and 30-35 are contiguous ranges
-    uint8 private constant _ADD = 1;
-    uint8 private constant _SUB = 2;
-    uint8 private constant _MUL = 3;
-    uint8 private constant _DIV = 4;
-    uint8 private constant _NEG = 5;
-    uint8 private constant _SQRT = 6;
-    uint8 private constant _EXP = 7;
-    uint8 private constant _LOG = 8;
-    uint8 private constant _TANH = 9;
-    uint8 private constant _WHERE = 10;
-    uint8 private constant _MAX = 11;
-    uint8 private constant _SUM = 20;
-    uint8 private constant _DOT = 21;
-    uint8 private constant _MAXR = 22;
-    uint8 private constant _SCATTER = 23;
-    uint8 private constant _COPY = 30;
-    uint8 private constant _GATHER = 31;
-    uint8 private constant _EQCOORD = 32;
-    uint8 private constant _ARANGE = 33;
-    uint8 private constant _TRIL = 34;
-    uint8 private constant _CAT = 35;
-    uint8 private constant _LOAD = 40;
-    uint8 private constant _BATCH = 41;
-    uint8 private constant _NAMED = 42;
-    uint8 private constant _NODE = 43;
-    uint8 private constant _HEADER = 44;
 
     // ------------------------------------------------------------------ types
 
@@ -83,8 +54,8 @@ contract OpAdjudicator is IOpAdjudicator {
     {
         Op memory op = abi.decode(_desc, (Op));
         uint8 code = op.opcode;
-        bool elementwise = code >= _ADD && code <= _MAX;
-        if (!elementwise && (code < _COPY || code > _CAT)) revert OpAdjudicatorUnsupportedOpcode(code);
+        bool elementwise = Opcodes.isElementwise(code);
+        if (!elementwise && !Opcodes.isMovement(code)) revert OpAdjudicatorUnsupportedOpcode(code);
         _checkOp(op, _roots.length, _openings.length);
         Point memory pt = Point(op, _coords(op, _e), 0, false);
         bits_ = elementwise ? _elementwise(pt, _roots, _openings) : _movement(pt, _e, _roots, _openings);
@@ -105,8 +76,8 @@ contract OpAdjudicator is IOpAdjudicator {
     /// @inheritdoc IOpAdjudicator
     function reduceInit(bytes calldata _desc) external pure returns (uint32 acc_) {
         uint8 code = abi.decode(_desc, (Op)).opcode;
-        if (code < _SUM || code > _SCATTER) revert OpAdjudicatorUnsupportedOpcode(code);
-        acc_ = code == _MAXR ? _NEG_INF : 0;
+        if (!Opcodes.isReduction(code)) revert OpAdjudicatorUnsupportedOpcode(code);
+        acc_ = Opcodes.reduceInit(code);
     }
 
     /// @inheritdoc IOpAdjudicator
@@ -117,13 +88,13 @@ contract OpAdjudicator is IOpAdjudicator {
     {
         Op memory op = abi.decode(_desc, (Op));
         uint8 code = op.opcode;
-        if (code < _NAMED || code > _HEADER) revert OpAdjudicatorUnsupportedOpcode(code);
+        if (!Opcodes.isHash(code)) revert OpAdjudicatorUnsupportedOpcode(code);
         _checkOp(op, _roots.length, _roots.length);
-        if (code == _NODE) {
+        if (code == Opcodes.NODE) {
             bytes32 left = _roots[0];
             bytes32 right = _roots[1];
-            bool constLeft = op.operands[0].slot == _CONST;
-            bool constRight = op.operands[1].slot == _CONST;
+            bool constLeft = op.operands[0].slot == Opcodes.CONST_SLOT;
+            bool constRight = op.operands[1].slot == Opcodes.CONST_SLOT;
             if (constLeft || constRight) {
                 // A CONST side is a hash fixed by the program (e.g. an empty subtree), carried in attrs.
                 _attrsLength(op, 64);
@@ -131,20 +102,20 @@ contract OpAdjudicator is IOpAdjudicator {
                 if (constLeft) left = l;
                 if (constRight) right = r;
             }
-            return keccak256(abi.encodePacked(bytes1(0x01), left, right));
+            return TensorMerkle.nodeHash(left, right);
         }
         for (uint256 i = 0; i < op.operands.length; ++i) {
-            if (op.operands[i].slot == _CONST) revert OpAdjudicatorConstOperand(i);
+            if (op.operands[i].slot == Opcodes.CONST_SLOT) revert OpAdjudicatorConstOperand(i);
         }
-        if (code == _NAMED) {
+        if (code == Opcodes.NAMED) {
             string memory name = abi.decode(op.attrs, (string));
-            return keccak256(abi.encodePacked(bytes1(0x03), keccak256(bytes(name)), _roots[0]));
+            return TensorMerkle.namedLeaf(keccak256(bytes(name)), _roots[0]);
         }
         // HEADER: operands (tensorsRoot, inputs, targets, mask); the step comes from the dispute.
         _attrsLength(op, 32);
         uint256 count = abi.decode(op.attrs, (uint256));
-        bytes32 batchHash = keccak256(abi.encodePacked(bytes1(0x08), _roots[1], _roots[2], _roots[3]));
-        out_ = keccak256(abi.encodePacked(bytes1(0x04), _roots[0], count, _step, batchHash));
+        bytes32 batchHash = TraceMerkle.batchLeaf(_roots[1], _roots[2], _roots[3]);
+        out_ = TensorMerkle.headerRoot(_roots[0], count, _step, batchHash);
     }
 
     /// @inheritdoc IOpAdjudicator
@@ -157,15 +128,17 @@ contract OpAdjudicator is IOpAdjudicator {
         bytes32[] calldata _siblings
     ) external pure returns (bytes32 root_) {
         Op memory op = abi.decode(_desc, (Op));
-        if (op.opcode != _LOAD) revert OpAdjudicatorUnsupportedOpcode(op.opcode);
+        if (op.opcode != Opcodes.LOAD) revert OpAdjudicatorUnsupportedOpcode(op.opcode);
         string memory name = abi.decode(op.attrs, (string));
         // TensorMerkle.verifyCheckpointTensor takes the name in calldata; the name here is decoded into memory,
-        // so the same check is spelt out: header, then the named leaf up the checkpoint tree (0x01 nodes).
-        if (_index >= _header.tensorCount) revert TensorMerkle.TensorMerkleCheckpointIndex(_index, _header.tensorCount);
-        uint256 depth = _ceilLog2(_header.tensorCount);
+        // so the same check is spelt out: header, then the named leaf up the checkpoint tree.
+        if (_index >= _header.tensorCount) {
+            revert TensorMerkle.TensorMerkleCheckpointIndex(_index, _header.tensorCount);
+        }
+        uint256 depth = TensorMerkle.treeDepth(_header.tensorCount);
         if (_siblings.length != depth) revert TensorMerkle.TensorMerkleProofLength(_siblings.length, depth);
-        bytes32 node = keccak256(abi.encodePacked(bytes1(0x03), keccak256(bytes(name)), _tensorRoot));
-        node = _climb(0x01, node, _index, _siblings);
+        bytes32 leaf = TensorMerkle.namedLeaf(keccak256(bytes(name)), _tensorRoot);
+        bytes32 node = TensorMerkle.climb(leaf, _index, _siblings);
         if (TensorMerkle.checkpointRoot(_header) != _prevRoot || node != _header.tensorsRoot) {
             revert OpAdjudicatorCheckpointProof(_prevRoot);
         }
@@ -183,19 +156,17 @@ contract OpAdjudicator is IOpAdjudicator {
         bytes32[] calldata _siblings
     ) external pure returns (bytes32 root_) {
         Op memory op = abi.decode(_desc, (Op));
-        if (op.opcode != _BATCH) revert OpAdjudicatorUnsupportedOpcode(op.opcode);
+        if (op.opcode != Opcodes.BATCH) revert OpAdjudicatorUnsupportedOpcode(op.opcode);
         _attrsLength(op, 32);
         uint256 which = abi.decode(op.attrs, (uint8));
-        if (which > 2) revert OpAdjudicatorBadAttr(_BATCH, which, 2);
-        bytes32 computed = keccak256(abi.encodePacked(bytes1(0x09), _treeRoot, _count));
+        if (which > 2) revert OpAdjudicatorBadAttr(Opcodes.BATCH, which, 2);
+        bytes32 computed = TraceMerkle.dataRoot(_treeRoot, _count);
         if (computed != _dataRoot) revert OpAdjudicatorDataRoot(_dataRoot, computed);
         if (_step == 0 || _step > _count) revert OpAdjudicatorStepOutOfRange(_step, _count);
-        // The data tree is a trace tree: at least one level, 0x06 nodes, zero padding.
-        uint256 depth = _ceilLog2(_count);
-        if (depth == 0) depth = 1;
+        // The data tree is a trace tree: at least one level, zero padding.
+        uint256 depth = TraceMerkle.depth(_count);
         if (_siblings.length != depth) revert OpAdjudicatorBatchProofLength(_siblings.length, depth);
-        bytes32 leaf = keccak256(abi.encodePacked(bytes1(0x08), _roots[0], _roots[1], _roots[2]));
-        computed = _climb(0x06, leaf, _step - 1, _siblings);
+        computed = TraceMerkle.climb(TraceMerkle.batchLeaf(_roots[0], _roots[1], _roots[2]), _step - 1, _siblings);
         if (computed != _treeRoot) revert OpAdjudicatorBatchProof(_treeRoot, computed);
         root_ = _roots[which];
     }
@@ -220,7 +191,7 @@ contract OpAdjudicator is IOpAdjudicator {
         returns (uint32)
     {
         uint8 code = _pt.op.opcode;
-        if (code == _WHERE) {
+        if (code == Opcodes.WHERE) {
             uint32 cond = _read(_pt, 0, 0, _I32, _roots, _openings);
             uint32 a = _read(_pt, 1, 0, _F32, _roots, _openings);
             uint32 b = _read(_pt, 2, 0, _F32, _roots, _openings);
@@ -228,17 +199,17 @@ contract OpAdjudicator is IOpAdjudicator {
             return _canon(cond != 0 ? a : b);
         }
         Float32 x = _f(_read(_pt, 0, 0, _F32, _roots, _openings));
-        if (code == _NEG) return _u(x.neg());
-        if (code == _SQRT) return _u(x.sqrtRNE());
-        if (code == _EXP) return _u(Float32Math.exp(x));
-        if (code == _LOG) return _u(Float32Math.log(x));
-        if (code == _TANH) return _u(Float32Math.tanh(x));
+        if (code == Opcodes.NEG) return _u(x.neg());
+        if (code == Opcodes.SQRT) return _u(x.sqrtRNE());
+        if (code == Opcodes.EXP) return _u(Float32Math.exp(x));
+        if (code == Opcodes.LOG) return _u(Float32Math.log(x));
+        if (code == Opcodes.TANH) return _u(Float32Math.tanh(x));
         Float32 y = _f(_read(_pt, 1, 0, _F32, _roots, _openings));
-        if (code == _ADD) return _u(x.addRNE(y));
-        if (code == _SUB) return _u(x.subRNE(y));
-        if (code == _MUL) return _u(x.mulRNE(y));
-        if (code == _DIV) return _u(x.divRNE(y));
-        return _u(x.max(y)); // _MAX
+        if (code == Opcodes.ADD) return _u(x.addRNE(y));
+        if (code == Opcodes.SUB) return _u(x.subRNE(y));
+        if (code == Opcodes.MUL) return _u(x.mulRNE(y));
+        if (code == Opcodes.DIV) return _u(x.divRNE(y));
+        return _u(x.max(y)); // Opcodes.MAX
     }
 
     /// @dev Ops 30-35: data movement and index tensors (bits are copied, not canonicalised).
@@ -249,29 +220,29 @@ contract OpAdjudicator is IOpAdjudicator {
     {
         Op memory op = _pt.op;
         uint8 code = op.opcode;
-        if (code == _COPY) return _read(_pt, 0, 0, op.dtype, _roots, _openings);
-        if (code == _GATHER) {
+        if (code == Opcodes.COPY) return _read(_pt, 0, 0, op.dtype, _roots, _openings);
+        if (code == Opcodes.GATHER) {
             _attrsLength(op, 32);
             int256 gstride = abi.decode(op.attrs, (int64));
             int256 idx = int32(_read(_pt, 1, 0, _I32, _roots, _openings));
             return _read(_pt, 0, idx * gstride, op.dtype, _roots, _openings);
         }
-        if (code == _EQCOORD) {
+        if (code == Opcodes.EQCOORD) {
             uint256 dim = _dimAttr(op);
             return _matches(int32(_read(_pt, 0, 0, _I32, _roots, _openings)), _pt.c[dim]) ? _ONE : 0;
         }
-        if (code == _ARANGE) return uint32(_e); // e as int32: its low 32 bits
-        if (code == _TRIL) {
-            if (_pt.c.length != 2) revert OpAdjudicatorBadAttr(_TRIL, _pt.c.length, 2);
+        if (code == Opcodes.ARANGE) return uint32(_e); // e as int32: its low 32 bits
+        if (code == Opcodes.TRIL) {
+            if (_pt.c.length != 2) revert OpAdjudicatorBadAttr(Opcodes.TRIL, _pt.c.length, 2);
             return _pt.c[1] <= _pt.c[0] ? 1 : 0;
         }
         // CAT: operand j = c[dim] / width, whose offset already subtracts j * width * strides[dim].
         _attrsLength(op, 64);
         (uint8 dim, uint64 width) = abi.decode(op.attrs, (uint8, uint64));
-        if (dim >= _pt.c.length) revert OpAdjudicatorBadAttr(_CAT, dim, _pt.c.length);
-        if (width == 0) revert OpAdjudicatorBadAttr(_CAT, 0, 1);
+        if (dim >= _pt.c.length) revert OpAdjudicatorBadAttr(Opcodes.CAT, dim, _pt.c.length);
+        if (width == 0) revert OpAdjudicatorBadAttr(Opcodes.CAT, 0, 1);
         uint256 j = _pt.c[dim] / width;
-        if (j >= op.operands.length) revert OpAdjudicatorBadAttr(_CAT, j, op.operands.length);
+        if (j >= op.operands.length) revert OpAdjudicatorBadAttr(Opcodes.CAT, j, op.operands.length);
         return _read(_pt, j, 0, op.dtype, _roots, _openings);
     }
 
@@ -282,7 +253,7 @@ contract OpAdjudicator is IOpAdjudicator {
         returns (Point memory pt_)
     {
         Op memory op = abi.decode(_desc, (Op));
-        if (op.opcode < _SUM || op.opcode > _SCATTER) revert OpAdjudicatorUnsupportedOpcode(op.opcode);
+        if (!Opcodes.isReduction(op.opcode)) revert OpAdjudicatorUnsupportedOpcode(op.opcode);
         _checkOp(op, _nRoots, _nOpenings);
         pt_ = Point(op, _coords(op, _e), _k, true);
         if (_k >= op.k) revert OpAdjudicatorTermOutOfRange(_k, op.k);
@@ -296,13 +267,13 @@ contract OpAdjudicator is IOpAdjudicator {
     {
         uint8 code = _pt.op.opcode;
         Float32 acc = Float32.wrap(_acc);
-        if (code == _SUM) return _u(acc.addRNE(_f(_read(_pt, 0, 0, _F32, _roots, _openings))));
-        if (code == _DOT) {
+        if (code == Opcodes.SUM) return _u(acc.addRNE(_f(_read(_pt, 0, 0, _F32, _roots, _openings))));
+        if (code == Opcodes.DOT) {
             Float32 a = _f(_read(_pt, 0, 0, _F32, _roots, _openings));
             Float32 b = _f(_read(_pt, 1, 0, _F32, _roots, _openings));
             return _u(acc.addRNE(a.mulRNE(b)));
         }
-        if (code == _MAXR) return _u(acc.max(_f(_read(_pt, 0, 0, _F32, _roots, _openings))));
+        if (code == Opcodes.MAXR) return _u(acc.max(_f(_read(_pt, 0, 0, _F32, _roots, _openings))));
         // SCATTER: operands (idx, x), both read at k; only a matching index adds its term.
         uint256 dim = _dimAttr(_pt.op);
         int32 idx = int32(_read(_pt, 0, 0, _I32, _roots, _openings));
@@ -316,28 +287,31 @@ contract OpAdjudicator is IOpAdjudicator {
     function _checkOp(Op memory _op, uint256 _nRoots, uint256 _nOpenings) private pure {
         uint8 code = _op.opcode;
         uint256 n = _op.operands.length;
-        if (code == _CAT) {
+        if (code == Opcodes.CAT) {
             if (n == 0) revert OpAdjudicatorOperandCount(0, 1);
         } else {
             uint256 need = _arity(code);
             if (n != need) revert OpAdjudicatorOperandCount(n, need);
         }
         if (_nRoots != n || _nOpenings != n) revert OpAdjudicatorArgsLength(_nRoots, _nOpenings, n);
-        if (code >= _NAMED) return; // hash ops: dtype 0, nothing to check
+        if (code >= Opcodes.NAMED) return; // hash ops: dtype 0, nothing to check
         bool ok;
-        if (code == _ARANGE || code == _TRIL) ok = _op.dtype == _I32;
-        else if (code == _COPY || code == _GATHER || code == _CAT) ok = _op.dtype == _F32 || _op.dtype == _I32;
+        if (code == Opcodes.ARANGE || code == Opcodes.TRIL) ok = _op.dtype == _I32;
+        else if (code == Opcodes.COPY || code == Opcodes.GATHER || code == Opcodes.CAT) {
+            ok = _op.dtype == _F32 || _op.dtype == _I32;
+        }
         else ok = _op.dtype == _F32;
         if (!ok) revert OpAdjudicatorOpDtype(code, _op.dtype);
     }
 
     /// @dev Operands of each fixed-arity opcode (CAT is checked apart).
     function _arity(uint8 _code) private pure returns (uint256) {
-        if (_code == _WHERE) return 3;
-        if (_code == _HEADER) return 4;
-        if (_code == _ARANGE || _code == _TRIL) return 0;
-        if (_code == _NEG || _code == _SQRT || _code == _EXP || _code == _LOG || _code == _TANH) return 1;
-        if (_code == _SUM || _code == _MAXR || _code == _COPY || _code == _EQCOORD || _code == _NAMED) return 1;
+        if (_code == Opcodes.WHERE) return 3;
+        if (_code == Opcodes.HEADER) return 4;
+        if (_code == Opcodes.ARANGE || _code == Opcodes.TRIL) return 0;
+        if (_code >= Opcodes.NEG && _code <= Opcodes.TANH) return 1; // NEG SQRT EXP LOG TANH
+        if (_code == Opcodes.SUM || _code == Opcodes.MAXR || _code == Opcodes.COPY) return 1;
+        if (_code == Opcodes.EQCOORD || _code == Opcodes.NAMED) return 1;
         return 2; // ADD SUB MUL DIV MAX DOT SCATTER GATHER NODE
     }
 
@@ -369,7 +343,7 @@ contract OpAdjudicator is IOpAdjudicator {
         Opening[] calldata _openings
     ) private pure returns (uint32) {
         Operand memory o = _pt.op.operands[_i];
-        if (o.slot == _CONST) return uint32(uint64(o.offset));
+        if (o.slot == Opcodes.CONST_SLOT) return uint32(uint64(o.offset));
         int256 a = _address(_pt, o, _i) + _extra;
         if (a < 0) revert OpAdjudicatorNegativeAddress(_i, a);
         Opening calldata p = _openings[_i];
@@ -412,27 +386,6 @@ contract OpAdjudicator is IOpAdjudicator {
     /// @dev Whether an int32 index equals a coordinate (a negative index matches nothing).
     function _matches(int32 _idx, uint256 _coord) private pure returns (bool) {
         return _idx >= 0 && uint256(int256(_idx)) == _coord;
-    }
-
-    /// @dev Fold a leaf up a tree of `tag ‖ left ‖ right` nodes; bit `level` of `_index` says it is a right child.
-    function _climb(bytes1 _tag, bytes32 _node, uint256 _index, bytes32[] calldata _siblings)
-        private
-        pure
-        returns (bytes32 root_)
-    {
-        root_ = _node;
-        for (uint256 level = 0; level < _siblings.length; ++level) {
-            root_ = (_index >> level) & 1 == 0
-                ? keccak256(abi.encodePacked(_tag, root_, _siblings[level]))
-                : keccak256(abi.encodePacked(_tag, _siblings[level], root_));
-        }
-    }
-
-    /// @dev ceil(log2(n)), 0 for n <= 1.
-    function _ceilLog2(uint256 _n) private pure returns (uint256 d_) {
-        while (d_ < 256 && (uint256(1) << d_) < _n) {
-            ++d_;
-        }
     }
 
     /// @dev The canonical NaN for any NaN pattern, else the pattern.

@@ -5,7 +5,9 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IOpAdjudicator} from "../interfaces/IOpAdjudicator.sol";
 import {IVerdeOpPhases} from "../interfaces/IVerdeOpPhases.sol";
 import {Bisection} from "../libraries/Bisection.sol";
+import {Opcodes} from "../libraries/Opcodes.sol";
 import {TensorMerkle} from "../libraries/TensorMerkle.sol";
+import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 import {VerdeRefereeBase} from "./VerdeRefereeBase.sol";
 
 /// @title VerdeOpPhases
@@ -39,8 +41,8 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         // trace to the root the party stood by in the Steps phase.
         bytes32 claimed = defender ? d.defenderRoot : d.challengerRoot;
         if (
-            _traceClimb(_lastOpHash, last, _programSiblings, p.numOps) != p.programTree
-                || _traceClimb(_entry(_lastOpHash, claimed), last, _traceSiblings, p.numOps) != _traceRoot
+            TraceMerkle.root(_lastOpHash, last, _programSiblings, p.numOps) != p.programTree
+                || TraceMerkle.root(TraceMerkle.entry(_lastOpHash, claimed), last, _traceSiblings, p.numOps) != _traceRoot
         ) revert RefereeBadProof(_disputeId);
 
         d.charge();
@@ -87,7 +89,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         uint256 i = _d.opIndex;
         bool defender = _d.turn == Party.Defender;
         if (defender) {
-            if (_traceClimb(_h, i, _programSiblings, numOps) != _programs[_d.jobId].programTree) {
+            if (TraceMerkle.root(_h, i, _programSiblings, numOps) != _programs[_d.jobId].programTree) {
                 revert RefereeBadProof(_disputeId);
             }
         } else if (_h != _d.descHash) {
@@ -95,8 +97,8 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         }
         // One sibling path shows the leaf empty under the agreed root and set under the party's root.
         if (
-            _traceClimb(bytes32(0), i, _traceSiblings, numOps) != _d.traceRoot
-                || _traceClimb(_entry(_h, _outRoot), i, _traceSiblings, numOps)
+            TraceMerkle.root(bytes32(0), i, _traceSiblings, numOps) != _d.traceRoot
+                || TraceMerkle.root(TraceMerkle.entry(_h, _outRoot), i, _traceSiblings, numOps)
                     != (defender ? _d.defenderRoot : _d.challengerRoot)
         ) revert RefereeBadProof(_disputeId);
         return _h;
@@ -112,9 +114,9 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         bytes32 _dataRoot
     ) internal {
         bytes32 kept = _outRoot;
-        if (_op.opcode < 40) {
+        if (Opcodes.isTensor(_op.opcode)) {
             // A tensor op's root must be a tensor of the op's dtype and shape: the descent walks its data tree.
-            if (_tensorRoot(_dataRoot, _op.dtype, _op.shape) != _outRoot) revert RefereeBadProof(_disputeId);
+            if (TensorMerkle.tensorRootOf(_dataRoot, _op.dtype, _op.shape) != _outRoot) revert RefereeBadProof(_disputeId);
             kept = _dataRoot;
         }
         _d.charge();
@@ -134,8 +136,8 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
             return;
         }
         _d.challengerOut = kept;
-        if (_op.opcode >= 40) return _toLeaf(_disputeId, _d);
-        _d.height = uint8(_tensorDepth(_leaves(_d.numel)));
+        if (!Opcodes.isTensor(_op.opcode)) return _toLeaf(_disputeId, _d);
+        _d.height = uint8(TensorMerkle.dataDepth(_d.numel));
         _d.node = 0;
         _d.phase = Phase.Descent;
         _d.turn = Party.Defender;
@@ -173,10 +175,10 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         uint256 h = height - levels;
         uint256 index = uint256(d.node) * width + j;
         d.pendingRoot = bytes32(0);
-        if ((index << h) >= _leaves(d.numel)) {
+        if ((index << h) >= (d.numel + 7) / 8) {
             // The subtree lies wholly in the padding, which the format fixes to zero hashes.
             return _resolve(
-                _disputeId, d, _children[j] == _zeroHash(h) ? Party.Challenger : Party.Defender, Resolution.Leaf
+                _disputeId, d, _children[j] == TensorMerkle.zeroHash(h) ? Party.Challenger : Party.Defender, Resolution.Leaf
             );
         }
         d.height = uint8(h);
@@ -192,7 +194,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         _guardMove(_disputeId, d, Phase.Descent);
         if (d.height != 0) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Descent);
         bool defender = d.turn == Party.Defender;
-        if (keccak256(abi.encodePacked(bytes1(0x00), _data)) != (defender ? d.defenderOut : d.challengerOut)) {
+        if (TensorMerkle.leafHash(_data) != (defender ? d.defenderOut : d.challengerOut)) {
             revert RefereeBadProof(_disputeId);
         }
 
@@ -209,9 +211,9 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         if (_defenderData != d.pendingRoot) revert RefereeBadProof(_disputeId);
         d.pendingRoot = bytes32(0);
         uint256 w;
-        while (_word(_data, w) == _word(_defenderData, w)) ++w;
-        uint32 cv = _word(_data, w);
-        uint32 dv = _word(_defenderData, w);
+        while (TensorMerkle.wordAt(_data, w) == TensorMerkle.wordAt(_defenderData, w)) ++w;
+        uint32 cv = TensorMerkle.wordAt(_data, w);
+        uint32 dv = TensorMerkle.wordAt(_defenderData, w);
         uint256 e = uint256(d.node) * 8 + w;
         // Words past the last element are zero padding in the format.
         if (e >= d.numel) return _resolve(_disputeId, d, cv == 0 ? Party.Challenger : Party.Defender, Resolution.Leaf);
@@ -219,10 +221,10 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         d.challengerValue = cv;
         d.defenderValue = dv;
         emit ElementPinned(_disputeId, uint64(e), cv, dv);
-        if (d.opcode < 20 || d.opcode > 23) return _toLeaf(_disputeId, d);
+        if (!Opcodes.isReduction(d.opcode)) return _toLeaf(_disputeId, d);
         // A reduction: bisect its partial sums from the initial accumulator (agreed) to the two values.
         d.lo = 0;
-        d.agreedRoot = bytes32(uint256(d.opcode == 22 ? 0xFF800000 : 0));
+        d.agreedRoot = bytes32(uint256(Opcodes.reduceInit(d.opcode)));
         d.challengerRoot = bytes32(uint256(cv));
         d.defenderRoot = bytes32(uint256(dv));
         if (d.hi == 1) return _toLeaf(_disputeId, d);
@@ -289,7 +291,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
     {
         IOpAdjudicator.Op memory op;
         (d_, op) = _leafOp(_disputeId, _desc);
-        if (op.opcode >= 40) revert RefereeBadOp(_disputeId, op.opcode);
+        if (!Opcodes.isTensor(op.opcode)) revert RefereeBadOp(_disputeId, op.opcode);
         roots_ = _operandRoots(_disputeId, d_, op, _refs);
     }
 
@@ -300,7 +302,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         bytes32[] memory _roots,
         IOpAdjudicator.Opening[] calldata _openings
     ) internal view returns (uint32) {
-        if (_d.opcode >= 20 && _d.opcode <= 23) {
+        if (Opcodes.isReduction(_d.opcode)) {
             return IOpAdjudicator(_ADJUDICATOR).reduceStep(
                 _desc, _d.element, _d.lo, uint32(uint256(_d.agreedRoot)), _roots, _openings
             );
@@ -310,7 +312,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
 
     /// @dev Compare the recomputed bits with the parties' values (the partial sums at `hi` for a reduction).
     function _judgeElement(uint256 _disputeId, Dispute storage _d, uint32 _value) internal {
-        bool reduction = _d.opcode >= 20 && _d.opcode <= 23;
+        bool reduction = Opcodes.isReduction(_d.opcode);
         uint32 cv = reduction ? uint32(uint256(_d.challengerRoot)) : _d.challengerValue;
         uint32 dv = reduction ? uint32(uint256(_d.defenderRoot)) : _d.defenderValue;
         _d.moves += 1;
@@ -321,7 +323,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
     /// @inheritdoc IVerdeOpPhases
     function resolveHashOp(uint256 _disputeId, bytes calldata _desc, OperandRef[] calldata _refs) external {
         (Dispute storage d, IOpAdjudicator.Op memory op) = _leafOp(_disputeId, _desc);
-        if (op.opcode < 42) revert RefereeBadOp(_disputeId, op.opcode);
+        if (!Opcodes.isHash(op.opcode)) revert RefereeBadOp(_disputeId, op.opcode);
         bytes32[] memory roots = _operandRoots(_disputeId, d, op, _refs);
         _decideHash(_disputeId, d, IOpAdjudicator(_ADJUDICATOR).hashOp(_desc, roots, d.step));
     }
@@ -336,7 +338,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         bytes32[] calldata _siblings
     ) external {
         (Dispute storage d, IOpAdjudicator.Op memory op) = _leafOp(_disputeId, _desc);
-        if (op.opcode != 40) revert RefereeBadOp(_disputeId, op.opcode);
+        if (op.opcode != Opcodes.LOAD) revert RefereeBadOp(_disputeId, op.opcode);
         _decideHash(
             _disputeId,
             d,
@@ -352,10 +354,10 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         bytes32[] calldata _siblings
     ) external {
         (Dispute storage d, IOpAdjudicator.Op memory op) = _leafOp(_disputeId, _desc);
-        if (op.opcode != 41) revert RefereeBadOp(_disputeId, op.opcode);
+        if (op.opcode != Opcodes.BATCH) revert RefereeBadOp(_disputeId, op.opcode);
         Program storage p = _programs[d.jobId];
         bytes32 expected = IOpAdjudicator(_ADJUDICATOR).batchRoot(
-            _desc, _dataRoot(p), d.step, _roots, p.dataTree, p.numSteps, _siblings
+            _desc, TraceMerkle.dataRoot(p.dataTree, p.numSteps), d.step, _roots, p.dataTree, p.numSteps, _siblings
         );
         _decideHash(_disputeId, d, expected);
     }
@@ -390,9 +392,9 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         roots_ = new bytes32[](n);
         for (uint256 i; i < n; ++i) {
             uint32 slot = _op.operands[i].slot;
-            if (slot == _CONST_SLOT) continue;
+            if (slot == Opcodes.CONST_SLOT) continue;
             if (slot >= _d.opIndex) revert RefereeBadOperand(_disputeId, i);
-            if (_traceClimb(_entry(_refs[i].opHash, _refs[i].outRoot), slot, _refs[i].siblings, numOps) != _d.traceRoot)
+            if (TraceMerkle.root(TraceMerkle.entry(_refs[i].opHash, _refs[i].outRoot), slot, _refs[i].siblings, numOps) != _d.traceRoot)
             {
                 revert RefereeBadProof(_disputeId);
             }
@@ -425,49 +427,18 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         }
     }
 
-    /// @dev A tensor root (docs/commitments.md) from a data root, dtype and shape.
-    function _tensorRoot(bytes32 _data, uint8 _dtype, uint64[] memory _shape) internal pure returns (bytes32) {
-        uint256[] memory dims = new uint256[](_shape.length);
-        for (uint256 i; i < _shape.length; ++i) {
-            dims[i] = _shape[i];
-        }
-        return keccak256(abi.encodePacked(bytes1(0x02), _data, _dtype, dims));
-    }
-
-    /// @dev Leaves of a 32-bit-element tensor: eight elements per leaf.
-    function _leaves(uint256 _numel) internal pure returns (uint256) {
-        return (_numel + 7) / 8;
-    }
-
-    /// @dev Levels above the leaves of a tensor tree (0 for one leaf).
-    function _tensorDepth(uint256 _leafCount) internal pure returns (uint256 depth_) {
-        while ((1 << depth_) < _leafCount) ++depth_;
-    }
-
-    /// @dev Fold 2^levels tensor-tree nodes up `levels` levels (node = keccak(0x01 ‖ left ‖ right)).
+    /// @dev Fold 2^levels tensor-tree nodes up `levels` levels (TensorMerkle nodes).
     function _foldTensor(bytes32[] calldata _nodes, uint256 _levels) internal pure returns (bytes32) {
         bytes32[] memory level = _nodes;
         for (uint256 l; l < _levels; ++l) {
             uint256 half = level.length / 2;
             bytes32[] memory up = new bytes32[](half);
             for (uint256 i; i < half; ++i) {
-                up[i] = keccak256(abi.encodePacked(bytes1(0x01), level[2 * i], level[2 * i + 1]));
+                up[i] = TensorMerkle.nodeHash(level[2 * i], level[2 * i + 1]);
             }
             level = up;
         }
         return level[0];
-    }
-
-    /// @dev Root of an all-padding tensor subtree of height `_h` (ZERO[0] is 32 zero bytes).
-    function _zeroHash(uint256 _h) internal pure returns (bytes32 node_) {
-        for (uint256 i; i < _h; ++i) {
-            node_ = keccak256(abi.encodePacked(bytes1(0x01), node_, node_));
-        }
-    }
-
-    /// @dev Word `_w` of a leaf (word 0 in the most significant bits).
-    function _word(bytes32 _leaf, uint256 _w) internal pure returns (uint32) {
-        return uint32(uint256(_leaf) >> (32 * (7 - _w)));
     }
 
     /// @inheritdoc IVerdeOpPhases

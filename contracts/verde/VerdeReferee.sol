@@ -12,6 +12,7 @@ import {IVerdeReferee} from "../interfaces/IVerdeReferee.sol";
 import {VerdeOpPhases} from "./VerdeOpPhases.sol";
 import {VerdeRefereeBase} from "./VerdeRefereeBase.sol";
 import {Bisection} from "../libraries/Bisection.sol";
+import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 
 /// @title VerdeReferee
 /// @notice The Verde dispute game over JobMarket jobs: bisection over the steps of a disputed checkpoint
@@ -274,7 +275,7 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         _d.turn = Party.Defender;
         _d.lo = 0;
         _d.hi = numOps;
-        _d.agreedRoot = _zeroTrace(_traceDepth(numOps));
+        _d.agreedRoot = TraceMerkle.zeroRoot(TraceMerkle.depth(numOps));
         emit PhaseAdvanced(_disputeId, Phase.OpTrace, _d.step);
     }
 

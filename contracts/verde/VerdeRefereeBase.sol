@@ -56,11 +56,6 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
     /// @dev jobId => solver => its disputes.
     mapping(uint256 => mapping(address => Standing)) internal _standing;
 
-    /// @dev Domain tags of the trace and tensor trees (docs/verde-trace.md, docs/commitments.md).
-    bytes1 internal constant _ENTRY_TAG = 0x05;
-    bytes1 internal constant _TRACE_NODE_TAG = 0x06;
-    bytes1 internal constant _DATA_TAG = 0x09;
-    uint32 internal constant _CONST_SLOT = type(uint32).max;
     uint256 internal constant _DESCENT_LEVELS = 4;
     uint256 internal constant _PARTIAL_POINTS = 7;
 
@@ -161,43 +156,5 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
         if (d_.phase == Phase.None) revert RefereeUnknownDispute(_disputeId);
     }
 
-    /// @dev keccak(0x05 ‖ opHash ‖ outRoot): a trace tree leaf.
-    function _entry(bytes32 _opHash, bytes32 _outRoot) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(_ENTRY_TAG, _opHash, _outRoot));
-    }
-
-    /// @dev The trace-tree root a leaf and its siblings lead to; the path must be exactly the tree's depth.
-    function _traceClimb(bytes32 _leaf, uint256 _index, bytes32[] calldata _siblings, uint256 _count)
-        internal
-        pure
-        returns (bytes32 node_)
-    {
-        uint256 depth = _traceDepth(_count);
-        if (_siblings.length != depth || _index >= _count) return bytes32(uint256(1)); // matches no root
-        node_ = _leaf;
-        for (uint256 i; i < depth; ++i) {
-            node_ = (_index >> i) & 1 == 1
-                ? keccak256(abi.encodePacked(_TRACE_NODE_TAG, _siblings[i], node_))
-                : keccak256(abi.encodePacked(_TRACE_NODE_TAG, node_, _siblings[i]));
-        }
-    }
-
-    /// @dev D = max(1, ceil(log2 count)).
-    function _traceDepth(uint256 _count) internal pure returns (uint256 depth_) {
-        depth_ = 1;
-        while ((1 << depth_) < _count) ++depth_;
-    }
-
-    /// @dev Root of a trace tree of depth `_depth` with every leaf zero (S_0).
-    function _zeroTrace(uint256 _depth) internal pure returns (bytes32 node_) {
-        for (uint256 i; i < _depth; ++i) {
-            node_ = keccak256(abi.encodePacked(_TRACE_NODE_TAG, node_, node_));
-        }
-    }
-
-    /// @dev keccak(0x09 ‖ dataTree ‖ numSteps).
-    function _dataRoot(Program storage _p) internal view returns (bytes32) {
-        return keccak256(abi.encodePacked(_DATA_TAG, _p.dataTree, uint256(_p.numSteps)));
-    }
 
 }

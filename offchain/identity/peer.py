@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hivemind.p2p import PeerID
 from hivemind.proto import crypto_pb2
+from hivemind.utils.crypto import RSAPrivateKey as HivemindRSAPrivateKey
 
 # libp2p's multihash prefix for a 32-byte SHA-256 digest (code 0x12, length 0x20).
 _SHA256_MULTIHASH_PREFIX = b"\x12\x20"
@@ -122,6 +123,14 @@ class PeerIdentity:
         """RSA PKCS#1 v1.5 SHA-256 signature, the scheme libp2p uses for RSA keys."""
         return self.private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
 
+    def hivemind_private_key(self) -> HivemindRSAPrivateKey:
+        """This key as hivemind's `RSAPrivateKey`, for `hivemind.dht.crypto.RSASignatureValidator`.
+
+        The validator signs DHT records whose subkey carries `[owner:<OpenSSH public key>]` with RSA-PSS
+        SHA-256 (hivemind's scheme, distinct from the PKCS#1 v1.5 envelope and registry signatures).
+        """
+        return _HivemindKey(self.private_key)
+
     def registration_proof(self, registry: Any, owner: Any) -> tuple[bytes, bytes]:
         """Arguments for `IdentityRegistry.registerPeer`, signed over the registry's own binding message.
 
@@ -139,6 +148,23 @@ class PeerIdentity:
         """
         message = bytes(registry.bindingMessage(owner, self.peer_id_digest))
         return self.public_key_bytes, self.sign(message)
+
+
+class _HivemindKey(HivemindRSAPrivateKey):
+    """hivemind's RSAPrivateKey around an existing key (its own __init__ generates a fresh one)."""
+
+    def __init__(self, private_key: rsa.RSAPrivateKey) -> None:
+        self._private_key = private_key  # the attribute hivemind's sign, get_public_key and pickling use
+
+
+def peer_id_of_public_key(public_key: rsa.RSAPublicKey) -> PeerID:
+    """The hivemind PeerID of an RSA public key (SHA-256 multihash of its libp2p serialisation, as `peer_id`)."""
+    der = public_key.public_bytes(
+        encoding=serialization.Encoding.DER,
+        format=serialization.PublicFormat.SubjectPublicKeyInfo,
+    )
+    serialised = crypto_pb2.PublicKey(key_type=crypto_pb2.KeyType.RSA, data=der).SerializeToString()
+    return PeerID(_SHA256_MULTIHASH_PREFIX + hashlib.sha256(serialised).digest())
 
 
 def peer_id_from_digest(digest: bytes) -> PeerID:

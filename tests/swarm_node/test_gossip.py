@@ -1,4 +1,5 @@
-"""Swarm gossip between three real hivemind DHT peers on loopback: valid records travel, bad ones are dropped.
+"""Swarm gossip between three real hivemind DHT peers on loopback: valid records travel, bad ones are dropped,
+and only a peer's own key can write its owner subkey (a rogue's overwrite with a later expiry is refused).
 
 The three peers live for the module (a peer takes about half a second to start); each test uses its own round, so
 records of one test never meet another's. Run with
@@ -19,8 +20,18 @@ from hivemind.p2p import P2P
 from hivemind.utils import get_dht_time
 
 from offchain.identity import PeerIdentity, peer_id_from_digest
-from offchain.swarm.gossip import Gossip, record_key, start_dht, visible_maddrs
-from offchain.swarm.payloads import MAX_PAYLOAD_BYTES, PayloadSchemaError, seal
+from offchain.swarm.daemons import NodeDHT
+from offchain.swarm.gossip import (
+    LOOPBACK_OPTIONS,
+    Gossip,
+    gossip_validators,
+    owner_subkey,
+    record_key,
+    start_dht,
+    subkey_peer_id,
+    visible_maddrs,
+)
+from offchain.swarm.payloads import MAX_PAYLOAD_BYTES, PayloadSchemaError, PayloadWrongPeer, seal
 
 BODY = {  # 2 questions, G = 2 completions of 3 tokens (2-digit addition)
     "questions": [1203, 77],
@@ -38,6 +49,10 @@ class Peer:
     @property
     def id(self) -> str:
         return self.identity.peer_id.to_base58()
+
+    @property
+    def subkey(self) -> str:
+        return owner_subkey(self.identity)
 
     def gossip(self) -> Gossip:
         """A fresh Gossip (its own rejection counter) over this peer's DHT."""
@@ -114,12 +129,12 @@ def test_fetch_drops_bad_records_keeps_valid(dht_peers, caplog):
     rnd, key, expires = 2, record_key(2, 0, "rollouts"), get_dht_time() + TTL
     assert a.gossip().publish(rnd, 0, "rollouts", BODY, ttl_s=TTL)
     attacker = c.dht
-    bad = {  # subkey -> value, all written by C
-        b.id: seal(c.identity, round=rnd, stage=0, kind="rollouts", body=BODY),  # C's record under B's subkey
+    bad = {  # subkey -> value, all written by C (the DHT lets anyone write subkeys that carry no owner key)
+        b.id: seal(c.identity, round=rnd, stage=0, kind="rollouts", body=BODY),  # C's record named as B's
         _random_peer_id(): b"{" + b" " * (MAX_PAYLOAD_BYTES + 4096) + b"}",  # oversized
         _random_peer_id(): b"\x00garbage",  # malformed
         _random_peer_id(): 5,  # not even bytes
-        c.id: seal(c.identity, round=rnd - 1, stage=0, kind="rollouts", body=BODY),  # last round's, replayed
+        c.subkey: seal(c.identity, round=rnd - 1, stage=0, kind="rollouts", body=BODY),  # last round's, replayed
     }
     for subkey, value in bad.items():
         assert attacker.store(key, value, expires, subkey=subkey)
@@ -134,23 +149,66 @@ def test_fetch_drops_bad_records_keeps_valid(dht_peers, caplog):
     assert sum("gossip: dropped" in r.getMessage() for r in caplog.records) == 5
 
 
-def test_fetch_non_string_subkey_dropped(dht_peers):
-    """A valid record stored under a subkey that is not a peer id (here an int) is dropped as a wrong peer."""
+def test_non_string_subkeys_refused(dht_peers):
+    """Records under a subkey that is not a string (an int, A's owner subkey as bytes) are refused by the DHT."""
     a, b, c = dht_peers
     data = seal(a.identity, round=6, stage=0, kind="rollouts", body=BODY)
-    assert c.dht.store(record_key(6, 0, "rollouts"), data, get_dht_time() + TTL, subkey=7)
+    for subkey in (7, a.subkey.encode()):
+        assert not c.dht.store(record_key(6, 0, "rollouts"), data, get_dht_time() + TTL, subkey=subkey)
     gossip = b.gossip()
-    assert gossip.fetch(6, 0, "rollouts") == {}
-    assert gossip.rejected == Counter({"PayloadWrongPeer": 1})
+    assert gossip.fetch(6, 0, "rollouts") == {} and not gossip.rejected
 
 
-def test_fetch_plain_value_over_key_dropped(dht_peers):
-    """A plain value stored over the whole key (no peer subkeys) is dropped as malformed."""
-    a, b, _ = dht_peers
-    assert a.dht.store(record_key(3, 0, "rollouts"), b"not per peer", get_dht_time() + TTL)
+def test_plain_value_over_key_refused(dht_peers):
+    """A plain value over the whole key (which would replace every peer's subkey) is refused by every DHT peer."""
+    a, b, c = dht_peers
+    assert a.gossip().publish(3, 0, "rollouts", BODY, ttl_s=TTL)
+    assert not c.dht.store(record_key(3, 0, "rollouts"), b"not per peer", get_dht_time() + 10 * TTL)
     gossip = b.gossip()
-    assert gossip.fetch(3, 0, "rollouts") == {}
-    assert gossip.rejected == Counter({"PayloadMalformed": 1})
+    assert list(gossip.fetch(3, 0, "rollouts")) == [a.id] and not gossip.rejected
+
+
+def test_owner_subkey_names_its_peer():
+    """An owner subkey is exactly hivemind's validator marker for the key, and maps back to that key's peer id;
+    anything else is not an owner subkey."""
+    ident = PeerIdentity.generate()
+    sub = owner_subkey(ident)
+    assert sub.encode() == gossip_validators(ident)[0].local_public_key
+    assert subkey_peer_id(sub) == ident.peer_id.to_base58()
+    for bad in (ident.peer_id.to_base58(), sub + " ", "x" + sub, sub.replace("ssh-rsa", "ssh-dss"), sub.encode(), 7):
+        with pytest.raises(PayloadWrongPeer):
+            subkey_peer_id(bad)
+
+
+def test_rogue_overwrite_with_later_expiry_refused(dht_peers):
+    """A rogue cannot hide A's record by writing A's owner subkey with a later expiry: not as a node running our
+    code with its own key (its own DHT will not sign for A's key, and no peer stores it unsigned), nor as a bare
+    hivemind peer without validators (the junk stays in its own storage, and readers drop its answer)."""
+    a, b, c = dht_peers
+    rnd, key = 8, record_key(8, 0, "rollouts")
+    assert a.gossip().publish(rnd, 0, "rollouts", BODY, ttl_s=TTL)
+    later = get_dht_time() + 10 * TTL
+    junk = seal(c.identity, round=rnd, stage=0, kind="rollouts", body=BODY)
+
+    # C runs the same code, with its own key: the store is refused everywhere
+    assert not c.dht.store(key, junk, later, subkey=a.subkey)
+
+    # a bare hivemind peer with no validator writes A's subkey with a later expiry
+    rogue = NodeDHT(initial_peers=visible_maddrs(a.dht), start=True, **LOOPBACK_OPTIONS)
+    try:
+        rogue.store(key, junk, later, subkey=a.subkey)
+        own = rogue.get(key, latest=True)
+        assert own is not None and own.value[a.subkey].value == junk  # without the validator the junk wins
+        for reader in (b, c, a):
+            gossip = reader.gossip()
+            got = gossip.fetch(rnd, 0, "rollouts")
+            assert list(got) == [a.id] and got[a.id].body == BODY
+            assert got[a.id].public_key == a.identity.public_key_bytes
+            assert not gossip.rejected
+            found = reader.dht.get(key, latest=True)
+            assert found.value[a.subkey].expiration_time < later  # A's own record, not the rogue's
+    finally:
+        rogue.shutdown()
 
 
 def test_fetch_missing_key_returns_empty(dht_peers):

@@ -51,6 +51,53 @@ def as_committable(value: Any, *, name: str) -> torch.Tensor | np.ndarray:
     raise NotATensorError(f"{name}: cannot commit a {type(value).__name__}")
 
 
+def model_key(name: str) -> str:
+    """The checkpoint name of a model tensor (a parameter or buffer named `name` in the model)."""
+    return f"model.{name}"
+
+
+def optim_key(param: str, key: str) -> str:
+    """The checkpoint name of optimizer state entry `key` of parameter `param`."""
+    return f"optim.{param}.{key}"
+
+
+def rng_key(key: str) -> str:
+    """The checkpoint name of RNG state `key`."""
+    return f"rng.{key}"
+
+
+def named_state(
+    model: Mapping[str, Any],
+    optim: Mapping[str, Mapping[str, Any]] | None = None,
+    rng: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A checkpoint's named tensors (the table above) from its parts: the one place that names them.
+
+    Parameters
+    ----------
+    model
+        Model tensor name -> tensor (parameters, and buffers where the trainer commits them).
+    optim
+        Parameter name -> {state key -> value}: the optimizer's per-parameter state. A value of None is left out;
+        Python scalars become 0-d arrays (`as_committable`).
+    rng
+        RNG state key -> state.
+
+    Raises
+    ------
+    NotATensorError, InexactScalarError
+        An optimizer or RNG state value cannot be committed.
+    """
+    out: dict[str, Any] = {model_key(k): v for k, v in model.items()}
+    for pname, state in (optim or {}).items():
+        for key, value in state.items():
+            if value is not None:
+                out[optim_key(pname, key)] = as_committable(value, name=optim_key(pname, key))
+    for key, value in (rng or {}).items():
+        out[rng_key(key)] = as_committable(value, name=rng_key(key))
+    return out
+
+
 def training_state(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer | None = None,
@@ -74,16 +121,11 @@ def training_state(
     NotATensorError, InexactScalarError
         An optimizer or RNG state value cannot be committed.
     """
-    out: dict[str, Any] = {f"model.{k}": v for k, v in model.state_dict().items()}
+    optim: dict[str, Mapping[str, Any]] = {}
     if optimizer is not None:
         param_names = {id(p): n for n, p in model.named_parameters()}
         for param, state in optimizer.state.items():
             pname = param_names.get(id(param))
             assert pname is not None, "the optimizer holds a parameter that is not in the model"
-            for key, value in state.items():
-                if value is not None:
-                    out[f"optim.{pname}.{key}"] = as_committable(value, name=f"optim.{pname}.{key}")
-    states = {"torch_cpu": torch.get_rng_state()} if rng is None else rng
-    for key, value in states.items():
-        out[f"rng.{key}"] = as_committable(value, name=f"rng.{key}")
-    return out
+            optim[pname] = state
+    return named_state(model.state_dict(), optim, {"torch_cpu": torch.get_rng_state()} if rng is None else rng)

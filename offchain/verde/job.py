@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from offchain.commit import commit_checkpoint, tensor_root
+from offchain.commit.state import model_key, named_state, optim_key
 from offchain.model.gpt import GPTConfig, RepOpsGPT, init_params, param_shapes
 from offchain.model.task import VOCAB, AdditionTask
 from offchain.model.train import train_step
@@ -78,8 +79,8 @@ class VerdeJob:
         """Every checkpoint name and its float32 shape, sorted by UTF-8 bytes (the checkpoint leaf order)."""
         out: dict[str, tuple[int, ...]] = {}
         for n, s in self.param_shapes.items():
-            out[f"model.{n}"] = s
-            out |= {f"optim.{n}.exp_avg": s, f"optim.{n}.exp_avg_sq": s, f"optim.{n}.b1p": (), f"optim.{n}.b2p": ()}
+            out[model_key(n)] = s
+            out |= {optim_key(n, k): shape for k, shape in zip(OPTIM_KEYS, (s, s, (), ()), strict=True)}
         return {k: out[k] for k in sorted(out, key=lambda n: n.encode("utf-8"))}
 
     def batch(self, step: int) -> Batch:
@@ -163,14 +164,13 @@ def f32_bits(value: float) -> int:
 def init_state(job: VerdeJob) -> State:
     """The state at step 0: Philox-initialised parameters, AdamW moments zero and b1p = b2p = 1.0."""
     params = init_params(job.gpt, seed=job.seed)
-    out: State = {}
-    for n, p in params.items():
-        out[f"model.{n}"] = p.clone()
-        out[f"optim.{n}.exp_avg"] = torch.zeros_like(p)
-        out[f"optim.{n}.exp_avg_sq"] = torch.zeros_like(p)
-        out[f"optim.{n}.b1p"] = torch.tensor(1.0, dtype=F32)
-        out[f"optim.{n}.b2p"] = torch.tensor(1.0, dtype=F32)
-    return out
+    return named_state({n: p.clone() for n, p in params.items()}, {n: _fresh_moments(p) for n, p in params.items()})
+
+
+def _fresh_moments(p: torch.Tensor) -> dict[str, torch.Tensor]:
+    """AdamW's state of a parameter before its first step, eager: moments zero, b1p = b2p = 1.0."""
+    one = torch.tensor(1.0, dtype=F32)
+    return {"exp_avg": torch.zeros_like(p), "exp_avg_sq": torch.zeros_like(p), "b1p": one, "b2p": one.clone()}
 
 
 def batch_hash(batch: Batch) -> bytes:
@@ -203,23 +203,20 @@ def model_and_optimizer(job: VerdeJob) -> tuple[RepOpsGPT, AdamW]:
 
 def state_of(model: RepOpsGPT, opt: AdamW) -> State:
     """The named Verde state a model and its AdamW hold (AdamW state that does not exist yet is eager: 0, 1.0)."""
-    out: State = {}
+    params = {n: p.detach().clone() for n, p in model.named_parameters()}
+    moments = {}
     for n, p in model.named_parameters():
-        st = opt.state.get(p, {})
-        out[f"model.{n}"] = p.detach().clone()
-        out[f"optim.{n}.exp_avg"] = st["exp_avg"].clone() if st else torch.zeros_like(p.detach())
-        out[f"optim.{n}.exp_avg_sq"] = st["exp_avg_sq"].clone() if st else torch.zeros_like(p.detach())
-        out[f"optim.{n}.b1p"] = st["b1p"].clone() if st else torch.tensor(1.0, dtype=F32)
-        out[f"optim.{n}.b2p"] = st["b2p"].clone() if st else torch.tensor(1.0, dtype=F32)
-    return out
+        st = opt.state.get(p)
+        moments[n] = {k: st[k].clone() for k in OPTIM_KEYS} if st else _fresh_moments(params[n])
+    return named_state(params, moments)
 
 
 def load_state(model: RepOpsGPT, opt: AdamW, state: State, *, step: int) -> None:
     """Put a named state (taken after `step` steps) into a model and its AdamW."""
     with torch.no_grad():
         for n, p in model.named_parameters():
-            p.copy_(state[f"model.{n}"])
-            opt.state[p] = {"step": step, **{k: state[f"optim.{n}.{k}"].clone() for k in OPTIM_KEYS}}
+            p.copy_(state[model_key(n)])
+            opt.state[p] = {"step": step, **{k: state[optim_key(n, k)].clone() for k in OPTIM_KEYS}}
 
 
 def autograd_step(job: VerdeJob, state: State, *, step: int) -> State:

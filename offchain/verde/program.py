@@ -26,11 +26,12 @@ from dataclasses import dataclass, replace
 import torch
 from eth_abi import decode as abi_decode
 
-from offchain.commit import keccak256, tensor_root
-from offchain.commit.format import ZERO_HASHES
+from offchain.commit import tensor_root
+from offchain.commit.format import ZERO_HASHES, checkpoint_root_from, named_tensor_leaf, node_hash
+from offchain.commit.state import model_key, optim_key
 from offchain.repops import prims as P
 from offchain.verde import ir
-from offchain.verde.job import Batch, State, VerdeJob, f32_bits
+from offchain.verde.job import OPTIM_KEYS, Batch, State, VerdeJob, f32_bits
 
 F32, I32 = torch.float32, torch.int32
 ONE, HALF, THREE, ZERO_F = 0x3F800000, 0x3F000000, 0x40400000, 0
@@ -285,7 +286,7 @@ def build_program(job: VerdeJob) -> list[ir.Op]:
     xs = [b.emit(ir.BATCH, ir.INT32, (bsz, t_len), [], w, attrs=ir.attrs_uint8(i))
           for i, w in enumerate(("inputs", "targets", "mask"))]  # fmt: skip
     inputs, targets, mask = xs
-    p = {n: st[f"model.{n}"] for n in job.param_shapes}
+    p = {n: st[model_key(n)] for n in job.param_shapes}
 
     # FORWARD (RepOpsGPT.forward, then the loss)
     b.phase = "fwd"
@@ -384,20 +385,20 @@ def build_program(job: VerdeJob) -> list[ir.Op]:
     for n in job.param_shapes:
         pv, gv = p[n], grads[n]
         assert gv.shape == pv.shape, f"{n}: grad {gv.shape} vs param {pv.shape}"
-        b1p = b.ew(ir.MUL, st[f"optim.{n}.b1p"], b1, note=f"{n} b1p")
-        b2p = b.ew(ir.MUL, st[f"optim.{n}.b2p"], b2, note=f"{n} b2p")
+        b1p = b.ew(ir.MUL, st[optim_key(n, "b1p")], b1, note=f"{n} b1p")
+        b2p = b.ew(ir.MUL, st[optim_key(n, "b2p")], b2, note=f"{n} b2p")
         p1 = b.ew(ir.SUB, pv, b.ew(ir.MUL, lrwd, pv, note=f"{n} lr*wd*p"), note=f"{n} p decayed")
-        mt = b.ew(ir.ADD, b.ew(ir.MUL, b1, st[f"optim.{n}.exp_avg"], note=f"{n} b1*m"),
+        mt = b.ew(ir.ADD, b.ew(ir.MUL, b1, st[optim_key(n, "exp_avg")], note=f"{n} b1*m"),
                   b.ew(ir.MUL, omb1, gv, note=f"{n} (1-b1)*g"), note=f"{n} m")  # fmt: skip
         gg = b.ew(ir.MUL, gv, gv, note=f"{n} g*g")
-        vt = b.ew(ir.ADD, b.ew(ir.MUL, b2, st[f"optim.{n}.exp_avg_sq"], note=f"{n} b2*v"),
+        vt = b.ew(ir.ADD, b.ew(ir.MUL, b2, st[optim_key(n, "exp_avg_sq")], note=f"{n} b2*v"),
                   b.ew(ir.MUL, omb2, gg, note=f"{n} (1-b2)*g*g"), note=f"{n} v")  # fmt: skip
         mhat = b.ew(ir.DIV, mt, b.ew(ir.SUB, Const(ONE), b1p, note=f"{n} 1 - b1p"), note=f"{n} mhat")
         vhat = b.ew(ir.DIV, vt, b.ew(ir.SUB, Const(ONE), b2p, note=f"{n} 1 - b2p"), note=f"{n} vhat")
         den = b.ew(ir.ADD, b.ew(ir.SQRT, vhat, note=f"{n} sqrt vhat"), eps, note=f"{n} denom")
         upd = b.ew(ir.MUL, lr, b.ew(ir.DIV, mhat, den, note=f"{n} mhat/denom"), note=f"{n} lr*step")
-        new[f"model.{n}"] = b.ew(ir.SUB, p1, upd, note=f"{n} p new")
-        new |= {f"optim.{n}.exp_avg": mt, f"optim.{n}.exp_avg_sq": vt, f"optim.{n}.b1p": b1p, f"optim.{n}.b2p": b2p}
+        new[model_key(n)] = b.ew(ir.SUB, p1, upd, note=f"{n} p new")
+        new |= {optim_key(n, k): v for k, v in zip(OPTIM_KEYS, (mt, vt, b1p, b2p), strict=True)}
 
     # COMMIT: NAMED leaves in name order, the tensors tree (merkle.build_levels), the header
     b.phase = "commit"
@@ -537,15 +538,15 @@ def _execute(op: ir.Op, values: Sequence[Value], state: Mapping[str, torch.Tenso
         assert out.dtype == I32 and tuple(out.shape) == shape, f"BATCH {which}: {out.dtype} {tuple(out.shape)}"
     elif code == ir.NAMED:
         (name,) = abi_decode(["string"], op.attrs)
-        return keccak256(b"\x03" + keccak256(name.encode("utf-8")) + root(0))
+        return named_tensor_leaf(name, root(0))
     elif code == ir.NODE:
         consts = abi_decode(["bytes32", "bytes32"], op.attrs) if op.attrs else (ir.ZERO, ir.ZERO)
         sides = [consts[i] if o.is_const else root(i) for i, o in enumerate(op.operands)]
-        return keccak256(b"\x01" + sides[0] + sides[1])
+        return node_hash(sides[0], sides[1])
     elif code == ir.HEADER:
         (count,) = abi_decode(["uint256"], op.attrs)
         bh = ir.batch_leaf(root(1), root(2), root(3))
-        return keccak256(b"\x04" + root(0) + count.to_bytes(32, "big") + step.to_bytes(32, "big") + bh)
+        return checkpoint_root_from(root(0), count, step, bh)
     else:
         raise AssertionError(f"unknown opcode {code}")
     return torch.broadcast_to(out, shape).contiguous().clone()

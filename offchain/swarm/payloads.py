@@ -19,6 +19,10 @@ only the canonical encoding, so each envelope has exactly one byte string.
     data = seal(identity, round=3, stage=0, kind="rollouts", body=body)
     env = open_envelope(data, round=3, stage=0, kind="rollouts")   # raises a PayloadError leaf on bad input
 
+The envelope and both bodies are defined by JSON Schemas (offchain/protocol/schemas/swarm-*.schema.json, shown
+in docs/protocol.md): `open_envelope` and `seal` validate against them, and the limits below are read from them.
+The envelope's `v` is the version of the envelope and of the body it carries.
+
 NOTE: hivemind's own `RSAPublicKey.verify` checks PSS signatures over OpenSSH-encoded keys; our identities sign
 with PKCS#1 v1.5 (like the registry proof), so verification uses `cryptography` directly on the libp2p key.
 
@@ -30,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,34 +43,41 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hivemind.p2p import PeerID
 from hivemind.proto import crypto_pb2
 
+from offchain import protocol
 from offchain.identity import PeerIdentity, peer_id_from_digest
 
 # ------------------------------------------------------------ constants
 
+# The wire format's one source: the schemas (docs/protocol.md). Limits below are read from them.
+_ENVELOPE = protocol.schema("swarm-envelope")
+_ROLLOUTS = protocol.schema("swarm-rollouts")["properties"]
+_CRITIQUES = protocol.schema("swarm-critiques")["properties"]
+
 # Largest envelope accepted or produced, in bytes. SAFETY: values over 16 KiB cross hivemind's parent -> DHT
 # process pipe in two writes, and that pipe's non-blocking reader can then fail with EAGAIN and kill the DHT
 # process (seen with hivemind 1.1.12 at 50 KB; gensyn-ai/rl-swarm#216), so a record must stay well below that.
-MAX_PAYLOAD_BYTES = 8 * 1024
-VERSION = 1  # envelope format version, signed
+MAX_PAYLOAD_BYTES = _ENVELOPE["x-max-bytes"]  # 8 KiB
+VERSION = _ENVELOPE["properties"]["v"]["const"]  # envelope format version, signed
 DOMAIN_TAG = b"swarm-payload-v1\x00"  # prefix of every signed message: no other signature of ours verifies here
 
 ROLLOUTS = "rollouts"  # stage 0: a peer's questions, G completions each, and their rewards
 CRITIQUES = "critiques"  # stage 1: a peer's score of each other peer
-KINDS = (ROLLOUTS, CRITIQUES)
+KINDS = tuple(_ENVELOPE["properties"]["kind"]["enum"])
+assert KINDS == (ROLLOUTS, CRITIQUES), KINDS
 
-VOCAB = 12  # = offchain.model.task.VOCAB (digits, '+', '='); not imported, that module pulls in torch
-MAX_QUESTIONS = 64  # questions per rollouts body
-MAX_GROUP = 32  # completions per question (G)
-MAX_COMPLETION_TOKENS = 16  # tokens per completion (digits + 1 for the addition task)
-MAX_QUESTION_ID = 2**53 - 1  # pair ids a * 10^d + b; kept exact in any JSON reader
-MAX_SCORED_PEERS = 256  # entries in a critiques body
-MAX_ROUND = 2**64 - 1  # rounds and stages are chain integers; bounded so they stay cheap to handle
-MAX_STAGE = 255
+_TOKEN = _ROLLOUTS["completions"]["items"]["items"]["items"]
+VOCAB = _TOKEN["maximum"] + 1  # = offchain.model.task.VOCAB (digits, '+', '='); not imported: it pulls in torch
+MAX_QUESTIONS = _ROLLOUTS["questions"]["maxItems"]  # questions per rollouts body
+MAX_GROUP = _ROLLOUTS["completions"]["items"]["maxItems"]  # completions per question (G)
+MAX_COMPLETION_TOKENS = _ROLLOUTS["completions"]["items"]["items"]["maxItems"]  # tokens per completion
+MAX_QUESTION_ID = _ROLLOUTS["questions"]["items"]["maximum"]  # 2^53 - 1: pair ids stay exact in any JSON reader
+MAX_SCORED_PEERS = _CRITIQUES["scores"]["maxProperties"]  # entries in a critiques body
+MAX_ROUND = _ENVELOPE["properties"]["round"]["maximum"]  # 2^64 - 1: chain integers, bounded to stay cheap
+MAX_STAGE = _ENVELOPE["properties"]["stage"]["maximum"]
 MIN_RSA_BITS, MAX_RSA_BITS = 2048, 4096  # hivemind keys are 2048-bit; bigger keys only cost verification time
-MAX_SIGNATURE_BYTES = MAX_RSA_BITS // 8
+MAX_SIGNATURE_BYTES = _ENVELOPE["properties"]["signature"]["maxLength"] // 2  # = MAX_RSA_BITS // 8
 
-_FIELDS = frozenset({"body", "kind", "peer_id", "public_key", "round", "signature", "stage", "v"})
-_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+_FIELDS = frozenset(_ENVELOPE["required"])
 _SHA256_MULTIHASH_PREFIX = b"\x12\x20"
 
 
@@ -253,82 +263,49 @@ def open_envelope(
 
 
 def validate_body(kind: str, body: Any) -> None:
-    """Raise PayloadSchemaError unless `body` is a valid body of `kind` (see docs/swarm-node.md)."""
+    """Raise PayloadSchemaError unless `body` is a valid body of `kind`: its schema `swarm-{kind}`
+    (offchain/protocol/schemas, docs/protocol.md), then the invariants the schema lists but cannot express."""
     assert kind in KINDS, f"unknown payload kind {kind!r}, expected one of {KINDS}"
-    if not isinstance(body, dict):
-        raise PayloadSchemaError(f"body is {type(body).__name__}, not an object")
+    try:
+        protocol.validate(f"swarm-{kind}", body)
+    except protocol.SchemaViolation as exc:
+        raise PayloadSchemaError(f"{kind} body: {exc}") from None
     if kind == ROLLOUTS:
-        _validate_rollouts(body)
+        _rollouts_invariants(body)
     else:
-        _validate_critiques(body)
+        _critiques_invariants(body)
 
 
-def _validate_rollouts(body: dict[str, Any]) -> None:
-    """questions[q], completions[q][g][t] (token ids, one length throughout), rewards[q][g] in [0, 1]."""
-    _exact_keys(body, {"questions", "completions", "rewards"})
+def _rollouts_invariants(body: dict[str, Any]) -> None:
+    """One completions and rewards entry per question, one G, one completion length (schema's x-invariants)."""
     questions, completions, rewards = body["questions"], body["completions"], body["rewards"]
-    _list(questions, "questions", 1, MAX_QUESTIONS)
-    for i, q in enumerate(questions):
-        _int(q, f"questions[{i}]", 0, MAX_QUESTION_ID)
     n = len(questions)
-    _list(completions, "completions", n, n)
-    _list(rewards, "rewards", n, n)
-    group = length = None
+    for name, value in (("completions", completions), ("rewards", rewards)):
+        if len(value) != n:
+            raise PayloadSchemaError(f"{name} has {len(value)} items, expected {n} (one per question)")
+    group, length = len(completions[0]), len(completions[0][0])
     for i, per_question in enumerate(completions):
-        _list(per_question, f"completions[{i}]", 1, MAX_GROUP)
-        group = len(per_question) if group is None else group
-        _list(per_question, f"completions[{i}]", group, group)  # INVARIANT: the same G for every question
+        if len(per_question) != group:  # INVARIANT: the same G for every question
+            raise PayloadSchemaError(f"completions[{i}] has {len(per_question)} items, expected {group}")
         for j, completion in enumerate(per_question):
-            _list(completion, f"completions[{i}][{j}]", 1, MAX_COMPLETION_TOKENS)
-            length = len(completion) if length is None else length
-            _list(completion, f"completions[{i}][{j}]", length, length)  # INVARIANT: one completion length
-            for t, token in enumerate(completion):
-                _int(token, f"completions[{i}][{j}][{t}]", 0, VOCAB - 1)
+            if len(completion) != length:  # INVARIANT: one completion length
+                raise PayloadSchemaError(f"completions[{i}][{j}] has {len(completion)} items, expected {length}")
     for i, per_question in enumerate(rewards):
-        _list(per_question, f"rewards[{i}]", group, group)
+        if len(per_question) != group:
+            raise PayloadSchemaError(f"rewards[{i}] has {len(per_question)} items, expected {group}")
+    for i, per_question in enumerate(rewards):
         for j, reward in enumerate(per_question):
-            _float(reward, f"rewards[{i}][{j}]", 0.0, 1.0)
+            if not math.isfinite(reward):
+                raise PayloadSchemaError(f"rewards[{i}][{j}] = {reward} is not finite")
 
 
-def _validate_critiques(body: dict[str, Any]) -> None:
-    """scores: {base58 peer id: finite float}."""
-    _exact_keys(body, {"scores"})
-    scores = body["scores"]
-    if not isinstance(scores, dict):
-        raise PayloadSchemaError(f"scores is {type(scores).__name__}, not an object")
-    if len(scores) > MAX_SCORED_PEERS:
-        raise PayloadSchemaError(f"scores has {len(scores)} entries, at most {MAX_SCORED_PEERS}")
-    for peer, score in scores.items():
+def _critiques_invariants(body: dict[str, Any]) -> None:
+    """Every key a canonical base58 SHA-256 peer id, every score finite."""
+    for peer, score in body["scores"].items():
         if not _is_peer_id_base58(peer):
             raise PayloadSchemaError(f"scores key {peer!r} is not a base58 SHA-256 peer id")
-        _float(score, f"scores[{peer}]", -math.inf, math.inf)
-
-
-def _exact_keys(obj: dict[str, Any], keys: set[str]) -> None:
-    if set(obj) != keys:
-        raise PayloadSchemaError(f"body has fields {sorted(map(str, obj))}, expected {sorted(keys)}")
-
-
-def _list(value: Any, name: str, lo: int, hi: int) -> None:
-    if not isinstance(value, list):
-        raise PayloadSchemaError(f"{name} is {type(value).__name__}, not a list")
-    if not lo <= len(value) <= hi:
-        want = f"{lo}" if lo == hi else f"{lo}..{hi}"
-        raise PayloadSchemaError(f"{name} has {len(value)} items, expected {want}")
-
-
-def _int(value: Any, name: str, lo: int, hi: int) -> None:
-    if type(value) is not int:  # bool is an int subclass; JSON true is not a token id
-        raise PayloadSchemaError(f"{name} is {type(value).__name__}, not an int")
-    if not lo <= value <= hi:
-        raise PayloadSchemaError(f"{name} = {value} is outside {lo}..{hi}")
-
-
-def _float(value: Any, name: str, lo: float, hi: float) -> None:
-    if type(value) is not float:
-        raise PayloadSchemaError(f"{name} is {type(value).__name__}, not a float")
-    if not (math.isfinite(value) and lo <= value <= hi):
-        raise PayloadSchemaError(f"{name} = {value} is outside [{lo}, {hi}]")
+        if not math.isfinite(score):
+            raise PayloadSchemaError(f"scores[{peer}] = {score} is not finite")
 
 
 def _is_peer_id_base58(value: Any) -> bool:
@@ -376,22 +353,11 @@ def _parse(data: bytes) -> Envelope:
         raise PayloadMalformed(f"envelope has fields {sorted(obj)}, expected {sorted(_FIELDS)}")
     if not canonical:
         raise PayloadMalformed("envelope is not canonically encoded")
-    if obj["v"] != VERSION or type(obj["v"]) is not int:
-        raise PayloadMalformed(f"envelope version {obj['v']!r}, expected {VERSION}")
-    for name, hi in (("round", MAX_ROUND), ("stage", MAX_STAGE)):
-        if type(obj[name]) is not int or not 0 <= obj[name] <= hi:
-            raise PayloadMalformed(f"{name} {obj[name]!r} is not an integer in 0..{hi}")
-    if not isinstance(obj["kind"], str) or obj["kind"] not in KINDS:
-        raise PayloadMalformed(f"kind {obj['kind']!r} is not one of {KINDS}")
-    if not isinstance(obj["body"], dict):
-        raise PayloadMalformed(f"body is a JSON {type(obj['body']).__name__}, not an object")
-    raw = {}
-    sizes = (("peer_id", 32, 32), ("public_key", 1, MAX_RSA_BITS), ("signature", 1, MAX_SIGNATURE_BYTES))
-    for name, lo, hi in sizes:
-        value = obj[name]
-        if not isinstance(value, str) or not _HEX.fullmatch(value) or not lo <= len(value) // 2 <= hi:
-            raise PayloadMalformed(f"{name} is not {lo}..{hi} bytes of lowercase hex")
-        raw[name] = bytes.fromhex(value)
+    try:  # v, round, stage, kind, hex fields and their sizes: the swarm-envelope schema
+        protocol.validate("swarm-envelope", obj)
+    except protocol.SchemaViolation as exc:
+        raise PayloadMalformed(f"envelope: {exc}") from None
+    raw = {name: bytes.fromhex(obj[name]) for name in ("peer_id", "public_key", "signature")}
     return Envelope(
         peer_id=raw["peer_id"],
         public_key=raw["public_key"],

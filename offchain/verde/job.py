@@ -10,6 +10,10 @@ named state.
     state = autograd_step(job, state, step=1)                 # what build_program's program computes
     job = load_spec("examples/job.json")                      # the JSON spec format (docs/verde-cli.md)
 
+The spec file's schema is offchain/protocol/schemas/job-spec.schema.json (shown in docs/protocol.md); `spec_from_dict`
+validates against it. A spec carries `"version": 1`; one without `version` is read as version 1 (the format before
+the field existed), any other version is refused.
+
 Run the tests with `.venv/bin/python -m pytest tests/verde/test_trace.py -q -p no:cacheprovider`.
 """
 
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from offchain import protocol
 from offchain.commit import commit_checkpoint, tensor_root
 from offchain.commit.state import model_key, named_state, optim_key
 from offchain.model.gpt import GPTConfig, RepOpsGPT, init_params, param_shapes
@@ -94,46 +99,54 @@ class SpecError(ValueError):
     """A job spec file that is not a VerdeJob (one line: the file and what is wrong)."""
 
 
-# The spec's whole-number fields; the rest are floats (betas: two floats).
-_INT_FIELDS = ("vocab", "width", "n_head", "n_layer", "digits", "batch_size", "seed", "steps", "checkpoint_interval")
-_POSITIVE = ("vocab", "width", "n_head", "n_layer", "digits", "batch_size", "steps", "checkpoint_interval")
-
-
-def _number(value: object, *, whole: bool) -> bool:
-    # JSON's true/false are ints to Python; a spec never means them as numbers.
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) if whole else isinstance(value, int | float)
+# The spec's one source is its schema (docs/protocol.md): field types, bounds and the version come from it.
+_SPEC_FIELDS = protocol.schema("job-spec")["properties"]
+SPEC_VERSION = _SPEC_FIELDS["version"]["const"]  # the job spec format this code reads and writes
+_INT_FIELDS = tuple(n for n, f in _SPEC_FIELDS.items() if f.get("type") == "integer")  # the rest are floats
 
 
 def spec_from_dict(raw: object, *, where: str = "spec") -> VerdeJob:
-    """A VerdeJob from a mapping of its fields (missing fields keep their defaults), checked field by field."""
+    """A VerdeJob from a mapping of its fields (missing fields keep their defaults), checked against the job-spec
+    schema field by field; no `version` means version 1."""
     if not isinstance(raw, dict):
         raise SpecError(f"{where}: a job spec is a JSON object of VerdeJob fields, not {type(raw).__name__}")
-    known = [f.name for f in fields(VerdeJob)]
+    known = list(_SPEC_FIELDS)
+    assert known[1:] == [f.name for f in fields(VerdeJob)], "job-spec.schema.json and VerdeJob disagree"
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise SpecError(f"{where}: unknown job fields {unknown} (the fields are {', '.join(known)})")
-    values = dict(raw)
+    version = raw.get("version", SPEC_VERSION)
+    if type(version) is not int or version != SPEC_VERSION:
+        raise SpecError(f"{where}: job spec version {version!r} is not supported (this code reads version "
+                        f"{SPEC_VERSION})")  # fmt: skip
+    for err in protocol.errors("job-spec", raw):
+        name = err.path.split(".")[0].split("[")[0]
+        raise SpecError(f"{where}: {_spec_problem(name, raw[name], err)}")
+    values = {n: v for n, v in raw.items() if n != "version"}
     for name, value in values.items():
         if name == "betas":
-            pair = isinstance(value, list | tuple) and len(value) == 2
-            if not (pair and all(_number(v, whole=False) for v in value)):
-                raise SpecError(f"{where}: betas must be a list of two numbers, not {value!r}")
             values[name] = (float(value[0]), float(value[1]))
-        elif not _number(value, whole=name in _INT_FIELDS):
-            kind = "a whole number" if name in _INT_FIELDS else "a number"
-            raise SpecError(f"{where}: {name} must be {kind}, not {value!r}")
-        elif name in _POSITIVE and value < 1:
-            raise SpecError(f"{where}: {name} must be at least 1, not {value}")
         elif name not in _INT_FIELDS:
             values[name] = float(value)
     job = VerdeJob(**values)
-    if job.width % job.n_head:
+    if job.width % job.n_head:  # the schema's x-invariants
         raise SpecError(f"{where}: width {job.width} is not a multiple of n_head {job.n_head}")
-    if job.vocab != VOCAB:
-        raise SpecError(f"{where}: vocab must be {VOCAB} (the addition task's tokens), not {job.vocab}")
+    assert job.vocab == VOCAB, f"job-spec.schema.json fixes vocab at {_SPEC_FIELDS['vocab']['const']}, not {VOCAB}"
     return job
+
+
+def _spec_problem(name: str, value: object, err: protocol.SchemaViolation) -> str:
+    """One field's schema violation in the spec's own words."""
+    if name == "betas":
+        return f"betas must be a list of two numbers, not {value!r}"
+    if name == "vocab" and err.keyword == "const":
+        return f"vocab must be {VOCAB} (the addition task's tokens), not {value!r}"
+    if err.keyword == "type":
+        kind = "a whole number" if name in _INT_FIELDS else "a number"
+        return f"{name} must be {kind}, not {value!r}"
+    if err.keyword == "minimum":
+        return f"{name} must be at least {_SPEC_FIELDS[name]['minimum']}, not {value!r}"
+    return f"{name}: {err.reason}"
 
 
 def load_spec(path: str | Path | None) -> VerdeJob:
@@ -150,8 +163,8 @@ def load_spec(path: str | Path | None) -> VerdeJob:
 
 
 def spec_json(job: VerdeJob) -> str:
-    """The spec file of `job`: every field, in the dataclass's order (load_spec reads it back equal)."""
-    raw = asdict(job)
+    """The spec file of `job`: its version, then every field in the dataclass's order (load_spec reads it back)."""
+    raw = {"version": SPEC_VERSION, **asdict(job)}
     raw["betas"] = list(job.betas)
     return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in raw.items()) + "\n}\n"
 

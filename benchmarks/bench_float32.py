@@ -3,9 +3,10 @@
     make bench-float32        # or: .venv/bin/python benchmarks/bench_float32.py [--vectors N] [--seed S]
 
 For every op of contracts/libraries/Float32.sol (through contracts/test/Float32Harness.sol) it draws N
-seeded vectors (`offchain.chain.float32.vectors`: uniform bit patterns mixed with edge values, subnormals,
-overflow and underflow boundaries and constructed round-to-nearest-even ties; another seed than the tests),
-evaluates them on a fresh anvil in packed batches (eth_call) and with numpy float32, and counts mismatches
+seeded vectors (tests/libraries/float32_support.py, `vectors`: uniform bit patterns mixed with edge values,
+subnormals, overflow and underflow boundaries and constructed round-to-nearest-even ties; another seed than the
+tests), evaluates them on a fresh anvil in packed batches (eth_call) and with the numpy float32 oracle
+(`offchain.float32.oracle.reference`), and counts mismatches
 (there must be none). The baseline measured in the same run is numpy itself: the table gives the chain's
 time per op and its ratio to numpy's.
 
@@ -29,16 +30,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "libraries"))  # float32_support: the harness client and the vectors
+
+from float32_support import CHECKED_OPS, Float32Harness, mismatches, typical_vectors, vectors  # noqa: E402
 
 from offchain.chain.anvil import Anvil  # noqa: E402
-from offchain.chain.float32 import (  # noqa: E402
-    CHECKED_OPS,
-    Float32Harness,
-    mismatches,
-    reference,
-    typical_vectors,
-    vectors,
-)
+from offchain.float32.oracle import reference  # noqa: E402
 
 CHUNK = 250_000  # vectors generated and checked at a time (bounds memory; the harness batches further)
 

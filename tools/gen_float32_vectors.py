@@ -5,7 +5,7 @@
 The file holds every binary op over the grid EDGES x EDGES (signed zeros, subnormals, min normal, max finite,
 infinities, NaNs with payloads, ...), every unary op over EDGES, the integer and scale edges, and for each
 rounding op 64 seeded, deliberately constructed round-to-nearest-even ties. The oracle is
-`offchain.chain.float32.reference` (numpy float32, canonical NaN, IEEE 754-2019 min/max for zero pairs) and,
+`offchain.float32.oracle.reference` (numpy float32, canonical NaN, IEEE 754-2019 min/max for zero pairs) and,
 for int256 conversion, exact integer rounding (`int_to_f32_bits`). tests/libraries/test_float32.py checks the
 harness and the oracle against the file.
 """
@@ -20,17 +20,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "libraries"))  # float32_support: the edge values and the tie vectors
 
-from offchain.chain.float32 import (  # noqa: E402
-    BINARY_FLOAT_OPS,
-    EDGE_BITS,
-    EDGES,
-    INT_EDGES,
-    SCALE_EDGES,
-    int_to_f32_bits,
-    reference,
-    ties,
-)
+from float32_support import BINARY_FLOAT_OPS, EDGE_BITS, EDGES, INT_EDGES, SCALE_EDGES, ties  # noqa: E402
+
+from offchain.float32.oracle import int_to_f32_bits, reference  # noqa: E402
 
 SEED = 20250301  # seeds the tie vectors and the random int256 values
 TIES_PER_OP = 64

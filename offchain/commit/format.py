@@ -48,11 +48,30 @@ except ImportError:  # pragma: no cover - only where safe-pysha3 is missing
 
 # ------------------------------------------------------------------ domain tags and constants
 
-LEAF_TAG = 0x00  # leaf = keccak256(0x00 ‖ data)
-NODE_TAG = 0x01  # node = keccak256(0x01 ‖ left ‖ right)
-TENSOR_TAG = 0x02  # tensor root = keccak256(0x02 ‖ dataRoot ‖ dtype ‖ dims)
-NAMED_TENSOR_TAG = 0x03  # checkpoint leaf = keccak256(0x03 ‖ keccak256(name) ‖ tensorRoot)
-CHECKPOINT_TAG = 0x04  # checkpoint root = keccak256(0x04 ‖ tensorsRoot ‖ count ‖ step ‖ batchHash)
+# Every domain tag of the project's hashes, one byte each, defined here once (docs/commitments.md for 0x00-0x04,
+# docs/verde-trace.md for 0x05-0x09; TensorMerkle.sol, VerdeReferee.sol and OpAdjudicator.sol use the same bytes):
+#
+#   tag   name              hash
+#   0x00  LEAF_TAG          tensor leaf        keccak256(0x00 ‖ data[32])
+#   0x01  NODE_TAG          tensor-tree node   keccak256(0x01 ‖ left ‖ right)
+#   0x02  TENSOR_TAG        tensor root        keccak256(0x02 ‖ dataRoot ‖ dtype ‖ dims)
+#   0x03  NAMED_TENSOR_TAG  checkpoint leaf    keccak256(0x03 ‖ keccak256(name) ‖ tensorRoot)
+#   0x04  CHECKPOINT_TAG    checkpoint root    keccak256(0x04 ‖ tensorsRoot ‖ count ‖ step ‖ batchHash)
+#   0x05  ENTRY_TAG         trace entry        keccak256(0x05 ‖ opHash ‖ outRoot)
+#   0x06  TRACE_NODE_TAG    trace-tree node    keccak256(0x06 ‖ left ‖ right)
+#   0x07  PROGRAM_TAG       program root       keccak256(0x07 ‖ traceTreeRoot(opHashes) ‖ G)
+#   0x08  BATCH_TAG         batch leaf         keccak256(0x08 ‖ root(inputs) ‖ root(targets) ‖ root(mask))
+#   0x09  DATA_TAG          data root          keccak256(0x09 ‖ traceTreeRoot(batchLeaves) ‖ T)
+LEAF_TAG = 0x00
+NODE_TAG = 0x01
+TENSOR_TAG = 0x02
+NAMED_TENSOR_TAG = 0x03
+CHECKPOINT_TAG = 0x04
+ENTRY_TAG = 0x05
+TRACE_NODE_TAG = 0x06
+PROGRAM_TAG = 0x07
+BATCH_TAG = 0x08
+DATA_TAG = 0x09
 
 WORD_BYTES = 4  # one 32-bit word per element (two for 64-bit dtypes), big-endian
 WORDS_PER_LEAF = 8  # 32-byte leaves, word 0 in the most significant bytes

@@ -18,14 +18,33 @@ Run the tests with `.venv/bin/python -m pytest tests/repops -q -p no:cacheprovid
 from __future__ import annotations
 
 import math
-import struct
 
 import torch
+
+from offchain.float32.bits import CANONICAL_NAN as CANONICAL_NAN_BITS
+from offchain.float32.bits import from_bits as f32_from_bits
+
+# The recipes' constants (float32 bit patterns, docs/repops.md), defined once in offchain/float32/fmath.py.
+from offchain.float32.fmath import (
+    EXP_HI,
+    EXP_LO,
+    EXP_POLY,
+    LN2_HI,
+    LN2_LO,
+    LOG2E,
+    LOG_POLY,
+    ROUND_MAGIC,
+    SQRT2,
+    TANH_POLY,
+    TANH_SMALL,
+    TWO_POW_23,
+)
+from offchain.float32.fmath import GELU_C0 as GELU_C0  # re-exported: functional.py, verde/program.py use P.GELU_C*
+from offchain.float32.fmath import GELU_C1 as GELU_C1
 
 torch.set_flush_denormal(False)  # subnormals are kept (DESIGN.md, Numbers)
 
 F32 = torch.float32
-CANONICAL_NAN_BITS = 0x7FC00000
 # Use the device-generic schedules (explicit Python loops, what CUDA runs) on CPU too: the tests set it to
 # check that the CPU fast path and the path other devices take give the same bits.
 FORCE_GENERIC = False
@@ -36,34 +55,9 @@ def _cpu_fast(t: torch.Tensor) -> bool:
     return t.device.type == "cpu" and not FORCE_GENERIC
 
 
-def f32_from_bits(bits: int) -> float:
-    """The Python float whose float32 bit pattern is `bits`."""
-    return struct.unpack("<f", struct.pack("<I", bits & 0xFFFFFFFF))[0]
-
-
 def const(bits: int, like: torch.Tensor) -> torch.Tensor:
     """A 0-d float32 tensor with bit pattern `bits`, on `like`'s device."""
     return torch.tensor(f32_from_bits(bits), dtype=F32, device=like.device)
-
-
-# Polynomial and range-reduction constants, as float32 bit patterns (docs/repops.md lists them too).
-LOG2E = 0x3FB8AA3B  # 1/ln 2 rounded to float32
-LN2_HI = 0x3F317200  # high 16 bits of ln 2: n * LN2_HI is exact for |n| < 256
-LN2_LO = 0x35BFBE8E  # ln 2 - LN2_HI rounded to float32
-ROUND_MAGIC = 0x4B400000  # 1.5 * 2^23: (t + M) - M rounds t to an integer, ties to even
-EXP_HI = 0x42B20000  # 89.0: above it exp overflows to +inf (x is clamped here first)
-EXP_LO = 0xC2D00000  # -104.0: below it exp underflows to +0 (x is clamped here first)
-# exp(r) on |r| <= ln2/2: Taylor coefficients 1/k!, k = 7 .. 0 (Horner order)
-EXP_POLY = (0x39500D01, 0x3AB60B61, 0x3C088889, 0x3D2AAAAB, 0x3E2AAAAB, 0x3F000000, 0x3F800000, 0x3F800000)
-SQRT2 = 0x3FB504F3  # sqrt(2) rounded to float32: mantissas above it are halved
-TWO_POW_23 = 0x4B000000  # 2^23: scales subnormals to normals before the exponent is read
-# log(m) = s * P(s^2), s = (m-1)/(m+1): P = 2/9, 2/7, 2/5, 2/3, 2 (Horner order)
-LOG_POLY = (0x3E638E39, 0x3E924925, 0x3ECCCCCD, 0x3F2AAAAB, 0x40000000)
-TANH_SMALL = 0x3E99999A  # 0.3: below it tanh uses its odd Taylor polynomial
-# tanh(x) = x + x^3 * Q(x^2) for |x| < 0.3: Q = 21844/6081075, -1382/155925, 62/2835, -17/315, 2/15, -1/3
-TANH_POLY = (0x3B6B69E8, 0xBC11371B, 0x3CB327A4, 0xBD5D0DD1, 0x3E088889, 0xBEAAAAAB)
-GELU_C0 = 0x3F4C422A  # sqrt(2/pi)
-GELU_C1 = 0x3D372713  # 0.044715
 
 
 def canon(x: torch.Tensor) -> torch.Tensor:

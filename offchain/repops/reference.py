@@ -1,9 +1,11 @@
-"""Scalar reference for RepOps: every op element by element on numpy float32 scalars.
+"""Scalar reference for RepOps: every composite op element by element on the numpy float32 oracle.
 
-This is the referee's reading of docs/repops.md: plain loops, one primitive at a time, bit
-manipulation through numpy int32 views, no vectorisation and no torch. The fast kernels
-(offchain/repops/prims.py, functional.py, optim.py) must agree with it bit for bit; the tests in
-tests/repops compare them on random and edge inputs. Slow: keep shapes tiny.
+This is the referee's reading of docs/repops.md: plain loops over elements, one primitive at a time, no torch.
+The primitives and exp/log/tanh are offchain.float32's (`oracle`: the NaN and min/max rules; `fmath`: the
+transcendental recipes and their constants), so no float rule is coded here; this module adds the composite
+ops' primitive orders (ascending reductions, matmul, softmax, layer norm, the optimizers). The fast kernels
+(offchain/repops/prims.py, functional.py, optim.py) must agree with it bit for bit; the tests in tests/repops
+compare them on random and edge inputs. Slow: keep shapes tiny.
 
     from offchain.repops import reference as ref
     y = ref.exp(np.array([1.0], dtype=np.float32))
@@ -15,146 +17,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from offchain.repops import prims as P
+from offchain.float32.bits import from_bits
+from offchain.float32.fmath import GELU_C0, GELU_C1, exp, log, tanh
+from offchain.float32.oracle import add, canon, div, maximum, mul, neg, sqrt, sub
+from offchain.float32.oracle import minimum as minimum  # re-exported: tests compare prims.minimum with it
 
 f32 = np.float32
-NAN = np.array([P.CANONICAL_NAN_BITS], dtype=np.uint32).view(np.float32)[0]
-
-
-def C(bits: int) -> np.float32:
-    """The float32 scalar with bit pattern `bits`."""
-    return np.array([bits & 0xFFFFFFFF], dtype=np.uint32).view(np.float32)[0]
-
-
-def _bits(x: np.float32) -> int:
-    """The int32 bit pattern of a float32 scalar."""
-    return int(np.array([x], dtype=np.float32).view(np.int32)[0])
-
-
-def _from_bits(b: int) -> np.float32:
-    """The float32 scalar whose bits are the low 32 bits of `b`."""
-    return C(b & 0xFFFFFFFF)
-
-
-def canon(x: np.float32) -> np.float32:
-    """Canonical NaN for any NaN."""
-    return NAN if x != x else f32(x)
-
-
-def add(a: np.float32, b: np.float32) -> np.float32:
-    with np.errstate(all="ignore"):
-        return canon(f32(a) + f32(b))
-
-
-def sub(a: np.float32, b: np.float32) -> np.float32:
-    with np.errstate(all="ignore"):
-        return canon(f32(a) - f32(b))
-
-
-def mul(a: np.float32, b: np.float32) -> np.float32:
-    with np.errstate(all="ignore"):
-        return canon(f32(a) * f32(b))
-
-
-def div(a: np.float32, b: np.float32) -> np.float32:
-    with np.errstate(all="ignore"):
-        return canon(f32(a) / f32(b))
-
-
-def sqrt(a: np.float32) -> np.float32:
-    with np.errstate(all="ignore"):
-        return canon(np.sqrt(f32(a)))
-
-
-def neg(a: np.float32) -> np.float32:
-    """Flip the sign bit."""
-    return canon(_from_bits(_bits(a) ^ -0x80000000))
-
-
-def maximum(a: np.float32, b: np.float32) -> np.float32:
-    """fl(a maximum b) with the canonical NaN (min/max: the rule of docs/repops.md)."""
-    if a != a or b != b:
-        return NAN
-    if a > b:
-        return a
-    if b > a:
-        return b
-    return b if _bits(a) < 0 else a
-
-
-def minimum(a: np.float32, b: np.float32) -> np.float32:
-    """fl(a minimum b) with the canonical NaN (min/max: the rule of docs/repops.md)."""
-    if a != a or b != b:
-        return NAN
-    if a < b:
-        return a
-    if b < a:
-        return b
-    return a if _bits(a) < 0 else b
-
-
-def _pow2(k: int) -> np.float32:
-    return _from_bits((k + 127) << 23)
-
-
-def exp_s(x: np.float32) -> np.float32:
-    """Scalar exp, the recipe of prims.exp."""
-    if x != x:
-        return NAN
-    if x > C(P.EXP_HI):
-        x = C(P.EXP_HI)
-    if x < C(P.EXP_LO):
-        x = C(P.EXP_LO)
-    n = sub(add(mul(x, C(P.LOG2E)), C(P.ROUND_MAGIC)), C(P.ROUND_MAGIC))
-    r = sub(sub(x, mul(n, C(P.LN2_HI))), mul(n, C(P.LN2_LO)))
-    p = C(P.EXP_POLY[0])
-    for c in P.EXP_POLY[1:]:
-        p = add(mul(p, r), C(c))
-    ni = int(n)
-    n1 = ni >> 1
-    return mul(mul(p, _pow2(n1)), _pow2(ni - n1))
-
-
-def log_s(x: np.float32) -> np.float32:
-    """Scalar log, the recipe of prims.log."""
-    if x != x or x < 0:
-        return NAN
-    if x == 0:
-        return f32(-np.inf)
-    if x == np.inf:
-        return f32(np.inf)
-    adj = 0
-    if x < C(0x00800000):
-        x = mul(x, C(P.TWO_POW_23))
-        adj = 23
-    b = _bits(x)
-    e = ((b >> 23) & 0xFF) - 127 - adj
-    m = _from_bits((b & 0x7FFFFF) | 0x3F800000)
-    if m > C(P.SQRT2):
-        m = mul(m, f32(0.5))
-        e += 1
-    s = div(sub(m, f32(1)), add(m, f32(1)))
-    z = mul(s, s)
-    p = C(P.LOG_POLY[0])
-    for c in P.LOG_POLY[1:]:
-        p = add(mul(p, z), C(c))
-    ef = f32(e)
-    return add(mul(ef, C(P.LN2_HI)), add(mul(ef, C(P.LN2_LO)), mul(s, p)))
-
-
-def tanh_s(x: np.float32) -> np.float32:
-    """Scalar tanh, the recipe of prims.tanh."""
-    if x != x:
-        return NAN
-    ax = abs(x)
-    if ax < C(P.TANH_SMALL):
-        z = mul(x, x)
-        q = C(P.TANH_POLY[0])
-        for c in P.TANH_POLY[1:]:
-            q = add(mul(q, z), C(c))
-        return add(x, mul(mul(z, x), q))
-    t = sub(f32(1), div(f32(2), add(exp_s(mul(ax, f32(2))), f32(1))))
-    return neg(t) if x < 0 else t
+C = from_bits  # the float32 scalar with a given bit pattern
+exp_s, log_s, tanh_s = exp, log, tanh  # the oracle's recipes take scalars and arrays alike
 
 
 # ---------------------------------------------------------------- array helpers (loops over elements)
@@ -167,18 +37,6 @@ def _map(fn: Callable[..., np.float32], *arrays: np.ndarray) -> np.ndarray:
     for idx in np.ndindex(out.shape):
         out[idx] = fn(*[a[idx] for a in arrays])
     return out
-
-
-def exp(x: np.ndarray) -> np.ndarray:
-    return _map(exp_s, x)
-
-
-def log(x: np.ndarray) -> np.ndarray:
-    return _map(log_s, x)
-
-
-def tanh(x: np.ndarray) -> np.ndarray:
-    return _map(tanh_s, x)
 
 
 def asc_sum(x: np.ndarray, axis: int, *, keepdims: bool = False) -> np.ndarray:
@@ -247,8 +105,8 @@ def relu_bwd(x: np.ndarray, g: np.ndarray) -> np.ndarray:
 def _gelu_t(v: np.float32) -> tuple[np.float32, np.float32]:
     """(x*x, tanh(C0*(x + C1*(x*x*x))))."""
     x2 = mul(v, v)
-    inner = add(v, mul(C(P.GELU_C1), mul(x2, v)))
-    return x2, tanh_s(mul(C(P.GELU_C0), inner))
+    inner = add(v, mul(C(GELU_C1), mul(x2, v)))
+    return x2, tanh_s(mul(C(GELU_C0), inner))
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
@@ -264,7 +122,7 @@ def gelu_bwd(x: np.ndarray, g: np.ndarray) -> np.ndarray:
         x2, t = _gelu_t(v)
         left = mul(f32(0.5), add(f32(1), t))
         sech2 = sub(f32(1), mul(t, t))
-        du = mul(C(P.GELU_C0), add(f32(1), mul(f32(3), mul(C(P.GELU_C1), x2))))
+        du = mul(C(GELU_C0), add(f32(1), mul(f32(3), mul(C(GELU_C1), x2))))
         right = mul(mul(mul(f32(0.5), v), sech2), du)
         return mul(gg, add(left, right))
 

@@ -16,6 +16,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 
 from offchain.commit import keccak256
+from offchain.commit.format import BATCH_TAG, DATA_TAG, ENTRY_TAG, PROGRAM_TAG, TRACE_NODE_TAG
 
 CONST = (1 << 32) - 1  # operand slot meaning "a constant whose bits are the low 32 bits of offset"
 
@@ -40,7 +41,6 @@ NAMES = {
 NO_DTYPE, FLOAT32, INT32 = 0, 1, 2  # dtype codes of docs/commitments.md (0: a hash op)
 NEG_INF_BITS = 0xFF800000  # MAXR's initial accumulator
 
-ENTRY_TAG, NODE_TAG, PROGRAM_TAG, BATCH_TAG, DATA_TAG = 0x05, 0x06, 0x07, 0x08, 0x09
 ZERO = bytes(32)
 
 OP_ABI = "(uint8,uint8,uint64[],uint64,(uint32,int64,int64[])[],bytes)"
@@ -144,7 +144,7 @@ def address(operand: Operand, coords: Sequence[int], k: int | None = None) -> in
 
 
 def trace_node(left: bytes, right: bytes) -> bytes:
-    return keccak256(bytes([NODE_TAG]) + left + right)
+    return keccak256(bytes([TRACE_NODE_TAG]) + left + right)
 
 
 def tree_depth(count: int) -> int:

@@ -1,9 +1,9 @@
 """The scalar oracle of every op of the Verde trace: one output element (or one reduction term) from its operands.
 
-This is docs/verde-trace.md read literally, with the float32 primitives of offchain/repops/reference.py
-(bit-exact numpy scalars), and it is what contracts/verde/OpAdjudicator.sol computes on chain. Operand
-elements come from a callback, so the same code serves a prover (reading its tensors), a referee (reading
-proven openings) and the tests.
+This is docs/verde-trace.md read literally, with the float32 primitives of the numpy oracle (offchain/float32:
+`oracle` and `fmath`, bit-exact numpy scalars), and it is what contracts/verde/OpAdjudicator.sol computes on
+chain. Operand elements come from a callback, so the same code serves a prover (reading its tensors), a referee
+(reading proven openings) and the tests.
 
     from offchain.verde import recipes
     bits = recipes.element(op, e, lambda i, addr: tensors[op.operands[i].slot][addr])
@@ -25,14 +25,16 @@ import numpy as np
 from eth_abi import decode as abi_decode
 
 from offchain.commit import keccak256
-from offchain.repops import reference as ref
+from offchain.commit.format import CHECKPOINT_TAG as HEADER_TAG
+from offchain.commit.format import NAMED_TENSOR_TAG as NAMED_TAG
+from offchain.commit.format import NODE_TAG
+from offchain.float32 import fmath
+from offchain.float32 import oracle as ref
+from offchain.float32.bits import ONE as ONE_BITS  # 1.0, EQCOORD's "equal"
+from offchain.float32.bits import canon_bits, from_bits, i32, to_bits
 from offchain.verde import ir
 
 Read = Callable[[int, int], int]  # (operand index, flat address in that operand's slot tensor) -> 32 bits
-
-CANONICAL_NAN = 0x7FC00000
-ONE_BITS = 0x3F800000  # 1.0, EQCOORD's "equal"
-NAMED_TAG, NODE_TAG, HEADER_TAG = 0x03, 0x01, 0x04  # docs/commitments.md: named leaf, tensor-tree node, header
 
 # operands each opcode takes (CAT: at least one, checked apart)
 ARITY = {
@@ -57,27 +59,18 @@ class AddressError(RecipeError):
 # ---------------------------------------------------------------- float32 bits <-> numpy scalars
 
 
-def _f(bits: int) -> np.float32:
-    return ref.C(bits)
+_f = from_bits  # bits -> float32 scalar
+_canon_bits = canon_bits  # any NaN pattern -> 0x7FC00000
+_i32 = i32  # the int32 a 32-bit two's complement pattern stands for
 
 
 def _b(x: np.float32) -> int:
     """The 32-bit pattern of a float32 scalar, NaN canonical."""
-    return int(np.array([ref.canon(x)], dtype=np.float32).view(np.uint32)[0])
-
-
-def _canon_bits(bits: int) -> int:
-    return CANONICAL_NAN if bits & 0x7FFFFFFF > 0x7F800000 else bits
-
-
-def _i32(bits: int) -> int:
-    """The int32 a 32-bit two's complement pattern stands for."""
-    bits &= 0xFFFFFFFF
-    return bits - (1 << 32) if bits >> 31 else bits
+    return canon_bits(to_bits(x))
 
 
 UNARY: dict[int, Callable[[np.float32], np.float32]] = {
-    ir.NEG: ref.neg, ir.SQRT: ref.sqrt, ir.EXP: ref.exp_s, ir.LOG: ref.log_s, ir.TANH: ref.tanh_s,
+    ir.NEG: ref.neg, ir.SQRT: ref.sqrt, ir.EXP: fmath.exp, ir.LOG: fmath.log, ir.TANH: fmath.tanh,
 }  # fmt: skip
 BINARY: dict[int, Callable[[np.float32, np.float32], np.float32]] = {
     ir.ADD: ref.add, ir.SUB: ref.sub, ir.MUL: ref.mul, ir.DIV: ref.div, ir.MAX: ref.maximum,

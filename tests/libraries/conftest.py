@@ -2,7 +2,7 @@
 
 Named edge cases call the harness through Ape on the default `test` network (py-evm). Bulk differential
 vectors (tens of thousands per op) go to a second copy of the harness on one anvil per session, through
-plain JSON-RPC eth_call (`offchain.chain.float32.Float32Harness`): anvil executes EVM code about a hundred
+plain JSON-RPC eth_call (`float32_support.Float32Harness`): anvil executes EVM code about a hundred
 times faster than py-evm, and eth_call needs no Ape provider switch, so both kinds of test share a session.
 """
 
@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
+from float32_support import Float32Harness
 
 from offchain.chain.anvil import Anvil
-from offchain.chain.float32 import Float32Harness
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 

@@ -2,7 +2,7 @@
 
 The named cases run on Ape's `test` network; the golden file (tests/vectors/float32_edge.json) and the
 bulk vectors (N_VECTORS per op: uniform bit patterns mixed with edges, subnormals, overflow and underflow
-boundaries and constructed ties, see `offchain.chain.float32.vectors`) run on a session anvil through the
+boundaries and constructed ties, see `float32_support.vectors`) run on a session anvil through the
 harness's batch entry point. Any mismatch fails, listing the first vectors in hex.
 
     .venv/bin/ape test tests/libraries/test_float32.py -q -p no:cacheprovider
@@ -13,19 +13,12 @@ from __future__ import annotations
 import ape
 import numpy as np
 import pytest
+from float32_support import BINARY_FLOAT_OPS, CHECKED_OPS, EDGE_BITS, mismatches, vectors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.chain.float32 import (
-    BINARY_FLOAT_OPS,
-    CANONICAL_NAN,
-    CHECKED_OPS,
-    EDGE_BITS,
-    int_to_f32_bits,
-    mismatches,
-    reference,
-    vectors,
-)
+from offchain.float32.bits import CANONICAL_NAN
+from offchain.float32.oracle import int_to_f32_bits, reference
 
 N_VECTORS = 20_000  # per op, in `make test`; benchmarks/bench_float32.py runs 1,000,000
 SEED = 1  # the bulk vectors' seed (each op mixes in its own code)

@@ -1,25 +1,25 @@
-"""Float32.sol from Python: the harness client, the numpy oracle it is checked against, and the test vectors.
+"""Float32.sol from Python, for its tests and benchmark: the harness client and the test vectors.
 
 contracts/libraries/Float32.sol (LibFloat32) implements IEEE-754 binary32 on bit patterns (docs/float32.md).
-This module drives contracts/test/Float32Harness.sol over plain JSON-RPC (eth_call, so nothing is mined and
-no Ape provider is involved), computes what numpy float32 says for the same vectors, and builds the vector
-mixes the tests and the benchmark use: uniform bit patterns plus edge values, subnormals, overflow and
-underflow boundaries and deliberately constructed round-to-nearest-even ties.
+`Float32Harness` drives contracts/test/Float32Harness.sol over plain JSON-RPC (eth_call, so nothing is mined
+and no Ape provider is involved); `vectors` builds the mixes the tests and the benchmark use: uniform bit
+patterns plus edge values, subnormals, overflow and underflow boundaries and deliberately constructed
+round-to-nearest-even ties. The oracle they are checked against is `offchain.float32.oracle.reference`.
 
-    from offchain.chain.anvil import Anvil
-    from offchain.chain.float32 import Float32Harness, reference, vectors
+    from float32_support import Float32Harness, vectors       # tests/libraries is on sys.path
+    from offchain.float32.oracle import reference
     with Anvil.start() as anvil:
         harness = Float32Harness.deploy(anvil.uri, bytecode)      # bytecode: project.Float32Harness's
         a, b = vectors("add", 20_000, seed=1)
         assert (harness.many("add", a, b) == reference("add", a, b)).all()
 
-Run its tests with `.venv/bin/ape test tests/libraries/test_float32.py`; the long run is `make bench-float32`.
+tests/libraries/test_float32.py, benchmarks/bench_float32.py and tools/gen_float32_vectors.py import it (the
+latter two put tests/libraries on sys.path). Its tests: `.venv/bin/ape test tests/libraries/test_float32.py`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,10 +27,8 @@ import requests
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
-CANONICAL_NAN = 0x7FC00000  # the only NaN pattern Float32.sol returns
-SIGN = 0x80000000
-ABS = 0x7FFFFFFF
-INF = 0x7F800000
+from offchain.float32.bits import ABS, SIGN
+from offchain.float32.bits import u32 as _u32
 
 
 @dataclass(frozen=True)
@@ -71,87 +69,6 @@ OPS: dict[str, OpSpec] = {
 }
 BINARY_FLOAT_OPS = ("add", "sub", "mul", "div", "min", "max", "eq", "lt", "le", "gt", "ge")
 CHECKED_OPS = tuple(name for name in OPS if name != "noop")  # every op the tests and the benchmark check
-
-
-# ============================================================ the oracle: numpy float32
-
-
-def canonical(bits: np.ndarray) -> np.ndarray:
-    """Replace every NaN pattern by the canonical quiet NaN 0x7FC00000 (numpy keeps payloads and signs)."""
-    bits = np.asarray(bits, dtype=np.uint32)
-    return np.where((bits & ABS) > INF, np.uint32(CANONICAL_NAN), bits).astype(np.uint32)
-
-
-def reference(op: str, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """What numpy float32 gives for `op` on bit patterns a, b (uint32 arrays), in the harness's encoding.
-
-    numpy float32 arithmetic is IEEE-754 binary32 with round-to-nearest-even and no flush-to-zero (numpy never
-    sets FTZ/DAZ), which is the semantics Float32.sol implements; the only adjustments are the canonical NaN
-    and IEEE 754-2019 `minimum` / `maximum` for a pair of zeros (numpy returns its second operand there).
-    """
-    a = np.asarray(a, dtype=np.uint32)
-    b = np.zeros_like(a) if b is None else np.asarray(b, dtype=np.uint32)
-    fa, fb = a.view(np.float32), b.view(np.float32)
-    with np.errstate(all="ignore"):
-        if op in _FLOAT_RESULT:
-            r = _FLOAT_RESULT[op](fa, fb).astype(np.float32).view(np.uint32)
-            if op in ("min", "max"):
-                zeros = ((a | b) & ABS) == 0  # both are zeros: -0 is the minimum, +0 the maximum
-                r = np.where(zeros, (a | b) if op == "min" else (a & b), r).astype(np.uint32)
-            return canonical(r)
-        if op in _COMPARE:
-            return _COMPARE[op](fa, fb).astype(np.uint32)
-        if op == "to_int32":
-            f = fa.astype(np.float64)
-            t = np.where(np.isnan(f), 0.0, np.clip(np.trunc(f), -(2.0**31), 2.0**31 - 1))
-            return t.astype(np.int64).astype(np.uint32)  # two's complement bits
-        if op == "from_int32":
-            return canonical(a.view(np.int32).astype(np.float32).view(np.uint32))
-        if op == "scalbn":
-            return canonical(np.ldexp(fa, b.view(np.int32)).astype(np.float32).view(np.uint32))
-        if op == "noop":
-            return a.copy()
-    raise KeyError(f"unknown op {op!r}")
-
-
-_FLOAT_RESULT: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "add": lambda x, y: x + y,
-    "sub": lambda x, y: x - y,
-    "mul": lambda x, y: x * y,
-    "div": lambda x, y: x / y,
-    "sqrt": lambda x, _: np.sqrt(x),
-    "min": np.minimum,  # propagates NaN
-    "max": np.maximum,
-    "neg": lambda x, _: -x,
-    "abs": lambda x, _: np.abs(x),
-    "trunc": lambda x, _: np.trunc(x),
-}
-_COMPARE: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "eq": np.equal,
-    "lt": np.less,
-    "le": np.less_equal,
-    "gt": np.greater,
-    "ge": np.greater_equal,
-}
-
-
-def int_to_f32_bits(v: int) -> int:
-    """Any Python int as binary32 bits, rounded to nearest, ties to even, by exact integer arithmetic.
-
-    The oracle for `fromInt256RNE` (numpy cannot convert integers beyond int64 without a double rounding).
-    """
-    if v == 0:
-        return 0
-    sign = SIGN if v < 0 else 0
-    m = abs(v)
-    lsb = m.bit_length() - 24  # the power of two of the last of 24 significant bits
-    if lsb <= 0:
-        kept = m << -lsb  # exact
-    else:
-        kept, rem, half = m >> lsb, m & ((1 << lsb) - 1), 1 << (lsb - 1)
-        kept += rem > half or (rem == half and kept & 1)  # ties to even; 2^24 carries into the exponent
-    bits = ((lsb + 149) << 23) + kept  # kept has its hidden bit, which adds the 1 the biased exponent needs
-    return sign | min(bits, INF)
 
 
 # ============================================================ vectors
@@ -203,10 +120,6 @@ INT_EDGES = (0, 1, -1, 2, 3, 7, 255, -256, 2**23, 2**24 - 1, 2**24, 2**24 + 1, 2
              2**25 + 2, 2**25 + 6, 2**30 + 64, 2**31 - 1, -(2**31 - 1), -(2**31), 2**31 - 64, 2**31 - 65)  # fmt: skip
 SCALE_EDGES = (0, 1, -1, 2, 23, 24, 25, 126, 127, 128, 149, 150, 253, 254, 255, 300, -23, -24, -25, -126, -127,
                -128, -148, -149, -150, -151, -253, -254, -300, 2**31 - 1, -(2**31))  # fmt: skip
-
-
-def _u32(x) -> np.ndarray:
-    return np.asarray(x, dtype=np.int64).astype(np.uint32)  # wraps negatives to two's complement
 
 
 def _pack(sign, exp, frac) -> np.ndarray:

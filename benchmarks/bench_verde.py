@@ -77,12 +77,13 @@ def cheater(job, honest):
     """A trainer with a big error in one element of an AdamW SQRT output at the last step: the first
     element (of 32) whose corruption changes the root at T (a value that rounds away is no cheat)."""
     from offchain.verde import ir
-    from offchain.verde.trainer import VerdeTrainer, corrupt
+    from offchain.verde.adversary import Cheater, corrupt
+    from offchain.verde.trainer import VerdeTrainer
 
     t = job.steps
     sqrt = next(i for i, op in enumerate(honest.program) if op.opcode == ir.SQRT and op.note.startswith("adamw"))
     for element in range(32):
-        bad = VerdeTrainer(job, dishonest=corrupt(t, sqrt, element=element, mode="big"))
+        bad = Cheater(job, corrupt(t, sqrt, element=element, mode="big"))
         bad.train()
         if bad.roots[t] != honest.roots[t]:
             return bad

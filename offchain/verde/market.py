@@ -21,9 +21,10 @@ from typing import Any
 
 from offchain.chain import client
 from offchain.chain.reverts import describe_revert
+from offchain.verde.adversary import Cheater, corrupt
 from offchain.verde.game import Program
 from offchain.verde.job import VerdeJob, spec_hash
-from offchain.verde.trainer import VerdeTrainer, corrupt
+from offchain.verde.trainer import VerdeTrainer
 
 ETH = 10**18
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -212,14 +213,14 @@ def train(job: VerdeJob, *, cheat_step: int | None = None, echo: Callable[[str],
     return bad
 
 
-def ulp_cheater(job: VerdeJob, step: int, honest: VerdeTrainer) -> VerdeTrainer:
+def ulp_cheater(job: VerdeJob, step: int, honest: VerdeTrainer) -> Cheater:
     """A run that adds one ulp to one element of the first attention softmax exp at `step`: the first element
     whose error survives into the final root (AdamW rounds many one-ulp errors away)."""
     if not 1 <= step <= job.steps:
         raise JobError(f"cheat step {step} is outside the job's steps 1..{job.steps}")
     exp_op = next(i for i, op in enumerate(honest.program) if op.note.endswith("softmax exp"))
     for element in range(64):
-        bad = VerdeTrainer(job, dishonest=corrupt(step, exp_op, element=element, mode="ulp"))
+        bad = Cheater(job, corrupt(step, exp_op, element=element, mode="ulp"))
         bad.train()
         if bad.roots[job.steps] != honest.roots[job.steps]:
             return bad

@@ -9,7 +9,7 @@ tensor, transpose, broadcast, slice) are operand strides; only a reshape torch m
 Operand order where the table leaves it open follows the formula (offchain/verde/recipes.py reads it so):
 WHERE is (c, a, b), SCATTER (idx, x), GATHER (x, idx), EQCOORD (idx).
 
-    program = build_program(job)                                # list[ir.Op], G ops
+    program = build_program(job)                                # tuple[ir.Op, ...], G ops
     values = run_program(program, state, job.batch(t), step=t)  # one value per slot
     new_state = state_after(program, values); values[-1]        # the checkpoint root of step t
 
@@ -18,6 +18,7 @@ Run the tests with `.venv/bin/python -m pytest tests/verde/test_trace.py -q -p n
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -266,10 +267,12 @@ def _gelu_bwd(b: _Builder, g: View, saved: tuple, name: str) -> View:
 # ---------------------------------------------------------------- the program
 
 
-def build_program(job: VerdeJob) -> list[ir.Op]:
+@functools.lru_cache(maxsize=8)
+def build_program(job: VerdeJob) -> tuple[ir.Op, ...]:
     """One training step of `job` as ops: LOAD, BATCH, forward, backward, AdamW, NAMED, NODE tree, HEADER.
 
-    The result is the same for every step of the job (the step enters through BATCH and HEADER).
+    The result is the same for every step of the job (the step enters through BATCH and HEADER), and it is built
+    once per job (a VerdeJob is frozen): the trainer, the posted Program and every check share it.
     """
     cfg = job.gpt
     bsz, t_len, c, n_head, vocab = job.batch_size, job.seq, cfg.width, cfg.n_head, cfg.vocab
@@ -420,7 +423,7 @@ def build_program(job: VerdeJob) -> list[ir.Op]:
     assert isinstance(root, View)
     hdr = [ir.Operand(s.slot, 0, ()) for s in (root, inputs, targets, mask)]
     b.emit(ir.HEADER, ir.NO_DTYPE, (), hdr, "checkpoint root", attrs=ir.attrs_uint256(len(shapes)))
-    return b.ops
+    return tuple(b.ops)
 
 
 def program_stats(program: Sequence[ir.Op]) -> dict[str, Counter]:
@@ -552,31 +555,27 @@ def _execute(op: ir.Op, values: Sequence[Value], state: Mapping[str, torch.Tenso
     return torch.broadcast_to(out, shape).contiguous().clone()
 
 
-def corrupted(value: Value, element: int, mode: str) -> Value:
-    """`value` with one element changed: "ulp" adds 1 to its bits (a hash: flips its last bit), "big" adds 1000
-    to a float (flips bit 30 where that does not change it) or to an int, or flips a hash's first byte."""
-    assert mode in ("ulp", "big"), f"corrupt mode {mode!r}: 'ulp' or 'big'"
-    if isinstance(value, bytes):
-        i, mask = (31, 0x01) if mode == "ulp" else (0, 0xFF)
-        return value[:i] + bytes([value[i] ^ mask]) + value[i + 1 :]
-    out = value.clone().reshape(-1)
-    if out.dtype == F32:
-        bits = out.view(I32)
-        if mode == "ulp":
-            bits[element] += 1
-        else:
-            before = int(bits[element])
-            out[element] = out[element] + 1000.0
-            if int(bits[element]) == before:
-                bits[element] ^= 0x40000000
-    else:
-        out[element] += 1 if mode == "ulp" else 1000
-    return out.reshape(value.shape)
+class Execution:
+    """The program run op by op: the values so far (one per slot) and the roots of those read as hashes.
+
+    `run_program` pushes what every op computes; verde/adversary.py pushes something else where a cheater would.
+    """
+
+    def __init__(self, state: Mapping[str, torch.Tensor], batch: Batch, *, step: int) -> None:
+        self.state, self.batch, self.step = state, batch, step
+        self.values: list[Value] = []
+        self._roots: dict[int, bytes] = {}
+
+    def compute(self, op: ir.Op) -> Value:
+        """What `op` writes, from the values pushed so far."""
+        return _execute(op, self.values, self.state, self.batch, self.step, self._roots)
+
+    def push(self, value: Value) -> None:
+        self.values.append(value)
 
 
-def run_program(program: Sequence[ir.Op], state: Mapping[str, torch.Tensor], batch: Batch, *, step: int,
-                corrupt: tuple[int, int, str] | None = None,
-                overrides: Mapping[int, Value] | None = None) -> list[Value]:  # fmt: skip
+def run_program(program: Sequence[ir.Op], state: Mapping[str, torch.Tensor], batch: Batch, *,
+                step: int) -> list[Value]:  # fmt: skip
     """Execute the program on the state before step `step` and its batch; one value per slot.
 
     Parameters
@@ -589,11 +588,6 @@ def run_program(program: Sequence[ir.Op], state: Mapping[str, torch.Tensor], bat
         (inputs, targets, mask) int32 of the step (what BATCH reads).
     step
         The step number the HEADER binds (the checkpoint of the state after the step).
-    corrupt
-        (op index, flat element, "ulp" | "big"): change one element of that op's output right after computing it;
-        every later op reads the changed value (a cheating trainer's consistent trace).
-    overrides
-        op index -> the value to write instead of computing it (the later ops read it).
 
     Returns
     -------
@@ -601,18 +595,10 @@ def run_program(program: Sequence[ir.Op], state: Mapping[str, torch.Tensor], bat
         Tensors for tensor ops, LOAD and BATCH (the data their root describes); 32-byte hashes for NAMED, NODE
         and HEADER. The last value is the checkpoint root of the step.
     """
-    values: list[Value] = []
-    roots: dict[int, bytes] = {}
-    for i, op in enumerate(program):
-        if overrides is not None and i in overrides:
-            v = overrides[i]
-            v = v if isinstance(v, bytes) else v.detach().clone().contiguous()
-        else:
-            v = _execute(op, values, state, batch, step, roots)
-        if corrupt is not None and corrupt[0] == i:
-            v = corrupted(v, corrupt[1], corrupt[2])
-        values.append(v)
-    return values
+    run = Execution(state, batch, step=step)
+    for op in program:
+        run.push(run.compute(op))
+    return run.values
 
 
 def new_state_slots(program: Sequence[ir.Op]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from offchain.commit.format import ZERO_HASHES, node_hash
 from offchain.commit.tensor import TensorHeader
 from offchain.model.train import train_step
 from offchain.verde import ir
+from offchain.verde.adversary import Cheater, corrupt, corrupted, other_run, run_tampered, skip
 from offchain.verde.job import (
     VerdeJob,
     batch_hash,
@@ -25,7 +26,7 @@ from offchain.verde.job import (
 )
 from offchain.verde.program import build_program, program_stats, run_program, state_after
 from offchain.verde.trace import Trace, zero_subtrees
-from offchain.verde.trainer import VerdeTrainer, corrupt, other_run, skip
+from offchain.verde.trainer import VerdeTrainer
 
 JOB = VerdeJob(steps=5, checkpoint_interval=2)
 
@@ -104,11 +105,11 @@ def test_spec_hash_is_initial_checkpoint_with_zero_batch_hash():
 
 
 def test_corrupt_ulp_changes_only_that_element(program):
-    """corrupt=(i, e, "ulp") adds one to the bits of element e of op i and the program runs on from it."""
+    """A cheater's "ulp" tamper adds one to the bits of element e of op i and the program runs on from it."""
     i = op_index(program, "bwd h0.fc gb")
     state = init_state(JOB)
     good = run_program(program, state, JOB.batch(1), step=1)
-    bad = run_program(program, state, JOB.batch(1), step=1, corrupt=(i, 3, "ulp"))
+    bad = run_tampered(program, state, JOB.batch(1), step=1, tamper={i: lambda v: corrupted(v, 3, "ulp")})
     assert all(torch.equal(bits(good[j]), bits(bad[j])) for j in range(i))
     diff = (bits(bad[i]) - bits(good[i])).reshape(-1)
     assert diff[3] == 1 and int(diff.abs().sum()) == 1
@@ -213,7 +214,7 @@ def test_trainer_roots_reproduce(honest):
 def test_corrupt_changes_root_from_that_step(honest, program, step, note, mode):
     """A corrupted op changes that step's root and every later one; its trace first differs at that op."""
     i = op_index(program, note)
-    bad = VerdeTrainer(JOB, dishonest=corrupt(step, op=i, element=1, mode=mode))
+    bad = Cheater(JOB, corrupt(step, op=i, element=1, mode=mode))
     bad.train()
     assert bad.roots[:step] == honest.roots[:step]
     assert all(b != h for b, h in zip(bad.roots[step:], honest.roots[step:], strict=True))
@@ -225,7 +226,7 @@ def test_corrupt_changes_root_from_that_step(honest, program, step, note, mode):
 
 def test_skip_posts_the_old_state(honest):
     """A skipped step's checkpoint holds the state before it; its trace first differs in AdamW."""
-    bad = VerdeTrainer(JOB, dishonest=skip(2))
+    bad = Cheater(JOB, skip(2))
     bad.train()
     assert bad.roots[:2] == honest.roots[:2] and bad.roots[2] != honest.roots[2]
     before, after = bad.state(1), bad.state(2)
@@ -237,7 +238,7 @@ def test_skip_posts_the_old_state(honest):
 
 def test_other_run_posts_another_seeds_roots(honest):
     """From its start, an other-run trainer posts the roots of the same job with another seed."""
-    bad = VerdeTrainer(JOB, dishonest=other_run(7, start=3))
+    bad = Cheater(JOB, other_run(7, start=3))
     bad.train()
     ref = VerdeTrainer(VerdeJob(steps=JOB.steps, checkpoint_interval=2, seed=7))
     ref.train()

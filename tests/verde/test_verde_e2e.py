@@ -21,7 +21,8 @@ from verde_support import BOND, REWARD_BPS, STAKE, Party, Phase
 from offchain.verde import ir
 from offchain.verde.game import DisputeAgent, Liar, Program, play
 from offchain.verde.job import VerdeJob, spec_hash
-from offchain.verde.trainer import VerdeTrainer, corrupt, other_run, skip
+from offchain.verde.adversary import Cheater, corrupt, other_run, skip
+from offchain.verde.trainer import VerdeTrainer
 
 JOB = VerdeJob(steps=4, checkpoint_interval=2)
 INTERVAL = 2  # market checkpoint interval: checkpoints after steps 2 and 4
@@ -58,7 +59,7 @@ def visible(make, step: int, *, op: int | None = None) -> VerdeTrainer:
     skipped."""
     numel = program()[op].numel if op is not None else 32
     for element in list(range(numel - 1, -1, -1))[:48]:
-        t = VerdeTrainer(JOB, dishonest=make(element))
+        t = Cheater(JOB, make(element))
         try:
             t.train()
         except IndexError:
@@ -81,7 +82,7 @@ def cheater(kind: str) -> VerdeTrainer:
         return visible(lambda e: corrupt(1, dot, element=e, mode="ulp"), 1, op=dot)
     if kind == "optim_big":
         return visible(lambda e: corrupt(3, sqrt, element=e, mode="big"), 3, op=sqrt)
-    t = VerdeTrainer(JOB, dishonest=skip(3) if kind == "skip" else other_run(7, start=3))
+    t = Cheater(JOB, skip(3) if kind == "skip" else other_run(7, start=3))
     t.train()
     return t
 
@@ -349,7 +350,7 @@ def test_crowdfunded_job_both_solvers_wrong_every_wei_reaches_contributors(
     credits nobody outside the dispute), and the whole pool and both stakes reach the contributors."""
     ulp = cheater("fwd_exp_ulp")
     exp, element = ulp.dishonest.op, ulp.dishonest.element
-    big = VerdeTrainer(JOB, dishonest=corrupt(1, exp, element=element, mode="big"))
+    big = Cheater(JOB, corrupt(1, exp, element=element, mode="big"))
     big.train()
     assert len({ulp.roots[2], big.roots[2], honest().roots[2]}) == 3
     tree, data, num_ops = Program(honest()).job_fields

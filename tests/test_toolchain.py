@@ -1,4 +1,4 @@
-"""Guards for the offline toolchain traps in shared/TOOLCHAIN.md."""
+"""Guards for the offline toolchain traps of docs/toolchain.md."""
 
 from __future__ import annotations
 

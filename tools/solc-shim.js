@@ -2,7 +2,7 @@
 // A stand-in for the native `solc` binary, built on solc-js, for what py-solc-x and
 // ape-solidity call: `--version` and `--standard-json [--base-path D] [--include-path D]...`.
 // Why: no native solc can be installed offline here, and solcjs's own CLI differs from solc
-// (it prints a banner before the JSON and rejects flags py-solc-x passes). See TOOLCHAIN.md.
+// (it prints a banner before the JSON and rejects flags py-solc-x passes). See docs/toolchain.md.
 'use strict';
 const fs = require('fs');
 const path = require('path');

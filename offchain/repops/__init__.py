@@ -1,6 +1,6 @@
 """RepOps: bitwise-reproducible float32 ops for torch (fast kernels, scalar reference, counter RNG).
 
-The canonical semantics are DESIGN.md "Numbers"; every op's primitive sequence is docs/repops.md.
+The canonical semantics are docs/architecture.md "Numbers"; every op's primitive sequence is docs/repops.md.
 
     import offchain.repops.functional as R
     from offchain.repops.optim import AdamW

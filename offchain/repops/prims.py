@@ -42,7 +42,7 @@ from offchain.float32.fmath import (
 from offchain.float32.fmath import GELU_C0 as GELU_C0  # re-exported: functional.py, verde/program.py use P.GELU_C*
 from offchain.float32.fmath import GELU_C1 as GELU_C1
 
-torch.set_flush_denormal(False)  # subnormals are kept (DESIGN.md, Numbers)
+torch.set_flush_denormal(False)  # subnormals are kept (docs/architecture.md, "Numbers")
 
 F32 = torch.float32
 # Use the device-generic schedules (explicit Python loops, what CUDA runs) on CPU too: the tests set it to

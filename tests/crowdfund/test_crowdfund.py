@@ -582,7 +582,7 @@ def test_receive_from_stranger_reverts(crowdfund, alice):
 
 def test_refund_to_contract_rejecting_ether_reverts(project, crowdfund, create, eth, deployer, chain):
     """A contributor that cannot take ETH makes its refund revert with CrowdfundEtherTransferFailed."""
-    refuser = project.EtherRefuser.deploy(sender=deployer)
+    refuser = project.ContractUser.deploy(sender=deployer)
     cid = create(eth)
     data = crowdfund.contribute.as_transaction(cid, 50, value=50, sender=deployer).data
     refuser.execute(crowdfund, 50, data, value=50, sender=deployer)

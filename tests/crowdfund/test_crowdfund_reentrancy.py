@@ -1,6 +1,6 @@
 """Re-entrancy attempts on Crowdfund through a malicious ETH receiver and a malicious ERC20.
 
-The attacker contracts (contracts/test/ReentrantReceiver.sol, ReentrantToken.sol) record the outcome of
+The attacker contracts (contracts/test/ContractUser.sol, ReentrantToken.sol) record the outcome of
 their re-entrant call instead of bubbling it, so each test checks that the outer payment completed, the
 re-entry was refused with ReentrancyGuardReentrantCall, and nobody was paid twice.
 Run: `.venv/bin/ape test tests/crowdfund/test_crowdfund_reentrancy.py -q -p no:cacheprovider`
@@ -18,7 +18,7 @@ GUARD_SELECTOR = keccak(text="ReentrancyGuardReentrantCall()")[:4]
 @pytest.fixture
 def attacker(project, deployer):
     """A contract contributor whose receive() re-enters an armed call."""
-    return project.ReentrantReceiver.deploy(sender=deployer)
+    return project.ContractUser.deploy(sender=deployer)
 
 
 def _calldata(method, *args) -> bytes:

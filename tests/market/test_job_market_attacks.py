@@ -61,7 +61,7 @@ def test_join_fee_on_transfer_token_reverts(market, chain, fee_token, alice, bob
 
 @pytest.fixture
 def attacker(project, deployer):
-    return deployer.deploy(project.ReentrantReceiver)
+    return deployer.deploy(project.ContractUser)
 
 
 def _as(attacker, eve, target, call, *args, value: int = 0):

@@ -95,7 +95,7 @@ def test_committee_has_one_clock_then_the_dispute_expires(game, referee, market,
 
 def test_withdrawBond_reentrant_receiver_gets_credit_once(h, project, deployer, referee, chain, post_roots, bob, eve):
     """A watcher contract that re-enters withdrawBond from receive() is refused and is paid its credit once."""
-    attacker = deployer.deploy(project.ReentrantReceiver)
+    attacker = deployer.deploy(project.ContractUser)
     job_id = h.start()
     post_roots(job_id, bob, liar(5), 1)
     payload = referee.openWatcherDispute.encode_input(job_id, bob, 1, honest_root(30))

@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-/// @title ReentrantReceiver
-/// @notice An attacker account: a contract that acts as a user (requester, solver, funder) through
-/// `execute`, and whose `receive()` replays an armed call into a target while ETH is being paid to it,
-/// e.g. `withdraw`, `claim` or `cancelJob` of the contract that is paying. Tests only.
+/// @title ContractUser
+/// @notice A contract account for tests: it acts as a user (requester, solver, funder, challenger) through
+/// `execute`, and its `receive()` can misbehave in the two ways a contract user can while ETH is paid to it:
+/// refuse the ETH (`setRefusing`), so a test shows the payment fails cleanly and leaves the credit owed, or
+/// replay an armed call into a target (`arm`), e.g. `withdraw`, `claim` or `cancelJob` of the contract that is
+/// paying. Tests only.
 ///
 /// The re-entrant call's outcome is recorded (`lastSucceeded`, `lastReturnData`, an event) instead of
 /// bubbled, so the outer payment completes and a test can assert that the guard refused the re-entry
 /// and that the attacker got nothing extra. Each arming fires once, so a successful re-entry cannot
 /// recurse without bound.
-contract ReentrantReceiver {
+contract ContractUser {
+    /// @notice The ETH was refused on purpose.
+    error EtherRefused();
+
     /// @notice A re-entry was attempted from `receive()`.
     /// @param target The contract called.
     /// @param success Whether the re-entrant call succeeded.
@@ -29,6 +34,14 @@ contract ReentrantReceiver {
     bool public lastSucceeded;
     /// @notice Return or revert data of the last re-entry.
     bytes public lastReturnData;
+    /// @notice Whether `receive()` reverts.
+    bool public refusing;
+
+    /// @notice Refuse ETH from now on (`true`) or accept it again (`false`).
+    /// @param _refusing The new setting.
+    function setRefusing(bool _refusing) external {
+        refusing = _refusing;
+    }
 
     /// @notice Make the next ETH receipt call `_target` with `_payload`.
     /// @param _target The contract to re-enter.
@@ -64,8 +77,10 @@ contract ReentrantReceiver {
         result_ = ret;
     }
 
-    /// @notice Accept ETH; when armed, re-enter `target` once with `payload` and record the outcome.
+    /// @notice Refuse ETH when refusing; otherwise accept it and, when armed, re-enter `target` once with
+    /// `payload` and record the outcome.
     receive() external payable {
+        if (refusing) revert EtherRefused();
         if (!armed) return;
         armed = false;
         attempts += 1;

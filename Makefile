@@ -60,6 +60,11 @@ swarm: setup
 bench-float32: setup
 	$(BIN)/python benchmarks/bench_float32.py
 
+.PHONY: bench-ulp
+# exp/log/tanh recipes over all 2^32 float32 inputs: max error in ulps and where (~40 CPU-minutes; docs/float32.md).
+bench-ulp: setup
+	$(BIN)/python tools/sweep_ulp.py
+
 .PHONY: bench-repops
 # RepOps against native torch (training step and heavy ops) plus Float32 gas when wired; not part of `make test`.
 bench-repops: setup

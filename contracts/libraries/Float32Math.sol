@@ -6,18 +6,24 @@ import {Float32, LibFloat32} from "./Float32.sol";
 /// @title Float32Math
 /// @notice exp, log and tanh as the fixed primitive sequences of docs/repops.md, on LibFloat32's correctly rounded
 /// add/sub/mul/div, so they give exactly the bits of the fast torch kernels (offchain/repops/prims.py) and the
-/// scalar reference (offchain/repops/reference.py): range reduction, a Horner polynomial, and a scaling by powers
+/// numpy oracle (offchain/float32/fmath.py): range reduction, a Horner polynomial, and a scaling by powers
 /// of two built from exponent bits. Each costs a few dozen primitives (about 15k to 30k gas).
 ///
 /// | function | NaN | -inf / x < 0 | ±0   | +inf |
 /// |----------|-----|--------------|------|------|
 /// | exp      | NaN | +0           | 1    | +inf |
 /// | log      | NaN | NaN          | -inf | +inf |
-/// | tanh     | NaN | -1           | ±0   | 1    |
+/// | tanh     | NaN | -1           | +0   | 1    |
 ///
-/// NOTE: The constants are float32 bit patterns copied from docs/repops.md (prims.py names them the same).
-/// The recipes are not correctly rounded (within 2 ulp of the true value); they are reproducible, which is
-/// what the referee needs.
+/// tanh(-0) is +0, not -0: the small-|x| branch computes -0 + (z * x) * q with z = +0, q < 0, i.e. -0 + +0 = +0
+/// (the numpy oracle, the torch kernels and this library agree; tests/libraries/test_float32.py checks the table).
+///
+/// NOTE: The constants are float32 bit patterns copied from docs/repops.md (offchain/float32/fmath.py names them
+/// the same). The recipes are not correctly rounded; they are reproducible, which is what the referee needs.
+/// Measured over all 2^32 inputs (tools/sweep_ulp.py: error |y - f(x)| / ulp(f(x)) against float64, in float32
+/// ulps of the true value), the largest errors are exp 1.221 ulp (x = 0x426D0F97, 59.265), log 2.845 ulp
+/// (x = 0x3F90DEC1, 1.1318) and tanh 2.475 ulp (x = 0x3E9AEA95, 0.30257, just above the 0.3 switch); so within
+/// 3 ulp everywhere, and exactly right on every special value.
 library Float32Math {
     // ------------------------------------------------------------------ constants
 

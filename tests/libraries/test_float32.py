@@ -17,6 +17,7 @@ from float32_support import BINARY_FLOAT_OPS, CHECKED_OPS, EDGE_BITS, mismatches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from offchain.float32 import fmath
 from offchain.float32.bits import CANONICAL_NAN
 from offchain.float32.oracle import int_to_f32_bits, reference
 
@@ -460,3 +461,25 @@ def test_fuzz_binary_ops_match_numpy(float32_bulk, pairs):
     b = np.array([p[1] for p in pairs], dtype=np.uint32)
     for op in BINARY_FLOAT_OPS + ("sqrt",):
         _check(op, float32_bulk.many(op, a, b), reference(op, a, b), a, b)
+
+
+# ============================================================ Float32Math: the special values of its table
+
+# Float32Math.sol's table, row by row: NaN, -inf, a negative, -0, +0, +inf, and the outputs the recipes give.
+MATH_SPECIALS = [NAN, NEG_INF, f32(-2.5), NEG_ZERO, 0, INF]
+MATH_TABLE = {
+    0: ("exp", [NAN, 0, None, f32(1.0), f32(1.0), INF]),  # None: not a special value, checked against fmath
+    1: ("log", [NAN, NAN, NAN, NEG_INF, NEG_INF, INF]),
+    2: ("tanh", [NAN, f32(-1.0), None, 0, 0, f32(1.0)]),  # tanh(-0) = +0: -0 + (z*x)*q = -0 + +0
+}
+
+
+@pytest.mark.parametrize("which", sorted(MATH_TABLE), ids=[v[0] for _, v in sorted(MATH_TABLE.items())])
+def test_float32_math_special_values(project, deployer, which):
+    """Float32Math.exp/log/tanh on chain give the table of its NatSpec, and the numpy oracle's bits."""
+    name, table = MATH_TABLE[which]
+    harness = project.Float32MathHarness.deploy(sender=deployer)
+    got = [int(v) for v in harness.batch(which, MATH_SPECIALS)]
+    oracle = getattr(fmath, name)(np.array(MATH_SPECIALS, dtype=np.uint32).view(np.float32)).view(np.uint32)
+    assert got == oracle.tolist()
+    assert [w is None or g == w for g, w in zip(got, table, strict=True)] == [True] * len(table), [hex(g) for g in got]

@@ -8,6 +8,7 @@ import torch
 from repops_helpers import assert_bits_equal, edge_values, mixed
 
 import offchain.repops.functional as R
+from offchain.float32 import fmath
 from offchain.repops import prims as P
 from offchain.repops import reference as ref
 
@@ -96,6 +97,22 @@ def test_transcendental_accuracy_within_few_ulp() -> None:
         ulp = torch.clamp(t.abs().float(), min=1e-38).double() * 2.0**-23
         err = ((fast(inp).double() - t).abs() / ulp).max().item()
         assert err < 3.0, f"{fast.__name__}: {err} ulp"
+
+
+def test_transcendental_worst_cases_and_signed_zero() -> None:
+    """The exhaustive sweep's worst inputs (docs/repops.md, tools/sweep_ulp.py) keep their error; tanh(-0) = +0."""
+    worst = {"exp": (0x426D0F97, 1.2206), "log": (0x3F90DEC1, 2.8446), "tanh": (0x3E9AEA95, 2.4747)}
+    for name, (bits, ulps) in worst.items():
+        x = np.array([bits], dtype=np.uint32).view(np.float32)
+        y = getattr(fmath, name)(x)
+        assert_bits_equal(getattr(P, name)(T(x)), y)
+        true = float(getattr(np, name)(x.astype(np.float64))[0])
+        ulp = 2.0 ** (np.frexp(true)[1] - 24)
+        assert abs(abs(float(y[0]) - true) / ulp - ulps) < 1e-4, name
+    for fast, oracle in ((P.tanh, fmath.tanh), (P.exp, fmath.exp), (P.log, fmath.log)):
+        z = np.array([-0.0, 0.0], dtype=np.float32)
+        assert_bits_equal(fast(T(z)), oracle(z))
+    assert fmath.tanh(np.array([-0.0], dtype=np.float32)).view(np.uint32).tolist() == [0]  # +0, not -0
 
 
 @pytest.mark.parametrize("name", ["relu", "gelu"])

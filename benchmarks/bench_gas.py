@@ -6,7 +6,8 @@ The reference numbers are the public RL Swarm testnet's SwarmCoordinator measure
 (the issue's figures): registerPeer 141,717 gas with no ownership proof; submitWinners with one winner
 196,595; submitReward 108,848. Targets: register with the RSA key proof <= 200,000; a vote's commit and
 reveal together <= 196,595; a reward commitment <= 90,000. It also measures the Verde referee's calls on a
-committee-judged job (opening, bisecting, a committee and a timeout verdict with the market's slash). Last line:
+committee-judged job (opening, narrowing the steps, a committee and a timeout verdict with the market's slash).
+Last line:
 `gas: register=<n> commit_vote=<n> reveal_vote=<n> reward_commit=<n> checkpoint=<n>`.
 """
 
@@ -111,13 +112,15 @@ def measure() -> dict[str, int]:
 
 
 def _play_to_committee(referee, did: int, defender, challenger) -> dict[str, int]:
-    """Bisect the Steps phase (the parties disagree from the first step on) to the committee; move gas."""
+    """Narrow the Steps phase (the parties disagree from the first step on) to the committee; the gas of the
+    first round's moves (16-ary: 9 roots over the 10 steps of the interval)."""
     gas: dict[str, int] = {}
     while referee.disputeOf(did).phase == 1:  # Phase.Steps
-        mid = referee.midpoint(did)
-        gas.setdefault("bisect_defender", referee.bisect(did, mid.to_bytes(32, "big"), sender=defender).gas_used)
-        tx = referee.bisect(did, (mid + 1).to_bytes(32, "big"), sender=challenger)
-        gas.setdefault("bisect_challenger", tx.gas_used)
+        pos = list(referee.positions(did))
+        mine = [p.to_bytes(32, "big") for p in pos]
+        gas.setdefault("narrow_defender", referee.narrow(did, mine, [], sender=defender).gas_used)
+        tx = referee.narrow(did, [(p + 1).to_bytes(32, "big") for p in pos], mine, sender=challenger)
+        gas.setdefault("narrow_challenger", tx.gas_used)
     return gas
 
 
@@ -152,8 +155,7 @@ def measure_disputes(d, gov, ops, funders) -> dict[str, int]:
     opened = referee.openSolverDispute(job, ops[2], 1, sender=ops[1], value=bond)
     gas["open_solver_dispute"] = opened.gas_used
     did = opened.events.filter(referee.DisputeCreated)[0].disputeId
-    mid = referee.midpoint(did)
-    referee.bisect(did, mid.to_bytes(32, "big"), sender=ops[2])
+    referee.narrow(did, [p.to_bytes(32, "big") for p in referee.positions(did)], [], sender=ops[2])
     chain.pending_timestamp = referee.moveDeadline(did) + 1  # the challenger never answers
     gas["resolve_timeout"] = referee.timeout(did, sender=gov).gas_used
     gas["withdraw_bond"] = referee.withdrawBond(sender=ops[2]).gas_used
@@ -192,8 +194,8 @@ def main() -> int:
         ("set committee (3 members)", "", gas["set_committee"]),
         ("open watcher dispute", "", gas["open_watcher_dispute"]),
         ("open solver dispute", "", gas["open_solver_dispute"]),
-        ("bisect (defender)", "", gas["bisect_defender"]),
-        ("bisect (challenger)", "", gas["bisect_challenger"]),
+        ("narrow steps (defender)", "", gas["narrow_defender"]),
+        ("narrow steps (challenger)", "", gas["narrow_challenger"]),
         ("committee verdict + slash", "", gas["resolve_committee"]),
         ("timeout verdict + slash", "", gas["resolve_timeout"]),
         ("withdraw bond", "", gas["withdraw_bond"]),

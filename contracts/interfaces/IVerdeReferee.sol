@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IJobMarket} from "./IJobMarket.sol";
-import {IVerdeTypes} from "./IVerdeTypes.sol";
+import {IVerdeMoves} from "./IVerdeMoves.sol";
 
 /// @title IVerdeReferee
 /// @notice Refereed delegation (Verde): a bisection dispute game that narrows a disagreement about a
@@ -15,16 +15,18 @@ import {IVerdeTypes} from "./IVerdeTypes.sol";
 ///    bound by the job spec), so the checkpoint phase is settled at opening from the roots on the market.
 ///    The referee calls `IJobMarket.openDispute` once, which freezes the claims of every solver party. Only
 ///    the disputed checkpoint must be inside its challenge window.
-/// 2. Steps. Bisection over the steps of the disputed interval `(step(k-1), step(k)]`: the defender posts
-///    its state root after the midpoint step, the challenger answers with its own; equal roots move the
-///    agreed end up, different roots move the disputed end down, until one step `s` is left.
+/// 2. Steps. Narrowing over the steps of the disputed interval `(step(k-1), step(k)]`: the defender posts its
+///    state roots after up to `arity().steps - 1` steps spread evenly inside it, the challenger answers with its
+///    own; the range becomes the one between the last agreed root and the first differing one, until one step
+///    `s` is left.
 /// 3. OpTrace. The step is a program of G ops fixed in the job's parameters when it was posted (a solver
 ///    joins under it; docs/verde-trace.md). Each party commits its trace state root S_G (a Merkle tree whose leaf i is op
 ///    i's descriptor hash with its output root), proving its last entry is its root for the step; then
-///    bisection over S_j finds op `j`: S_j agreed (so every input is agreed), S_{j+1} disputed.
-/// 4. Output and Descent. Both reveal op `j`'s output root; a 16-ary descent over the two output tensors'
+///    narrowing over S_j finds op `j`: S_j agreed (so every input is agreed), S_{j+1} disputed.
+/// 4. Output and Descent. Both reveal op `j`'s output root; a k-ary descent over the two output tensors'
 ///    Merkle trees finds the first element whose bits differ.
-/// 5. Reduction (reductions only). An 8-ary bisection over that element's partial sums finds one term.
+/// 5. Reduction (reductions only). Narrowing over that element's partial sums finds one term.
+/// Steps, OpTrace, Descent and Reduction are one move, `narrow`, with one arity per phase (`arity()`).
 /// 6. Leaf. Anyone proves the agreed operand elements (`resolveElement`, or `resolveHashOp`,
 ///    `resolveLoad`, `resolveBatch` for ops whose output is a hash); the OpAdjudicator recomputes the one
 ///    element with Float32 and the party whose value differs loses. A pinned step of a job posted without a
@@ -52,8 +54,9 @@ import {IVerdeTypes} from "./IVerdeTypes.sol";
 ///   program the job, was opened.
 /// - It SHOULD void the job (`IJobMarket.voidResult`) when a dispute shows that no solver's result holds.
 /// - A move MUST NOT be accepted from anyone but the party whose turn it is.
-/// The op-phase moves (commitTrace .. resolveBatch) are IVerdeOpPhases, served at this address.
-interface IVerdeReferee is IVerdeTypes {
+/// The moves (IVerdeMoves: narrow, commitTrace .. resolveBatch) are part of this interface; the referee serves
+/// them from its moves facet over its own storage.
+interface IVerdeReferee is IVerdeMoves {
     // ---------------------------------------------------------------- opening
 
     /// @notice As a solver of `jobId`, dispute `defender`'s checkpoint `index`, whose root differs from the
@@ -80,13 +83,6 @@ interface IVerdeReferee is IVerdeTypes {
         returns (uint256 disputeId_);
 
     // ---------------------------------------------------------------- moves
-
-    /// @notice Commit to the value at the current bisection midpoint (Steps or OpTrace phase).
-    /// The defender commits first; the challenger's answer narrows the range: equal commitments move the
-    /// agreed end to the midpoint, different ones the disputed end. A range of one advances the phase.
-    /// @param disputeId The dispute.
-    /// @param commitment The state root (Steps) or trace state root (OpTrace) at `midpoint(disputeId)`.
-    function bisect(uint256 disputeId, bytes32 commitment) external;
 
     /// @notice Committee phase: resolve with `m` of the `n` signatures of the committee in force when the
     /// dispute opened, within the committee's clock (`CLOCK_SECONDS()` from the step's pinning, inclusive).
@@ -135,10 +131,15 @@ interface IVerdeReferee is IVerdeTypes {
     /// @return dispute_ See Dispute.
     function disputeOf(uint256 disputeId) external view returns (Dispute memory dispute_);
 
-    /// @notice The position the next `bisect` commits to: floor((lo + hi) / 2) of the current range.
+    /// @notice The positions whose values the next `narrow` of a Steps, OpTrace or Reduction round posts: up to
+    /// `arity - 1` points `lo + (hi - lo) * (i + 1) / (count + 1)` strictly inside `(lo, hi)`; empty in other phases.
     /// @param disputeId The dispute.
-    /// @return position_ The midpoint.
-    function midpoint(uint256 disputeId) external view returns (uint64 position_);
+    /// @return positions_ The positions, increasing.
+    function positions(uint256 disputeId) external view returns (uint64[] memory positions_);
+
+    /// @notice The arity of each narrowing phase.
+    /// @return arity_ Steps, OpTrace, Descent and Reduction arities.
+    function arity() external view returns (Arity memory arity_);
 
     /// @notice When the side to move runs out of time (its clock's remainder after the current turn started).
     /// @param disputeId The dispute.
@@ -180,10 +181,10 @@ interface IVerdeReferee is IVerdeTypes {
     /// @return firstLoss_ The dispute id, or 0.
     function standingOf(uint256 jobId, address solver) external view returns (uint32 live_, uint256 firstLoss_);
 
-    /// @notice The op-phase facet: calls of IVerdeOpPhases sent to this referee run its code over this
-    /// referee's storage (delegatecall from the fallback).
-    /// @return opPhases_ Its address.
-    function opPhases() external view returns (address opPhases_);
+    /// @notice The moves facet: the moves of IVerdeMoves sent to this referee run its code over this referee's
+    /// storage (ERC-7201 namespace `verde.referee`), by delegatecall.
+    /// @return moves_ Its address.
+    function moves() external view returns (address moves_);
 
     /// @notice `account`'s withdrawable bond credit.
     /// @param account The account.

@@ -4,19 +4,19 @@ pragma solidity ^0.8.28;
 import {IJobMarket} from "./IJobMarket.sol";
 
 /// @title IVerdeTypes
-/// @notice The types, events and errors shared by the Verde referee (IVerdeReferee) and its op-phase
-/// facet (IVerdeOpPhases), which run at one address over one storage.
+/// @notice The types, events and errors shared by the Verde referee (IVerdeReferee) and its moves facet
+/// (IVerdeMoves), which run at one address over one storage.
 interface IVerdeTypes {
     // ---------------------------------------------------------------- types
 
     /// @notice Where a dispute stands.
     enum Phase {
         None, // no such dispute
-        Steps, // bisection over the steps between two checkpoints
-        OpTrace, // trace state roots committed, bisection over the ops of one step
+        Steps, // k-ary narrowing over the steps between two checkpoints
+        OpTrace, // trace state roots committed, k-ary narrowing over the ops of one step
         Output, // one op pinned: each party reveals its output root for it
-        Descent, // 16-ary descent over the two output tensors' Merkle trees down to one element
-        Reduction, // 8-ary bisection over the partial sums of that element of a reduction
+        Descent, // k-ary descent over the two output tensors' Merkle trees down to one element
+        Reduction, // k-ary narrowing over the partial sums of that element of a reduction
         Leaf, // one element (or partial sum, or hash op) found: waiting for the on-chain recomputation
         Committee, // no on-chain recipe (no program registered): waiting for the committee's signatures
         Resolved // decided; bonds credited, market settled
@@ -47,6 +47,15 @@ interface IVerdeTypes {
         uint64 numSteps; // T: the job's steps (leaves of the data tree)
     }
 
+    /// @notice The arity of each narrowing phase, fixed per referee: a Steps, OpTrace or Reduction move posts
+    /// up to `arity - 1` points, a Descent move the 2^log2(descent) nodes that many levels down.
+    struct Arity {
+        uint8 steps; // 2..32
+        uint8 ops; // 2..32
+        uint8 descent; // 2, 4, 8, 16 or 32
+        uint8 partials; // 2..32
+    }
+
     /// @notice An earlier op's trace entry, proven against the agreed trace state root.
     struct OperandRef {
         bytes32 opHash; // keccak of that op's descriptor
@@ -63,12 +72,12 @@ interface IVerdeTypes {
         Phase phase; // current phase
         Party turn; // whose move it is (Party.None once resolved)
         uint32 checkpointIndex; // the disputed checkpoint `k`
-        uint64 lo; // last agreed position of the current bisection (step, op index or partial-sum index)
-        uint64 hi; // first disputed position of the current bisection
+        uint64 lo; // last agreed position of the current narrowing (step, op index or partial-sum index)
+        uint64 hi; // first disputed position of the current narrowing
         bytes32 agreedRoot; // both parties' commitment at `lo`
         bytes32 challengerRoot; // the challenger's commitment at `hi`
         bytes32 defenderRoot; // the defender's commitment at `hi`
-        bytes32 pendingRoot; // the defender's commitment at the midpoint, awaiting the challenger's answer
+        bytes32 pendingRoot; // keccak of the defender's values of this round, awaiting the challenger's answer
         uint64 step; // the disputed step once the Steps phase ends
         uint32 opIndex; // the disputed op once the OpTrace phase ends
         uint64 challengerClock; // seconds left on the challenger's clock
@@ -109,16 +118,9 @@ interface IVerdeTypes {
         uint32 index,
         bool watcher
     );
-    /// @notice A party committed to its value at bisection position `position`.
+    /// @notice The range of a Steps, OpTrace or Reduction narrowing became `(lo, hi]`.
     /// @param disputeId The dispute.
-    /// @param phase The bisection phase (Steps, OpTrace or Reduction).
-    /// @param party Who moved.
-    /// @param position The midpoint position the commitment is for.
-    /// @param commitment The state root, trace accumulator or partial-sum root at `position`.
-    event Bisected(uint256 indexed disputeId, Phase phase, Party party, uint64 position, bytes32 commitment);
-    /// @notice The bisection range narrowed to `(lo, hi]`.
-    /// @param disputeId The dispute.
-    /// @param phase The bisection phase.
+    /// @param phase The phase.
     /// @param lo The last agreed position.
     /// @param hi The first disputed position.
     event RangeNarrowed(uint256 indexed disputeId, Phase phase, uint64 lo, uint64 hi);
@@ -137,8 +139,8 @@ interface IVerdeTypes {
     event OpPinned(uint256 indexed disputeId, uint32 opIndex);
     /// @notice A party revealed its output root for the pinned op.
     event OutputRevealed(uint256 indexed disputeId, Party party, uint8 opcode, bytes32 outRoot);
-    /// @notice A party revealed values in the Descent or Reduction phase (nodes, leaf data, or partial sums
-    /// as bytes32): the other party's answer repeats the defender's, so clients read them from here.
+    /// @notice A party's narrowing move (`IVerdeMoves.narrow`): its roots at `positions`, its nodes or leaf data,
+    /// or its partial sums as bytes32. The challenger's answer repeats the defender's, so clients read them here.
     event ValuesRevealed(uint256 indexed disputeId, Party party, Phase phase, bytes32[] values);
     /// @notice The descent found the first differing element of the pinned op's output.
     event ElementPinned(uint256 indexed disputeId, uint64 element, uint32 challengerValue, uint32 defenderValue);
@@ -213,6 +215,8 @@ interface IVerdeTypes {
     error RefereeBadCommitteeSetup(uint256 members, uint256 threshold);
     /// @notice Constructor arguments out of range (zero bond or clock, reward above 10 000 bps, no market).
     error RefereeBadConfig(uint256 bond, uint64 clockSeconds, uint16 rewardBps);
+    /// @notice An arity out of range (2..32; the descent's a power of two).
+    error RefereeBadArity(Arity arity);
     /// @notice `account` is a solver of job `jobId`: a solver disputes with `openSolverDispute`.
     error RefereeWatcherIsSolver(uint256 jobId, address account);
     /// @notice `winner` is not a side (Challenger or Defender).

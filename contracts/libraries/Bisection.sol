@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.37;
+pragma solidity ^0.8.28;
 
 import {IVerdeTypes} from "../interfaces/IVerdeTypes.sol";
 
@@ -7,23 +7,57 @@ import {IVerdeTypes} from "../interfaces/IVerdeTypes.sol";
 /// @notice Range and clock math of the Verde dispute game, over a dispute held in storage.
 ///
 /// The range `(lo, hi]` always satisfies: both parties agree on the commitment at `lo` (`agreedRoot`) and
-/// disagree at `hi` (`challengerRoot != defenderRoot`). A round is one defender commitment at the midpoint
-/// followed by the challenger's answer; the answer halves the range, so a range of `n` positions is
-/// pinned to one (`hi == lo + 1`) in `ceil(log2 n)` rounds.
+/// disagree at `hi` (`challengerRoot != defenderRoot`). A round of a k-ary narrowing is the defender's values at
+/// up to `k - 1` points spread evenly inside the range, then the challenger's at the same points; the range
+/// becomes the one between the last point both agree on (or `lo`) and the first where they differ (or `hi`),
+/// so a range of `n` positions is pinned to one (`hi == lo + 1`) in about `log_k n` rounds.
 ///
 /// Clocks: each side has a chess clock; only the side to move spends time. A move is accepted while
 /// `now <= turnStartedAt + clock` and the side loses by timeout once `now` is past that deadline.
 library Bisection {
     // ---------------------------------------------------------------- range
 
-    /// @notice The position the next commitment is for: floor((lo + hi) / 2), strictly inside `(lo, hi)`
-    /// whenever the range is not pinned.
+    /// @notice The positions of the next round: `count = min(k - 1, hi - lo - 1)` points
+    /// `lo + (hi - lo) * (i + 1) / (count + 1)`, strictly increasing and strictly inside `(lo, hi)`.
+    /// @param _d The dispute (not pinned).
+    /// @param _k The arity (2..32).
+    /// @return pos_ The positions.
+    function positions(IVerdeTypes.Dispute storage _d, uint256 _k) internal view returns (uint64[] memory pos_) {
+        uint256 lo = _d.lo;
+        uint256 n = _d.hi - lo;
+        uint256 count = n - 1 < _k - 1 ? n - 1 : _k - 1;
+        pos_ = new uint64[](count);
+        for (uint256 j; j < count; ++j) {
+            // SAFETY: n < 2^64 and j + 1 <= 31, so nothing overflows; the points increase strictly because
+            // n >= count + 1, and lie in (lo, hi) because 1 <= n (j + 1) / (count + 1) < n.
+            pos_[j] = uint64(lo + (n * (j + 1)) / (count + 1));
+        }
+    }
+
+    /// @notice Narrow the range to the first point `_j` where the two parties' values differ (`_j` is the
+    /// number of points they agree on first): `lo` moves to the last agreed point, `hi` to the first differing
+    /// one (it stays when they agree everywhere, `_j == pos.length`).
     /// @param _d The dispute.
-    /// @return position_ The midpoint.
-    function midpoint(IVerdeTypes.Dispute storage _d) internal view returns (uint64 position_) {
-        // SAFETY: hi > lo always, so hi - lo cannot underflow; lo + (hi - lo) / 2 cannot overflow.
-        unchecked {
-            position_ = _d.lo + (_d.hi - _d.lo) / 2;
+    /// @param _pos The round's positions.
+    /// @param _challenger The challenger's values at `_pos`.
+    /// @param _defender The defender's values at `_pos`.
+    /// @param _j The first index where they differ.
+    function narrowTo(
+        IVerdeTypes.Dispute storage _d,
+        uint64[] memory _pos,
+        bytes32[] calldata _challenger,
+        bytes32[] calldata _defender,
+        uint256 _j
+    ) internal {
+        if (_j > 0) {
+            _d.lo = _pos[_j - 1];
+            _d.agreedRoot = _challenger[_j - 1];
+        }
+        if (_j < _pos.length) {
+            // INVARIANT: the roots at the new `hi` differ, because the two values at `_pos[_j]` do.
+            _d.hi = _pos[_j];
+            _d.challengerRoot = _challenger[_j];
+            _d.defenderRoot = _defender[_j];
         }
     }
 
@@ -32,26 +66,6 @@ library Bisection {
     /// @return pinned_ True when `hi == lo + 1`.
     function pinned(IVerdeTypes.Dispute storage _d) internal view returns (bool pinned_) {
         pinned_ = _d.hi - _d.lo == 1;
-    }
-
-    /// @notice The challenger's answer to the defender's pending midpoint commitment: an equal commitment
-    /// moves the agreed end up to the midpoint, a different one the disputed end down.
-    /// @param _d The dispute.
-    /// @param _commitment The challenger's commitment at the midpoint.
-    /// @return agreed_ True when the challenger agreed with the defender.
-    function answer(IVerdeTypes.Dispute storage _d, bytes32 _commitment) internal returns (bool agreed_) {
-        uint64 mid = midpoint(_d);
-        agreed_ = _commitment == _d.pendingRoot;
-        if (agreed_) {
-            _d.lo = mid;
-            _d.agreedRoot = _commitment;
-        } else {
-            // INVARIANT: the roots at `hi` differ, because the two commitments at `mid` did.
-            _d.hi = mid;
-            _d.challengerRoot = _commitment;
-            _d.defenderRoot = _d.pendingRoot;
-        }
-        _d.pendingRoot = bytes32(0);
     }
 
     // ---------------------------------------------------------------- clocks

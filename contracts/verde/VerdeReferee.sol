@@ -8,14 +8,16 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IOpAdjudicator} from "../interfaces/IOpAdjudicator.sol";
+import {IVerdeMoves} from "../interfaces/IVerdeMoves.sol";
 import {IVerdeReferee} from "../interfaces/IVerdeReferee.sol";
-import {VerdeOpPhases} from "./VerdeOpPhases.sol";
+import {TensorMerkle} from "../libraries/TensorMerkle.sol";
+import {VerdeMoves} from "./VerdeMoves.sol";
 import {VerdeRefereeBase} from "./VerdeRefereeBase.sol";
 import {Bisection} from "../libraries/Bisection.sol";
-import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 
-/// @title VerdeReferee
-/// @notice The Verde dispute game over JobMarket jobs: bisection over the steps of a disputed checkpoint
+/// @title VerdeRefereeCore
+/// @notice The Verde dispute game over JobMarket jobs: k-ary narrowing over the steps of a disputed checkpoint
 /// interval, then over the ops of the disputed step's program, then a descent over the disputed op's
 /// output tensor to one element, then (for a reduction) over that element's partial sums, and finally an
 /// on-chain recomputation of one element by the OpAdjudicator (docs/verde.md, docs/verde-trace.md).
@@ -34,10 +36,11 @@ import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 /// force when the dispute opened, which has one clock (`CLOCK_SECONDS`) to decide before the dispute expires.
 /// NOTE: When a losing solver was already slashed by another dispute (or the job voided), the market is
 /// left as it is; the bond still moves, so the dispute always resolves.
-/// NOTE: The op-phase moves (IVerdeOpPhases) live in a facet, VerdeOpPhases, deployed by the constructor
-/// and reached through the fallback by delegatecall, which keeps each contract under the 24 KiB code limit.
+/// NOTE: The moves (IVerdeMoves, part of IVerdeReferee) run in a facet, VerdeMoves, deployed by the constructor
+/// with the same configuration and reached by delegatecall, which keeps each contract under the 24 KiB code
+/// limit; both keep their state in one ERC-7201 namespace (VerdeRefereeBase).
 /// CAUTION: The referee MUST be the only holder of the market's DISPUTE_ROLE.
-contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, ReentrancyGuardTransient {
+abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessControl, ReentrancyGuardTransient {
     using Bisection for Dispute;
 
     /// @notice Semantic version of this contract.
@@ -46,8 +49,8 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
     /// @notice Upper bound on the committee size; bounds the signature loop.
     uint256 public constant MAX_COMMITTEE = 32;
 
-    /// @dev The op-phase facet (same configuration, run over this storage).
-    address internal immutable _OP_PHASES;
+    /// @dev The moves facet (same configuration, run over this storage).
+    address internal immutable _MOVES;
 
     /// @param _market The job market (grant this contract its DISPUTE_ROLE).
     /// @param _adjudicator The OpAdjudicator, or address(0) for a referee whose jobs all go to the committee.
@@ -55,21 +58,67 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
     /// @param _bond The challenger's bond, in wei (> 0).
     /// @param _clockSeconds Each party's clock, in seconds (> 0).
     /// @param _rewardBps Winner's share of a losing solver's stake (<= 10 000).
+    /// @param _arity The arity of each narrowing phase.
     constructor(
         IJobMarket _market,
         address _adjudicator,
         address _admin,
         uint256 _bond,
         uint64 _clockSeconds,
-        uint16 _rewardBps
-    ) VerdeRefereeBase(_market, _adjudicator, _bond, _clockSeconds, _rewardBps) {
-        _OP_PHASES = address(new VerdeOpPhases(_market, _adjudicator, _bond, _clockSeconds, _rewardBps));
+        uint16 _rewardBps,
+        Arity memory _arity
+    ) VerdeRefereeBase(_market, _adjudicator, _bond, _clockSeconds, _rewardBps, _arity) {
+        _MOVES = address(new VerdeMoves(_market, _adjudicator, _bond, _clockSeconds, _rewardBps, _arity));
         _grantRole(DEFAULT_ADMIN_ROLE, _admin);
     }
 
-    /// @notice Serve the op-phase moves (IVerdeOpPhases) from the facet, over this contract's storage.
-    fallback() external {
-        address facet = _OP_PHASES;
+    /// @inheritdoc IVerdeMoves
+    function narrow(uint256, bytes32[] calldata, bytes32[] calldata) external {
+        _move();
+    }
+
+    /// @inheritdoc IVerdeMoves
+    function commitTrace(uint256, bytes32, bytes32, bytes32[] calldata, bytes32[] calldata) external {
+        _move();
+    }
+
+    /// @inheritdoc IVerdeMoves
+    function revealOp(uint256, bytes calldata, bytes32, bytes32, bytes32[] calldata, bytes32[] calldata) external {
+        _move();
+    }
+
+    /// @inheritdoc IVerdeMoves
+    function resolveElement(uint256, bytes calldata, OperandRef[] calldata, IOpAdjudicator.Opening[] calldata)
+        external
+    {
+        _move();
+    }
+
+    /// @inheritdoc IVerdeMoves
+    function resolveHashOp(uint256, bytes calldata, OperandRef[] calldata) external {
+        _move();
+    }
+
+    /// @inheritdoc IVerdeMoves
+    function resolveLoad(
+        uint256,
+        bytes calldata,
+        TensorMerkle.CheckpointHeader calldata,
+        bytes32,
+        uint256,
+        bytes32[] calldata
+    ) external {
+        _move();
+    }
+
+    /// @inheritdoc IVerdeMoves
+    function resolveBatch(uint256, bytes calldata, bytes32[3] calldata, bytes32[] calldata) external {
+        _move();
+    }
+
+    /// @dev Run the call in the moves facet over this contract's storage and return what it returns.
+    function _move() private {
+        address facet = _MOVES;
         assembly ("memory-safe") {
             calldatacopy(0, 0, calldatasize())
             let ok := delegatecall(gas(), facet, 0, calldatasize(), 0, 0)
@@ -80,10 +129,9 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
     }
 
     /// @inheritdoc IVerdeReferee
-    function opPhases() external view returns (address opPhases_) {
-        opPhases_ = _OP_PHASES;
+    function moves() external view returns (address moves_) {
+        moves_ = _MOVES;
     }
-
 
     /// @inheritdoc IVerdeReferee
     function openSolverDispute(uint256 _jobId, address _defender, uint32 _index)
@@ -121,32 +169,6 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
     }
 
     /// @inheritdoc IVerdeReferee
-    function bisect(uint256 _disputeId, bytes32 _commitment) external {
-        Dispute storage d = _dispute(_disputeId);
-        Phase phase = d.phase == Phase.OpTrace ? Phase.OpTrace : Phase.Steps;
-        _guardMove(_disputeId, d, phase);
-        if (phase == Phase.OpTrace && !d.tracesCommitted) revert RefereeWrongPhase(_disputeId, phase, phase);
-
-        d.charge();
-        d.moves += 1;
-        uint64 mid = d.midpoint();
-        if (d.turn == Party.Defender) {
-            d.pendingRoot = _commitment;
-            d.turn = Party.Challenger;
-            emit Bisected(_disputeId, phase, Party.Defender, mid, _commitment);
-            return;
-        }
-        d.answer(_commitment);
-        d.turn = Party.Defender;
-        emit Bisected(_disputeId, phase, Party.Challenger, mid, _commitment);
-        emit RangeNarrowed(_disputeId, phase, d.lo, d.hi);
-        if (d.pinned()) {
-            if (phase == Phase.Steps) _pin(_disputeId, d);
-            else _pinOp(_disputeId, d);
-        }
-    }
-
-    /// @inheritdoc IVerdeReferee
     function resolveByCommittee(uint256 _disputeId, Party _winner, bytes[] calldata _signatures) external {
         Dispute storage d = _dispute(_disputeId);
         if (d.phase != Phase.Committee) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Committee);
@@ -179,10 +201,10 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
 
     /// @inheritdoc IVerdeReferee
     function withdrawBond() external nonReentrant returns (uint256 amount_) {
-        amount_ = _bondCredit[msg.sender];
+        amount_ = _s().bondCredit[msg.sender];
         if (amount_ == 0) revert RefereeNothingToWithdraw(msg.sender);
 
-        _bondCredit[msg.sender] = 0;
+        _s().bondCredit[msg.sender] = 0;
         emit BondWithdrawn(msg.sender, amount_);
 
         Address.sendValue(payable(msg.sender), amount_);
@@ -200,15 +222,15 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         }
 
         // A new epoch, never an edit: the judges of a dispute are fixed when it opens, like its program.
-        uint32 epoch = ++_committeeEpoch;
-        mapping(address => bool) storage isMember = _isMember[epoch];
+        uint32 epoch = ++_s().committeeEpoch;
+        mapping(address => bool) storage isMember = _s().isMember[epoch];
         for (uint256 i; i < n; ++i) {
             address member = _newMembers[i];
             // INVARIANT: members are distinct and non-zero (ecrecover failures never count).
             if (member == address(0) || isMember[member]) revert RefereeBadCommitteeSetup(n, _newThreshold);
             isMember[member] = true;
         }
-        _committees[epoch] = Committee(_newMembers, _newThreshold);
+        _s().committees[epoch] = Committee(_newMembers, _newThreshold);
         emit CommitteeSet(epoch, _newMembers, _newThreshold);
     }
 
@@ -232,8 +254,8 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         uint64 hi = _stepOf(p, _index);
         if (hi <= lo) revert RefereeRootsAgree(_jobId, _index, theirs);
 
-        disputeId_ = ++_disputeCount;
-        Dispute storage d = _disputes[disputeId_];
+        disputeId_ = ++_s().disputeCount;
+        Dispute storage d = _s().disputes[disputeId_];
         d.jobId = _jobId;
         d.challenger = msg.sender;
         d.defender = _defender;
@@ -249,34 +271,12 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         d.challengerClock = _CLOCK_SECONDS;
         d.defenderClock = _CLOCK_SECONDS;
         d.turnStartedAt = uint64(block.timestamp);
-        d.committeeEpoch = _committeeEpoch;
-        _standing[_jobId][_defender].live += 1;
-        if (!_watcher) _standing[_jobId][msg.sender].live += 1;
+        d.committeeEpoch = _s().committeeEpoch;
+        _s().standing[_jobId][_defender].live += 1;
+        if (!_watcher) _s().standing[_jobId][msg.sender].live += 1;
         emit DisputeCreated(disputeId_, _jobId, msg.sender, _defender, _index, _watcher);
         // A one-step interval is pinned from the start; the defender moves first in the next phase.
         if (d.pinned()) _pin(disputeId_, d);
-    }
-
-    /// @dev The range is one step: play the op trace of the job's program, or hand the step to the
-    /// committee when the job has none.
-    function _pin(uint256 _disputeId, Dispute storage _d) internal {
-        _d.step = _d.hi;
-        _d.preRoot = _d.agreedRoot;
-        _d.turnStartedAt = uint64(block.timestamp);
-        uint32 numOps = _programOf(_d.jobId).numOps;
-        if (numOps == 0) {
-            _d.phase = Phase.Committee;
-            _d.turn = Party.None;
-            emit PhaseAdvanced(_disputeId, Phase.Committee, _d.hi);
-            return;
-        }
-        // The step's roots stay in challengerRoot / defenderRoot until commitTrace links the traces to them.
-        _d.phase = Phase.OpTrace;
-        _d.turn = Party.Defender;
-        _d.lo = 0;
-        _d.hi = numOps;
-        _d.agreedRoot = TraceMerkle.zeroRoot(TraceMerkle.depth(numOps));
-        emit PhaseAdvanced(_disputeId, Phase.OpTrace, _d.step);
     }
 
     /// @dev Count distinct signatures of committee `_epoch`'s members over `_hash`; revert unless they reach its
@@ -285,13 +285,13 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
         internal
         view
     {
-        uint256 threshold = _committees[_epoch].threshold;
+        uint256 threshold = _s().committees[_epoch].threshold;
         // INVARIANT: a dispute opened before any committee existed has no judges; it can only expire.
         if (threshold == 0) revert RefereeNoCommittee(_disputeId);
         bytes32 signed = MessageHashUtils.toEthSignedMessageHash(_hash);
         uint256 n = _signatures.length;
         if (n < threshold) revert RefereeBadCommittee(_disputeId, n, threshold);
-        mapping(address => bool) storage isMember = _isMember[_epoch];
+        mapping(address => bool) storage isMember = _s().isMember[_epoch];
         address[] memory seen = new address[](n);
         for (uint256 i; i < n; ++i) {
             address signer = ECDSA.recover(signed, _signatures[i]);
@@ -302,15 +302,6 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
             }
             seen[i] = signer;
         }
-    }
-
-    /// @dev A job's program: cached from the market the first time one of its steps is pinned (the market's
-    /// copy never changes after posting, so the cache is exact).
-    function _programOf(uint256 _jobId) internal returns (Program storage program_) {
-        program_ = _programs[_jobId];
-        if (program_.numSteps != 0) return program_;
-        (bytes32 tree, bytes32 data, uint32 numOps, uint64 steps) = _MARKET.programOf(_jobId);
-        if (numOps != 0) _programs[_jobId] = Program(tree, data, numOps, steps);
     }
 
     /// @dev The committee digest for `_winner` of dispute `_d`.
@@ -358,17 +349,24 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
 
     /// @inheritdoc IVerdeReferee
     function disputeCount() external view returns (uint256 count_) {
-        count_ = _disputeCount;
+        count_ = _s().disputeCount;
     }
 
     /// @inheritdoc IVerdeReferee
     function disputeOf(uint256 _disputeId) external view returns (Dispute memory dispute_) {
-        dispute_ = _disputes[_disputeId];
+        dispute_ = _s().disputes[_disputeId];
     }
 
     /// @inheritdoc IVerdeReferee
-    function midpoint(uint256 _disputeId) external view returns (uint64 position_) {
-        position_ = _dispute(_disputeId).midpoint();
+    function positions(uint256 _disputeId) external view returns (uint64[] memory positions_) {
+        Dispute storage d = _dispute(_disputeId);
+        uint256 k = _pointArity(d.phase);
+        if (k != 0) positions_ = d.positions(k);
+    }
+
+    /// @inheritdoc IVerdeReferee
+    function arity() external view returns (Arity memory arity_) {
+        arity_ = _arity();
     }
 
     /// @inheritdoc IVerdeReferee
@@ -383,25 +381,45 @@ contract VerdeReferee is VerdeRefereeBase, IVerdeReferee, AccessControl, Reentra
 
     /// @inheritdoc IVerdeReferee
     function committee() external view returns (address[] memory members_, uint256 threshold_) {
-        Committee storage c = _committees[_committeeEpoch];
+        Committee storage c = _s().committees[_s().committeeEpoch];
         (members_, threshold_) = (c.members, c.threshold);
     }
 
     /// @inheritdoc IVerdeReferee
     function committeeOf(uint256 _disputeId) external view returns (address[] memory members_, uint256 threshold_) {
-        Committee storage c = _committees[_dispute(_disputeId).committeeEpoch];
+        Committee storage c = _s().committees[_dispute(_disputeId).committeeEpoch];
         (members_, threshold_) = (c.members, c.threshold);
     }
 
     /// @inheritdoc IVerdeReferee
     function standingOf(uint256 _jobId, address _solver) external view returns (uint32 live_, uint256 firstLoss_) {
-        Standing storage st = _standing[_jobId][_solver];
+        Standing storage st = _s().standing[_jobId][_solver];
         (live_, firstLoss_) = (st.live, st.firstLoss);
     }
 
     /// @inheritdoc IVerdeReferee
     function bondCredit(address _account) external view returns (uint256 amount_) {
-        amount_ = _bondCredit[_account];
+        amount_ = _s().bondCredit[_account];
     }
 
+}
+
+/// @title VerdeReferee
+/// @notice The Verde referee with the arities chosen from `make bench-verde` (docs/verde.md, "Arity"): 16-ary
+/// Steps and OpTrace narrowing, a 16-ary (four-level) descent, 8-ary partial sums.
+contract VerdeReferee is VerdeRefereeCore {
+    /// @param _market The job market (grant this contract its DISPUTE_ROLE).
+    /// @param _adjudicator The OpAdjudicator, or address(0) for a referee whose jobs all go to the committee.
+    /// @param _admin Governance: DEFAULT_ADMIN_ROLE, sets the committee.
+    /// @param _bond The challenger's bond, in wei (> 0).
+    /// @param _clockSeconds Each party's clock, in seconds (> 0).
+    /// @param _rewardBps Winner's share of a losing solver's stake (<= 10 000).
+    constructor(
+        IJobMarket _market,
+        address _adjudicator,
+        address _admin,
+        uint256 _bond,
+        uint64 _clockSeconds,
+        uint16 _rewardBps
+    ) VerdeRefereeCore(_market, _adjudicator, _admin, _bond, _clockSeconds, _rewardBps, Arity(16, 16, 16, 8)) {}
 }

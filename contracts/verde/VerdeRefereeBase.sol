@@ -4,17 +4,18 @@ pragma solidity 0.8.37;
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IVerdeTypes} from "../interfaces/IVerdeTypes.sol";
 import {Bisection} from "../libraries/Bisection.sol";
+import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 
 /// @title VerdeRefereeBase
-/// @notice Storage, configuration and the internal rules shared by VerdeReferee and its op-phase facet
-/// VerdeOpPhases. The facet runs by delegatecall over the referee's storage, so both MUST list this base
-/// first (its variables then sit at the same slots in both); the facet's immutables are the referee's.
+/// @notice Storage, configuration and the internal rules shared by VerdeReferee and its moves facet VerdeMoves.
+/// The facet runs by delegatecall over the referee's storage, which lives in one ERC-7201 namespace
+/// (`verde.referee`), so neither contract's inheritance order can move it; the facet's immutables are the
+/// referee's (the referee deploys it with its own configuration).
 abstract contract VerdeRefereeBase is IVerdeTypes {
     using Bisection for Dispute;
 
     /// @notice Basis-point denominator.
     uint16 internal constant _BPS = 10_000;
-
 
     /// @dev The market this referee holds DISPUTE_ROLE on.
     IJobMarket internal immutable _MARKET;
@@ -26,13 +27,12 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
     uint64 internal immutable _CLOCK_SECONDS;
     /// @dev Winner's share of a losing solver's stake, in basis points.
     uint16 internal immutable _REWARD_BPS;
+    /// @dev Arities of the Steps, OpTrace and Reduction narrowing, and the Descent's levels per move.
+    uint8 internal immutable _STEPS_ARITY;
+    uint8 internal immutable _OPS_ARITY;
+    uint8 internal immutable _PARTIALS_ARITY;
+    uint8 internal immutable _DESCENT_LEVELS;
 
-    /// @dev The last dispute id handed out; ids start at 1.
-    uint256 internal _disputeCount;
-    /// @dev disputeId => dispute.
-    mapping(uint256 => Dispute) internal _disputes;
-    /// @dev account => withdrawable bond credit.
-    mapping(address => uint256) internal _bondCredit;
     /// @dev One committee: its members and the signatures it needs.
     struct Committee {
         address[] members;
@@ -45,35 +45,72 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
         uint64 firstLoss; // the lowest-numbered dispute it lost outright (0: none): its opponent takes the bounty
     }
 
-    /// @dev The committee number in force; a dispute is decided by the one in force when it opened.
-    uint32 internal _committeeEpoch;
-    /// @dev epoch => committee.
-    mapping(uint32 => Committee) internal _committees;
-    /// @dev epoch => account => is a member.
-    mapping(uint32 => mapping(address => bool)) internal _isMember;
-    /// @dev jobId => its Verde program, copied from the market's job when a step is first pinned.
-    mapping(uint256 => Program) internal _programs;
-    /// @dev jobId => solver => its disputes.
-    mapping(uint256 => mapping(address => Standing)) internal _standing;
+    /// @dev Everything the referee and its facet keep.
+    /// @custom:storage-location erc7201:verde.referee
+    struct RefereeStorage {
+        uint256 disputeCount; // the last dispute id handed out; ids start at 1
+        mapping(uint256 => Dispute) disputes; // disputeId => dispute
+        mapping(address => uint256) bondCredit; // account => withdrawable bond credit
+        uint32 committeeEpoch; // the committee number in force; a dispute is decided by the one of its opening
+        mapping(uint32 => Committee) committees; // epoch => committee
+        mapping(uint32 => mapping(address => bool)) isMember; // epoch => account => is a member
+        mapping(uint256 => Program) programs; // jobId => its program, copied from the market when a step is pinned
+        mapping(uint256 => mapping(address => Standing)) standing; // jobId => solver => its disputes
+    }
 
-    uint256 internal constant _DESCENT_LEVELS = 4;
-    uint256 internal constant _PARTIAL_POINTS = 7;
+    /// @dev keccak256(abi.encode(uint256(keccak256("verde.referee")) - 1)) & ~bytes32(uint256(0xff)) (ERC-7201).
+    bytes32 private constant _STORAGE = 0xa13443251717d72f3572f632622b93f7545ef71559c4890e7ccb7fa54449ff00;
 
     /// @param _market The job market (grant the referee its DISPUTE_ROLE).
     /// @param _adjudicator The OpAdjudicator, or address(0) for a referee whose jobs all go to the committee.
     /// @param _bond The challenger's bond, in wei (> 0).
     /// @param _clockSeconds Each party's clock, in seconds (> 0).
     /// @param _rewardBps Winner's share of a losing solver's stake (<= 10 000).
-    constructor(IJobMarket _market, address _adjudicator, uint256 _bond, uint64 _clockSeconds, uint16 _rewardBps) {
+    /// @param _arity The arity of each narrowing phase (2..32; the descent's a power of two).
+    constructor(
+        IJobMarket _market,
+        address _adjudicator,
+        uint256 _bond,
+        uint64 _clockSeconds,
+        uint16 _rewardBps,
+        Arity memory _arity
+    ) {
         // INVARIANT: a zero bond or clock would make a dispute free or unplayable.
         if (_bond == 0 || _clockSeconds == 0 || _rewardBps > _BPS || address(_market) == address(0)) {
             revert RefereeBadConfig(_bond, _clockSeconds, _rewardBps);
         }
+        uint256 levels;
+        while ((1 << levels) < _arity.descent) ++levels;
+        if (
+            !_arityOk(_arity.steps) || !_arityOk(_arity.ops) || !_arityOk(_arity.partials)
+                || !_arityOk(_arity.descent) || (1 << levels) != _arity.descent
+        ) revert RefereeBadArity(_arity);
         _MARKET = _market;
         _ADJUDICATOR = _adjudicator;
         _BOND = _bond;
         _CLOCK_SECONDS = _clockSeconds;
         _REWARD_BPS = _rewardBps;
+        _STEPS_ARITY = _arity.steps;
+        _OPS_ARITY = _arity.ops;
+        _PARTIALS_ARITY = _arity.partials;
+        _DESCENT_LEVELS = uint8(levels);
+    }
+
+    /// @dev The storage of the referee (and of the facet running over it).
+    function _s() internal pure returns (RefereeStorage storage s_) {
+        assembly ("memory-safe") {
+            s_.slot := _STORAGE
+        }
+    }
+
+    /// @dev The arities as configured.
+    function _arity() internal view returns (Arity memory arity_) {
+        arity_ = Arity(_STEPS_ARITY, _OPS_ARITY, uint8(1 << _DESCENT_LEVELS), _PARTIALS_ARITY);
+    }
+
+    /// @dev An arity a move can carry.
+    function _arityOk(uint8 _k) private pure returns (bool) {
+        return _k >= 2 && _k <= 32;
     }
 
     /// @dev Guards shared by every move: the dispute is in `_phase`, the caller's turn, the clock running.
@@ -86,12 +123,51 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
         if (block.timestamp > deadline) revert RefereeClockExpired(_disputeId, _d.turn, deadline);
     }
 
+    /// @dev The range is one step: play the op trace of the job's program, or hand the step to the
+    /// committee when the job has none.
+    function _pin(uint256 _disputeId, Dispute storage _d) internal {
+        _d.step = _d.hi;
+        _d.preRoot = _d.agreedRoot;
+        _d.turnStartedAt = uint64(block.timestamp);
+        uint32 numOps = _programOf(_d.jobId).numOps;
+        if (numOps == 0) {
+            _d.phase = Phase.Committee;
+            _d.turn = Party.None;
+            emit PhaseAdvanced(_disputeId, Phase.Committee, _d.hi);
+            return;
+        }
+        // The step's roots stay in challengerRoot / defenderRoot until commitTrace links the traces to them.
+        _d.phase = Phase.OpTrace;
+        _d.turn = Party.Defender;
+        _d.lo = 0;
+        _d.hi = numOps;
+        _d.agreedRoot = TraceMerkle.zeroRoot(TraceMerkle.depth(numOps));
+        emit PhaseAdvanced(_disputeId, Phase.OpTrace, _d.step);
+    }
+
+    /// @dev A job's program: cached from the market the first time one of its steps is pinned (the market's
+    /// copy never changes after posting, so the cache is exact).
+    function _programOf(uint256 _jobId) internal returns (Program storage program_) {
+        program_ = _s().programs[_jobId];
+        if (program_.numSteps != 0) return program_;
+        (bytes32 tree, bytes32 data, uint32 numOps, uint64 steps) = _MARKET.programOf(_jobId);
+        if (numOps != 0) _s().programs[_jobId] = Program(tree, data, numOps, steps);
+    }
+
     /// @dev The op range is one op: both reveal their output for it next.
     function _pinOp(uint256 _disputeId, Dispute storage _d) internal {
         _d.opIndex = uint32(_d.lo);
         _d.traceRoot = _d.agreedRoot;
         _d.phase = Phase.Output;
         emit OpPinned(_disputeId, _d.opIndex);
+    }
+
+    /// @dev The arity of a Steps, OpTrace or Reduction narrowing (0 in any other phase).
+    function _pointArity(Phase _phase) internal view returns (uint256) {
+        if (_phase == Phase.Steps) return _STEPS_ARITY;
+        if (_phase == Phase.OpTrace) return _OPS_ARITY;
+        if (_phase == Phase.Reduction) return _PARTIALS_ARITY;
+        return 0;
     }
 
     /// @dev Decide the dispute: credit the bond, then settle each solver party on the market (external calls
@@ -106,7 +182,7 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
         // INVARIANT: the dispute's one bond, the challenger's, is credited exactly once: to the defender when it
         // wins, else back to the challenger. Nobody outside the dispute is ever credited here.
         bool defenderWon = _winner == Party.Defender;
-        _bondCredit[defenderWon ? defender : challenger] += _BOND;
+        _s().bondCredit[defenderWon ? defender : challenger] += _BOND;
         (address winner, address loser) = defenderWon ? (defender, challenger) : (challenger, defender);
         emit DisputeResolved(_disputeId, _winner, winner, loser, _how);
 
@@ -124,7 +200,7 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
     /// dispute it lost outright (the first opened, so nobody gains by copying a watcher's public moves in a
     /// later dispute and racing it), or to the requester when it lost none outright.
     function _settle(uint256 _jobId, address _solver, uint256 _disputeId, bool _lost, bool _outright) internal {
-        Standing storage st = _standing[_jobId][_solver];
+        Standing storage st = _s().standing[_jobId][_solver];
         st.live -= 1;
         if (_outright && (st.firstLoss == 0 || _disputeId < st.firstLoss)) st.firstLoss = uint64(_disputeId);
 
@@ -143,7 +219,7 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
             address to; // address(0): the requester
             uint256 first = st.firstLoss;
             if (first != 0) {
-                Dispute storage w = _disputes[first];
+                Dispute storage w = _s().disputes[first];
                 to = w.defender == _solver ? w.challenger : w.defender;
             }
             _MARKET.awardBounty(_jobId, _solver, to);
@@ -152,7 +228,7 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
 
     /// @dev The dispute, reverting for an unknown id.
     function _dispute(uint256 _disputeId) internal view returns (Dispute storage d_) {
-        d_ = _disputes[_disputeId];
+        d_ = _s().disputes[_disputeId];
         if (d_.phase == Phase.None) revert RefereeUnknownDispute(_disputeId);
     }
 

@@ -19,8 +19,8 @@ from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
-# Contracts whose errors a Verde client can meet (the referee, its op-phase facet, the market under both).
-CONTRACTS = ("VerdeReferee", "VerdeOpPhases", "JobMarket", "OpAdjudicator", "Crowdfund")
+# Contracts whose errors a Verde client can meet (the referee, its moves facet, the market under both).
+CONTRACTS = ("VerdeReferee", "VerdeMoves", "JobMarket", "OpAdjudicator", "Crowdfund")
 # uint8 enums shown by name, keyed by the ABI's internalType
 ENUMS = {
     "enum IVerdeTypes.Party": ("None", "Challenger", "Defender"),

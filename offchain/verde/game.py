@@ -8,6 +8,8 @@ its party's move whenever it is that party's turn, from its own VerdeTrainer (do
 
 An agent never trusts the other side: it compares with its own trace, and a defender's revealed values
 (the challenger repeats them in its answer) are read back from the referee's `ValuesRevealed` events.
+Steps, OpTrace, Descent and Reduction are one move, `narrow`: the party's values at the referee's `positions`
+(roots, trace state roots, partial sums) or the nodes below its current node (docs/verde.md, "Arity").
 A move the referee refuses is logged once with the contract's error (RefereeClockExpired, RefereeBadProof, ..)
 and not sent again while the dispute stands where it stood: the same call would be refused the same way.
 `Liar` makes an agent answer bisection moves with made-up roots (for tests of the honest side).
@@ -98,14 +100,12 @@ class DisputeAgent:
         *,
         role: str,
         dispute_id: int,
-        ops=None,
         liar: Liar | None = None,
         log: Callable[[str], None] | None = None,
         from_block: int | None = None,
     ) -> None:
         assert role in ("challenger", "defender"), role
         self.referee = referee
-        self.ops = ops if ops is not None else _facet(referee)
         self.account = account
         self.trainer = trainer
         self.me = CHALLENGER if role == "challenger" else DEFENDER
@@ -121,6 +121,7 @@ class DisputeAgent:
         self.receipts: list = []
         self.rejected: list = []  # moves the referee refused
         self._refused_at: tuple | None = None  # the dispute's position when our last move was refused
+        self.descent_levels = int(referee.arity().descent).bit_length() - 1  # levels below a node per move
 
     # ------------------------------------------------------------ state
 
@@ -188,11 +189,16 @@ class DisputeAgent:
             return self._descent(d)
         return self._reduction(d)
 
-    def _steps(self, d) -> bool:
-        mid = self.referee.midpoint(self.dispute_id)
-        root = self.liar.root() if self.liar else self.trainer.roots[mid]
-        self._send(f"bisect step {mid} in ({d.lo}, {d.hi}]", self.referee.bisect, self.dispute_id, root)
+    def _narrow(self, what: str, d, values: list[bytes], phase: int) -> bool:
+        """One narrowing move: our values; the challenger also repeats the defender's (from its event)."""
+        other = self._defender_values(phase) if self.me == CHALLENGER else []
+        self._send(what, self.referee.narrow, self.dispute_id, values, other)
         return True
+
+    def _steps(self, d) -> bool:
+        pos = list(self.referee.positions(self.dispute_id))
+        roots = [self.liar.root() if self.liar else self.trainer.roots[p] for p in pos]
+        return self._narrow(f"narrow steps {_show(pos)} in ({d.lo}, {d.hi}]", d, roots, STEPS)
 
     def _op_trace(self, d) -> bool:
         tr = self.trace(d.step)
@@ -200,7 +206,7 @@ class DisputeAgent:
         if not d.tracesCommitted:
             self._send(
                 f"commitTrace step {d.step} (G = {g})",
-                self.ops.commitTrace,
+                self.referee.commitTrace,
                 self.dispute_id,
                 tr.state_root(g),
                 tr.op_hashes[g - 1],
@@ -208,10 +214,9 @@ class DisputeAgent:
                 tr.operand_proofs(g - 1, g),
             )
             return True
-        mid = self.referee.midpoint(self.dispute_id)
-        root = self.liar.root() if self.liar else tr.state_root(mid)
-        self._send(f"bisect op {mid} in ({d.lo}, {d.hi}]", self.referee.bisect, self.dispute_id, root)
-        return True
+        pos = list(self.referee.positions(self.dispute_id))
+        roots = [self.liar.root() if self.liar else tr.state_root(p) for p in pos]
+        return self._narrow(f"narrow ops {_show(pos)} in ({d.lo}, {d.hi}]", d, roots, OP_TRACE)
 
     def _output(self, d) -> bool:
         tr = self.trace(d.step)
@@ -220,7 +225,7 @@ class DisputeAgent:
         data_root = tr.commitment(i).data_root if op.opcode in ir.TENSOR_OPS else ir.ZERO
         self._send(
             f"revealOp {i} {ir.NAMES[op.opcode]} ({op.note})",
-            self.ops.revealOp,
+            self.referee.revealOp,
             self.dispute_id,
             op.encode(),
             tr.out_roots[i],
@@ -232,7 +237,7 @@ class DisputeAgent:
 
     def _defender_values(self, phase: int) -> list[bytes]:
         logs = list(
-            self.ops.ValuesRevealed.range(
+            self.referee.ValuesRevealed.range(
                 self.from_block, _head_block() + 1, search_topics={"disputeId": self.dispute_id}
             )
         )
@@ -242,32 +247,18 @@ class DisputeAgent:
     def _descent(self, d) -> bool:
         tr = self.trace(d.step)
         slot = d.opIndex
-        other = self._defender_values(DESCENT) if self.me == CHALLENGER else []
         if d.height > 0:
-            children = tr.frontier(slot, d.height, d.node)
-            self._send(f"descend height {d.height} node {d.node}", self.ops.descend, self.dispute_id, children, other)
-        else:
-            data = _leaf_or_zero(tr, slot, d.node)
-            theirs = other[0] if other else ir.ZERO
-            self._send(f"revealLeafData leaf {d.node}", self.ops.revealLeafData, self.dispute_id, data, theirs)
-        return True
+            children = tr.frontier(slot, d.height, d.node, self.descent_levels)
+            return self._narrow(f"narrow descent height {d.height} node {d.node}", d, children, DESCENT)
+        return self._narrow(f"narrow leaf {d.node}", d, [_leaf_or_zero(tr, slot, d.node)], DESCENT)
 
     def _reduction(self, d) -> bool:
         tr = self.trace(d.step)
-        positions = list(self.ops.partialPositions(self.dispute_id))
+        pos = list(self.referee.positions(self.dispute_id))
         sums = tr.partial_sums(d.opIndex, d.element)
-        values = [sums[p] for p in positions]
-        other = []
-        if self.me == CHALLENGER:
-            other = [int.from_bytes(v, "big") for v in self._defender_values(REDUCTION)]
-        self._send(
-            f"bisectPartials element {d.element} in ({d.lo}, {d.hi}]",
-            self.ops.bisectPartials,
-            self.dispute_id,
-            values,
-            other,
-        )
-        return True
+        values = [sums[p].to_bytes(32, "big") for p in pos]
+        return self._narrow(f"narrow partials {_show(pos)} element {d.element} in ({d.lo}, {d.hi}]", d, values,
+                            REDUCTION)  # fmt: skip
 
     # ------------------------------------------------------------ leaf
 
@@ -301,14 +292,15 @@ class DisputeAgent:
             what = f"resolveElement {name} element {d.element}" + (f" term {k}" if k is not None else "")
             self._send(
                 what,
-                self.ops.resolveElement,
+                self.referee.resolveElement,
                 self.dispute_id,
                 desc,
                 self._refs(tr, i, op),
                 self._openings(tr, op, d.element, k),
             )
         elif op.opcode in (ir.NAMED, ir.NODE, ir.HEADER):
-            self._send(f"resolveHashOp {name}", self.ops.resolveHashOp, self.dispute_id, desc, self._refs(tr, i, op))
+            refs = self._refs(tr, i, op)
+            self._send(f"resolveHashOp {name}", self.referee.resolveHashOp, self.dispute_id, desc, refs)
         elif op.opcode == ir.LOAD:
             name_ = abi_decode(["string"], op.attrs)[0]
             step = d.step - 1
@@ -319,7 +311,7 @@ class DisputeAgent:
             header = (ck.header.tensors_root, ck.header.tensor_count, ck.header.step, ck.header.batch_hash)
             self._send(
                 f"resolveLoad {name_}",
-                self.ops.resolveLoad,
+                self.referee.resolveLoad,
                 self.dispute_id,
                 desc,
                 header,
@@ -331,7 +323,7 @@ class DisputeAgent:
             batch = self.trainer.job.batch(d.step)
             roots = [_tensor_root(t) for t in batch]
             proof = ir.tree_proof(self.program.data_levels, d.step - 1)
-            self._send(f"resolveBatch step {d.step}", self.ops.resolveBatch, self.dispute_id, desc, roots, proof)
+            self._send(f"resolveBatch step {d.step}", self.referee.resolveBatch, self.dispute_id, desc, roots, proof)
         return True
 
 
@@ -355,9 +347,9 @@ def _head_block() -> int:
     return client.head_number()
 
 
-def _facet(referee):
-    """The op-phase ABI (IVerdeOpPhases) at the referee's address."""
-    return client.contract_at("VerdeOpPhases", referee.address)
+def _show(pos: Sequence[int]) -> str:
+    """Positions in a move's log line: all of a few, else the first and last."""
+    return ",".join(map(str, pos)) if len(pos) <= 3 else f"{pos[0]},..,{pos[-1]} ({len(pos)})"
 
 
 def play(agents: Sequence[DisputeAgent], *, max_moves: int = 500) -> int:

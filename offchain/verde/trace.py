@@ -9,7 +9,7 @@ tensor's data tree and element openings.
     values = run_program(program, state, batch, step=t)
     tr = Trace(program, values, step=t)
     tr.state_root(j); tr.entry_proof(i); tr.operand_proofs(i, j)
-    tr.frontier(slot, height, index); tr.opening(slot, flat_index); tr.partial_sums(op_index, e)
+    tr.frontier(slot, height, index, levels); tr.opening(slot, flat_index); tr.partial_sums(op_index, e)
 
 Run the tests with `.venv/bin/python -m pytest tests/verde/test_trace.py -q -p no:cacheprovider`.
 """
@@ -29,7 +29,7 @@ from offchain.repops import prims as P
 from offchain.verde import ir
 from offchain.verde.program import Value
 
-FRONTIER_LEVELS = 4  # a 16-ary descent step: the nodes 4 levels below a node
+FRONTIER_LEVELS = 4  # the referee's descent: the nodes 4 levels below a node (16-ary; IVerdeReferee.arity)
 
 
 def zero_subtrees(depth: int) -> list[bytes]:
@@ -140,9 +140,9 @@ class Trace:
             return ZERO_HASHES[height]
         return level[index * 32 : (index + 1) * 32]
 
-    def frontier(self, slot: int, height: int, index: int) -> list[bytes]:
-        """The node hashes 4 levels below data-tree node (height, index): 16, or 2^height near the leaves."""
-        below = max(height - FRONTIER_LEVELS, 0)
+    def frontier(self, slot: int, height: int, index: int, levels: int = FRONTIER_LEVELS) -> list[bytes]:
+        """The node hashes `levels` below data-tree node (height, index): 2^levels, or 2^height near the leaves."""
+        below = max(height - levels, 0)
         n = 1 << (height - below)
         return [self.node(slot, below, index * n + r) for r in range(n)]
 

@@ -15,11 +15,11 @@ import pytest
 from test_verde_e2e import INTERVAL, JOB, cheater, honest
 from verde_support import BOND, Party, Phase
 
+from offchain.chain.reverts import describe_revert
 from offchain.verde.challenge import challenge, defend, play_dispute
 from offchain.verde.game import CHALLENGER, DESCENT, DisputeAgent, Program
 from offchain.verde.job import spec_hash
 from offchain.verde.market import JobError
-from offchain.chain.reverts import describe_revert
 
 
 def start(h, market, bob, carol, *, window: int = 100_000) -> int:

@@ -6,7 +6,7 @@ Run: `.venv/bin/ape test tests/verde -q -p no:cacheprovider`
 from __future__ import annotations
 
 import ape
-from verde_support import BOND, CLOCK, RESOLVE_GAS_CAP, REWARD_BPS, STAKE, Party, Phase, honest_root, liar
+from verde_support import BOND, CLOCK, RESOLVE_GAS_CAP, REWARD_BPS, STAKE, Party, Phase, at, honest_root, liar
 
 
 def test_timeout_silent_defender_challenger_wins_own_bond(game, referee, market, chain, bob, carol):
@@ -27,8 +27,7 @@ def test_timeout_silent_defender_challenger_wins_own_bond(game, referee, market,
 def test_timeout_silent_challenger_defender_wins(game, referee, market, chain, bob, carol):
     """A challenger that stops answering mid-bisection loses its bond and its stake's bounty to the defender."""
     game.round(honest_root, liar(40))
-    mid = referee.midpoint(game.dispute_id)
-    referee.bisect(game.dispute_id, honest_root(mid), sender=bob)
+    referee.narrow(game.dispute_id, at(referee, game.dispute_id, honest_root), [], sender=bob)
     assert referee.disputeOf(game.dispute_id).turn == Party.CHALLENGER
 
     chain.pending_timestamp = referee.moveDeadline(game.dispute_id) + 1
@@ -51,26 +50,26 @@ def test_first_move_after_deadline_reverts(game, referee, chain, bob):
     """A move one second past its deadline reverts with RefereeClockExpired."""
     deadline = referee.moveDeadline(game.dispute_id)
     chain.pending_timestamp = deadline + 1
-    mid = referee.midpoint(game.dispute_id)
+    roots = at(referee, game.dispute_id, honest_root)
     with ape.reverts(referee.RefereeClockExpired, disputeId=game.dispute_id, party=Party.DEFENDER, deadline=deadline):
-        referee.bisect(game.dispute_id, honest_root(mid), sender=bob)
+        referee.narrow(game.dispute_id, roots, [], sender=bob)
 
 
 def test_first_move_at_deadline_succeeds(game, referee, chain, bob):
     """A move at its deadline is accepted and uses up the mover's whole clock."""
     chain.pending_timestamp = referee.moveDeadline(game.dispute_id)
-    referee.bisect(game.dispute_id, honest_root(referee.midpoint(game.dispute_id)), sender=bob)
+    referee.narrow(game.dispute_id, at(referee, game.dispute_id, honest_root), [], sender=bob)
     assert referee.disputeOf(game.dispute_id).defenderClock == 0
 
 
 def test_bisect_clocks_charge_only_the_mover(game, referee, chain, bob, carol):
     """Each move charges its mover the time since its turn started and leaves the other clock alone."""
     start = referee.disputeOf(game.dispute_id).turnStartedAt
-    mid = referee.midpoint(game.dispute_id)
+    roots = at(referee, game.dispute_id, honest_root)
     chain.pending_timestamp = start + 150
-    referee.bisect(game.dispute_id, honest_root(mid), sender=bob)
+    referee.narrow(game.dispute_id, roots, [], sender=bob)
     chain.pending_timestamp = start + 400
-    referee.bisect(game.dispute_id, honest_root(mid), sender=carol)
+    referee.narrow(game.dispute_id, roots, roots, sender=carol)
     d = referee.disputeOf(game.dispute_id)
     assert d.defenderClock == CLOCK - 150 and d.challengerClock == CLOCK - 250
     assert referee.moveDeadline(game.dispute_id) == start + 400 + CLOCK - 150

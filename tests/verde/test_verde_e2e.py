@@ -2,36 +2,43 @@
 caught down to one float32 element of one op, and an honest solver never loses.
 
 Every game here is played by the off-chain agents (offchain/verde/game.py) from VerdeTrainer traces of
-the tiny GPT job, against VerdeReferee + its op-phase facet + OpAdjudicator on py-evm.
+the tiny GPT job, against VerdeReferee (with its moves facet) + OpAdjudicator on py-evm.
 
 Run: `.venv/bin/ape test tests/verde/test_verde_e2e.py -q -p no:cacheprovider`
 """
 
 from __future__ import annotations
 
-import math
 from functools import cache
 
 import ape
 import pytest
 from eth_utils import keccak
 from jobmarket_support import ZERO_ADDRESS
-from verde_support import BOND, REWARD_BPS, STAKE, Party, Phase
+from verde_support import (
+    BOND,
+    OPS_ARITY,
+    PARTIALS_ARITY,
+    REWARD_BPS,
+    STAKE,
+    STEPS_ARITY,
+    Party,
+    Phase,
+    narrow_rounds,
+)
 
 from offchain.verde import ir
+from offchain.verde.adversary import Cheater, corrupt, other_run, skip
 from offchain.verde.game import DisputeAgent, Liar, Program, play
 from offchain.verde.job import VerdeJob, spec_hash
-from offchain.verde.adversary import Cheater, corrupt, other_run, skip
 from offchain.verde.trainer import VerdeTrainer
 
 JOB = VerdeJob(steps=4, checkpoint_interval=2)
 INTERVAL = 2  # market checkpoint interval: checkpoints after steps 2 and 4
 MOVE_GAS_CAP = 320_000  # every call of a game, the leaf recomputation with the market's slash included
-# Rounds (a defender move and the challenger's answer) beyond ceil(log2 T) + ceil(log2 G): 4 fixed (the
-# verdict, trace commitments, output reveal, leaf data; a defender posts no bond), the 16-ary descent (this
-# model's largest output has 160 leaves: 2 rounds) and the 8-ary partial-sum bisection (longest reduction
-# K = 64: 2 rounds).
-EXTRA_ROUNDS = 8
+# The descent's rounds: this model's largest output has 160 leaves (8 levels), 4 levels a round.
+DESCENT_ROUNDS = 2
+LONGEST_REDUCTION = 64  # K of the model's longest reduction
 
 
 @cache
@@ -108,8 +115,11 @@ def dispute_between(referee, market, job_id, challenger, ch_trainer, defender, d
 
 
 def moves_bound(g: int) -> int:
-    """Calls a game may take: two per round."""
-    return 2 * (math.ceil(math.log2(INTERVAL)) + math.ceil(math.log2(g)) + EXTRA_ROUNDS)
+    """Calls a game may take: two per round (a defender move and the challenger's answer) and the verdict.
+    Rounds: the Steps and OpTrace narrowing (16-ary), the trace commitments, the output reveal, the descent, the
+    leaf data and the 8-ary partial sums: 1 + 1 + 3 + 1 + 2 + 1 + 2 = 11 for this job, 23 calls."""
+    rounds = narrow_rounds(INTERVAL, STEPS_ARITY) + 1 + narrow_rounds(g, OPS_ARITY) + 1 + DESCENT_ROUNDS + 1
+    return 2 * (rounds + narrow_rounds(LONGEST_REDUCTION, PARTIALS_ARITY)) + 1
 
 
 @pytest.mark.parametrize("kind", ["fwd_exp_ulp", "bwd_dot_ulp", "optim_big", "skip", "other_run"])

@@ -1,9 +1,10 @@
-"""VerdeReferee property: an honest party never ends the bisection on the wrong side, whatever the liar does.
+"""VerdeReferee property: an honest party never ends the Steps narrowing on the wrong side, whatever the liar does.
 
-The liar diverges at a random step and, at each midpoint, either commits consistently with its divergent run
-or commits something random. The pinned step must then have the honest state agreed at `lo` and the honest
-party's root at `hi` equal to the honest root, so a committee that recomputes one step sides with it; the
-game must take at most ceil(log2 T) rounds and the bonds must end with the honest party.
+The liar diverges at a random step and, at each position of a round, either commits consistently with its
+divergent run or commits something random. The pinned step must then have the honest state agreed at `lo` and
+the honest party's root at `hi` equal to the honest root, so a committee that recomputes one step sides with
+it; the game must take at most the rounds of a 16-ary narrowing over T and the bonds must end with the honest
+party.
 
 Run: `.venv/bin/ape test tests/verde/test_verde_fuzz.py -q -p no:cacheprovider`
 """
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import Phase as HypothesisPhase
 from hypothesis import strategies as st
 from jobmarket_support import isolated
-from verde_support import BOND, SPEC_HASH, Party, ceil_log2, honest_root, liar
+from verde_support import BOND, SPEC_HASH, STEPS_ARITY, Party, honest_root, liar, narrow_rounds
 
 
 @settings(
@@ -56,7 +57,7 @@ def test_fuzz_bisect_honest_party_never_loses(
 
         rounds = game.play(defender_root, challenger_root)
         d = referee.disputeOf(game.dispute_id)
-        assert rounds <= ceil_log2(steps)
+        assert rounds <= narrow_rounds(steps, STEPS_ARITY)
         assert d.agreedRoot == (SPEC_HASH if d.lo == 0 else honest_root(d.lo))
         honest_at_hi = d.defenderRoot if honest_defends else d.challengerRoot
         assert honest_at_hi == honest_root(d.hi)

@@ -15,11 +15,12 @@ from verde_support import (
     REWARD_BPS,
     SPEC_HASH,
     STAKE,
+    STEPS_ARITY,
     Party,
     Phase,
-    ceil_log2,
     honest_root,
     liar,
+    narrow_rounds,
 )
 
 
@@ -47,7 +48,7 @@ def test_bisect_honest_defender_lying_challenger_defender_wins(
     assert d.phase == Phase.COMMITTEE and d.step == 40 and d.lo == 39 and d.hi == 40
     assert d.agreedRoot == honest_root(39) and d.defenderRoot == honest_root(40)
     assert d.challengerRoot == liar(40)(40)
-    assert rounds == ceil_log2(60 - 30)
+    assert rounds <= narrow_rounds(60 - 30, STEPS_ARITY)
 
     receipt = game.resolve(Party.DEFENDER)
     event = receipt.events.filter(referee.DisputeResolved)[0]
@@ -79,7 +80,7 @@ def test_bisect_dishonest_defender_loses(h, market, referee, post_roots, open_so
 def test_bisect_challenger_lies_during_bisection_defender_wins(
     h, market, referee, post_roots, open_solver, bob, carol
 ):
-    """A challenger that disagrees with every honest midpoint pins the first step of the interval and loses."""
+    """A challenger that disagrees with every honest root pins the first step of the interval and loses."""
     job_id = h.start()
     post_roots(job_id, bob, honest_root, 1)
     post_roots(job_id, carol, liar(1), 1)
@@ -127,8 +128,8 @@ def test_bisect_lying_watcher_loses_bond_solver_unfrozen(h, market, referee, pos
 
 @pytest.mark.parametrize("steps", [1, 2, 7, 30, 1024])
 def test_bisect_moves_logarithmic_gas_capped(h, market, referee, post_roots, open_solver, bob, carol, steps):
-    """Rounds equal ceil(log2 T) (<= ceil(log2 T) + 3), calls = 2 ceil(log2 T) (a defender posts no bond; a one-step
-    interval is pinned at opening), every move under the gas cap."""
+    """Rounds are at most those of a 16-ary narrowing over T (3 for T = 1024), calls twice the rounds (a defender
+    posts no bond; a one-step interval is pinned at opening), every move under the gas cap."""
     job_id = h.start(steps=steps, checkpointInterval=steps)
     post_roots(job_id, bob, honest_root, 1)
     post_roots(job_id, carol, liar(steps), 1)
@@ -137,8 +138,8 @@ def test_bisect_moves_logarithmic_gas_capped(h, market, referee, post_roots, ope
     rounds = game.play(honest_root, liar(steps))
     d = referee.disputeOf(game.dispute_id)
     assert d.step == steps and d.phase == Phase.COMMITTEE
-    assert rounds == ceil_log2(steps) <= ceil_log2(steps) + 3
-    assert d.moves == 2 * rounds <= 2 * ceil_log2(steps) + 2
+    assert rounds <= narrow_rounds(steps, STEPS_ARITY)
+    assert d.moves == 2 * rounds
     assert max(game.move_gas, default=0) < MOVE_GAS_CAP, game.move_gas
     resolve = game.resolve(Party.DEFENDER)
     assert resolve.gas_used < RESOLVE_GAS_CAP

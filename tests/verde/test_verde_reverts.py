@@ -10,7 +10,7 @@ import pytest
 from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak
-from verde_support import BOND, COMMITTEE, THRESHOLD, Party, Phase, honest_root, liar, sign
+from verde_support import BOND, COMMITTEE, STEPS_ARITY, THRESHOLD, Party, Phase, at, honest_root, liar, positions, sign
 
 # ---------------------------------------------------------------- opening
 
@@ -81,17 +81,17 @@ def test_openWatcherDispute_records_dispute_event(job, referee, bob, eve):
     d = referee.disputeOf(1)
     assert (d.lo, d.hi, d.phase, d.turn) == (30, 60, Phase.STEPS, Party.DEFENDER)
     assert d.agreedRoot == honest_root(30) and d.defenderRoot == honest_root(60)
-    assert referee.midpoint(1) == 45 and referee.disputeCount() == 1
+    assert list(referee.positions(1)) == positions(30, 60, STEPS_ARITY) and referee.disputeCount() == 1
 
 
 # ---------------------------------------------------------------- moves
 
 
 def test_defender_first_move_needs_no_bond(job, referee, market, open_solver, bob, carol):
-    """The defender's collateral is its market stake: its first move is a plain bisect, and the referee holds
-    only the challenger's bond."""
+    """The defender's collateral is its market stake: its first move is a plain narrowing move, and the referee
+    holds only the challenger's bond."""
     game = open_solver(job, carol, bob, 2)
-    referee.bisect(game.dispute_id, honest_root(45), sender=bob)
+    referee.narrow(game.dispute_id, at(referee, game.dispute_id, honest_root), [], sender=bob)
     assert referee.disputeOf(game.dispute_id).turn == Party.CHALLENGER
     assert ape.chain.provider.get_balance(referee.address) == BOND
 
@@ -99,34 +99,49 @@ def test_defender_first_move_needs_no_bond(job, referee, market, open_solver, bo
 def test_bisect_not_your_turn_reverts(job, referee, open_solver, bob, carol, eve):
     """Only the side to move may move: the challenger, then an outsider, are turned away."""
     game = open_solver(job, carol, bob, 2)
+    roots = at(referee, game.dispute_id, honest_root)
     with ape.reverts(
         referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=carol.address, expected=Party.DEFENDER
     ):
-        referee.bisect(game.dispute_id, honest_root(45), sender=carol)
-    referee.bisect(game.dispute_id, honest_root(45), sender=bob)
+        referee.narrow(game.dispute_id, roots, [], sender=carol)
+    referee.narrow(game.dispute_id, roots, [], sender=bob)
     with ape.reverts(
         referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=eve.address, expected=Party.CHALLENGER
     ):
-        referee.bisect(game.dispute_id, honest_root(45), sender=eve)
+        referee.narrow(game.dispute_id, roots, roots, sender=eve)
+
+
+def test_narrow_wrong_width_or_defender_values_reverts(job, referee, open_solver, bob, carol):
+    """A Steps move carries exactly one root per position (RefereeBadWidth), and the challenger's copy of the
+    defender's roots must be the ones the defender posted (RefereeBadProof); both change nothing."""
+    game = open_solver(job, carol, bob, 2)
+    roots = at(referee, game.dispute_id, honest_root)
+    with ape.reverts(referee.RefereeBadWidth, disputeId=game.dispute_id, have=len(roots) - 1, need=len(roots)):
+        referee.narrow(game.dispute_id, roots[:-1], [], sender=bob)
+    referee.narrow(game.dispute_id, roots, [], sender=bob)
+    forged = [*roots[:-1], b"\x09" * 32]
+    with ape.reverts(referee.RefereeBadProof, disputeId=game.dispute_id):
+        referee.narrow(game.dispute_id, at(referee, game.dispute_id, liar(40)), forged, sender=carol)
+    assert referee.disputeOf(game.dispute_id).turn == Party.CHALLENGER
 
 
 def test_bisect_unknown_dispute_reverts(referee, bob):
     """Moves on an unknown id revert with RefereeUnknownDispute."""
     with ape.reverts(referee.RefereeUnknownDispute, disputeId=7):
-        referee.bisect(7, b"\x00" * 32, sender=bob)
+        referee.narrow(7, [b"\x00" * 32], [], sender=bob)
 
 
 def test_bisect_after_resolution_reverts(pinned, referee, bob):
     """A resolved dispute accepts no more moves."""
     pinned.resolve(Party.DEFENDER)
     with ape.reverts(referee.RefereeResolved, disputeId=pinned.dispute_id):
-        referee.bisect(pinned.dispute_id, b"\x00" * 32, sender=bob)
+        referee.narrow(pinned.dispute_id, [b"\x00" * 32], [], sender=bob)
 
 
-def test_op_phase_moves_on_a_committee_dispute_revert(pinned, referee, project, carol):
-    """A job without a program pins its step for the committee: the op-phase moves (served by the facet
-    through the referee's fallback) revert with RefereeWrongPhase and change nothing."""
-    ops = project.VerdeOpPhases.at(referee.address)
+def test_op_phase_moves_on_a_committee_dispute_revert(pinned, referee, carol):
+    """A job without a program pins its step for the committee: the op-phase moves (served by the moves facet)
+    revert with RefereeWrongPhase and change nothing."""
+    ops = referee
     with ape.reverts(
         ops.RefereeWrongPhase, disputeId=pinned.dispute_id, phase=Phase.COMMITTEE, expected=Phase.OP_TRACE
     ):

@@ -16,7 +16,20 @@ import ape
 import pytest
 from eth_utils import keccak
 from jobmarket_support import DEFAULTS, ZERO_ADDRESS
-from verde_support import BOND, CLOCK, COMMITTEE, REWARD_BPS, STAKE, THRESHOLD, Party, Phase, honest_root, liar, sign
+from verde_support import (
+    BOND,
+    CLOCK,
+    COMMITTEE,
+    REWARD_BPS,
+    STAKE,
+    THRESHOLD,
+    Party,
+    Phase,
+    at,
+    honest_root,
+    liar,
+    sign,
+)
 
 BOUNTY = STAKE * REWARD_BPS // 10_000
 TREE, DATA = keccak(b"program tree"), keccak(b"data tree")
@@ -209,7 +222,7 @@ def test_first_opener_that_loses_passes_the_bounty_to_the_next_winner(
     honest.play(liar(1), honest_root)
     _committee_verdict(referee, honest, Party.CHALLENGER, eve)
     assert market.owed(cheated, eve) == 0  # dave's earlier dispute is still live
-    referee.bisect(stalled.dispute_id, liar(1)(referee.midpoint(stalled.dispute_id)), sender=carol)
+    referee.narrow(stalled.dispute_id, at(referee, stalled.dispute_id, liar(1)), [], sender=carol)
     chain.pending_timestamp = referee.moveDeadline(stalled.dispute_id) + 1
     referee.timeout(stalled.dispute_id, sender=eve)  # dave let his clock run out: carol wins that one
     assert market.owed(cheated, eve) == BOUNTY
@@ -227,7 +240,7 @@ def test_parallel_disputes_cannot_starve_an_honest_defender(
     assert bob.balance < BOND
     games = [open_watcher(cheated, dave, bob, 1, liar(1)(30)) for _ in range(5)]
     for game in games:
-        referee.bisect(game.dispute_id, honest_root(referee.midpoint(game.dispute_id)), sender=bob)
+        referee.narrow(game.dispute_id, at(referee, game.dispute_id, honest_root), [], sender=bob)
     chain.pending_timestamp = max(referee.moveDeadline(g.dispute_id) for g in games) + 1
     for game in games:
         referee.timeout(game.dispute_id, sender=bob)

@@ -20,7 +20,11 @@ BOND = 10**17  # wei, the challenger's (a defender posts none)
 CLOCK = 3_600  # seconds per party per dispute
 REWARD_BPS = 5_000  # winner's share of a losing solver's stake
 STAKE = 10**17  # per solver, as in the market defaults
-MOVE_GAS_CAP = 150_000  # every bisect call stays under this
+MOVE_GAS_CAP = 150_000  # every Steps narrowing call stays under this (16 roots a move)
+STEPS_ARITY = 16  # VerdeReferee's Arity(16, 16, 16, 8): Steps, OpTrace, Descent, Reduction
+OPS_ARITY = 16
+DESCENT_ARITY = 16
+PARTIALS_ARITY = 8
 RESOLVE_GAS_CAP = 300_000  # a resolution (committee or timeout) with the market calls stays under this
 
 
@@ -54,6 +58,28 @@ def ceil_log2(n: int) -> int:
     return 0 if n <= 1 else math.ceil(math.log2(n))
 
 
+def positions(lo: int, hi: int, k: int) -> list[int]:
+    """The referee's points of a k-ary round over (lo, hi] (Bisection.positions)."""
+    n = hi - lo
+    count = min(k - 1, n - 1)
+    return [lo + n * (i + 1) // (count + 1) for i in range(count)]
+
+
+def at(referee: Any, dispute_id: int, root_of: Callable[[int], bytes]) -> list[bytes]:
+    """A party's values for the dispute's next narrowing move: `root_of` at every position."""
+    return [root_of(p) for p in referee.positions(dispute_id)]
+
+
+def narrow_rounds(n: int, k: int) -> int:
+    """Rounds a k-ary narrowing over n positions takes at most: each round leaves at most the longest of the
+    count + 1 pieces its points cut, ceil(n / (count + 1))."""
+    rounds = 0
+    while n > 1:
+        n = -(-n // min(k, n))
+        rounds += 1
+    return rounds
+
+
 # ---------------------------------------------------------------- committee
 
 COMMITTEE_KEYS = [keccak(f"verde committee member {i}".encode()) for i in range(5)]
@@ -80,10 +106,12 @@ class Game:
     receipts: list = dataclasses.field(default_factory=list)
 
     def round(self, defender_root: Callable[[int], bytes], challenger_root: Callable[[int], bytes]) -> None:
-        """One bisection round: the defender commits at the midpoint, the challenger answers."""
-        mid = self.referee.midpoint(self.dispute_id)
-        self.receipts.append(self.referee.bisect(self.dispute_id, defender_root(mid), sender=self.defender))
-        self.receipts.append(self.referee.bisect(self.dispute_id, challenger_root(mid), sender=self.challenger))
+        """One narrowing round: the defender commits at the positions, the challenger answers."""
+        pos = list(self.referee.positions(self.dispute_id))
+        mine = [defender_root(p) for p in pos]
+        self.receipts.append(self.referee.narrow(self.dispute_id, mine, [], sender=self.defender))
+        theirs = [challenger_root(p) for p in pos]
+        self.receipts.append(self.referee.narrow(self.dispute_id, theirs, mine, sender=self.challenger))
 
     def play(self, defender_root: Callable[[int], bytes], challenger_root: Callable[[int], bytes]) -> int:
         """Bisect until the dispute leaves the Steps phase; returns the rounds played."""
@@ -103,4 +131,4 @@ class Game:
 
     @property
     def move_gas(self) -> list[int]:
-        return [r.gas_used for r in self.receipts if r.method_called.name == "bisect"]
+        return [r.gas_used for r in self.receipts if r.method_called.name == "narrow"]

@@ -3,27 +3,145 @@ pragma solidity 0.8.37;
 
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IOpAdjudicator} from "../interfaces/IOpAdjudicator.sol";
-import {IVerdeOpPhases} from "../interfaces/IVerdeOpPhases.sol";
+import {IVerdeMoves} from "../interfaces/IVerdeMoves.sol";
 import {Bisection} from "../libraries/Bisection.sol";
 import {Opcodes} from "../libraries/Opcodes.sol";
 import {TensorMerkle} from "../libraries/TensorMerkle.sol";
 import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 import {VerdeRefereeBase} from "./VerdeRefereeBase.sol";
 
-/// @title VerdeOpPhases
-/// @notice The op-phase moves of the Verde dispute game (IVerdeOpPhases), run by delegatecall from
-/// VerdeReferee's fallback over the referee's storage: trace commitments and op bisection, the output
-/// reveal, the 16-ary descent to one element, the 8-ary partial-sum bisection, and the leaf, where the
-/// OpAdjudicator recomputes one element from operands proven against the agreed trace state.
+/// @title VerdeMoves
+/// @notice The moves of the Verde dispute game (IVerdeMoves), run by delegatecall from VerdeReferee over the
+/// referee's storage: one narrowing move for the Steps, OpTrace, Descent and Reduction phases (k-ary, one arity
+/// per phase), the trace commitments, the output reveal, and the leaf, where the OpAdjudicator recomputes one
+/// element from operands proven against the agreed trace state.
 /// CAUTION: Called directly (not through the referee) it sees empty storage and every move reverts.
-contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
+contract VerdeMoves is VerdeRefereeBase, IVerdeMoves {
     using Bisection for Dispute;
 
-    constructor(IJobMarket _market, address _adjudicator, uint256 _bond, uint64 _clockSeconds, uint16 _rewardBps)
-        VerdeRefereeBase(_market, _adjudicator, _bond, _clockSeconds, _rewardBps)
-    {}
+    constructor(
+        IJobMarket _market,
+        address _adjudicator,
+        uint256 _bond,
+        uint64 _clockSeconds,
+        uint16 _rewardBps,
+        Arity memory _arity
+    ) VerdeRefereeBase(_market, _adjudicator, _bond, _clockSeconds, _rewardBps, _arity) {}
 
-    /// @inheritdoc IVerdeOpPhases
+    /// @inheritdoc IVerdeMoves
+    function narrow(uint256 _disputeId, bytes32[] calldata _values, bytes32[] calldata _defenderValues) external {
+        Dispute storage d = _dispute(_disputeId);
+        Phase phase = d.phase;
+        uint256 k = _pointArity(phase);
+        if (k == 0 && phase != Phase.Descent) phase = Phase.Steps; // not a narrowing phase: _guardMove says so
+        _guardMove(_disputeId, d, phase);
+        if (phase == Phase.OpTrace && !d.tracesCommitted) revert RefereeWrongPhase(_disputeId, phase, phase);
+        bool defender = d.turn == Party.Defender;
+        uint64[] memory pos;
+        if (k != 0) {
+            pos = d.positions(k);
+            if (_values.length != pos.length) revert RefereeBadWidth(_disputeId, _values.length, pos.length);
+            if (phase == Phase.Reduction) _checkWords(_disputeId, _values);
+        } else {
+            _checkNodes(_disputeId, d, _values, defender ? d.defenderOut : d.challengerOut);
+        }
+
+        d.charge();
+        d.moves += 1;
+        emit ValuesRevealed(_disputeId, d.turn, phase, _values);
+        if (defender) {
+            d.pendingRoot = keccak256(abi.encodePacked(_values));
+            d.turn = Party.Challenger;
+            return;
+        }
+        if (keccak256(abi.encodePacked(_defenderValues)) != d.pendingRoot) revert RefereeBadProof(_disputeId);
+        d.pendingRoot = bytes32(0);
+        d.turn = Party.Defender;
+        uint256 j;
+        // The first value where the two differ; in the Descent one always does (the two nodes differ).
+        while (j < _values.length && _values[j] == _defenderValues[j]) ++j;
+        if (k == 0) return _descend(_disputeId, d, _values, _defenderValues, j);
+        d.narrowTo(pos, _values, _defenderValues, j);
+        emit RangeNarrowed(_disputeId, phase, d.lo, d.hi);
+        if (!d.pinned()) return;
+        if (phase == Phase.Steps) _pin(_disputeId, d);
+        else if (phase == Phase.OpTrace) _pinOp(_disputeId, d);
+        else _toLeaf(_disputeId, d);
+    }
+
+    /// @dev Descent: the mover's nodes fold to its current node (`levels` below it), or its leaf data hashes to
+    /// its current leaf.
+    function _checkNodes(uint256 _disputeId, Dispute storage _d, bytes32[] calldata _values, bytes32 _node)
+        internal
+        view
+    {
+        uint256 height = _d.height;
+        uint256 levels = height < _DESCENT_LEVELS ? height : _DESCENT_LEVELS;
+        uint256 width = 1 << levels;
+        if (_values.length != width) revert RefereeBadWidth(_disputeId, _values.length, width);
+        bytes32 top = height == 0 ? TensorMerkle.leafHash(_values[0]) : _foldTensor(_values, levels);
+        if (top != _node) revert RefereeBadProof(_disputeId);
+    }
+
+    /// @dev Reduction: every value is a 32-bit accumulator.
+    function _checkWords(uint256 _disputeId, bytes32[] calldata _values) internal pure {
+        for (uint256 i; i < _values.length; ++i) {
+            if (uint256(_values[i]) > type(uint32).max) revert RefereeBadProof(_disputeId);
+        }
+    }
+
+    /// @dev The challenger's Descent answer: follow child `_j`, the first that differs; at a leaf, pin the first
+    /// differing word, the disputed element.
+    function _descend(
+        uint256 _disputeId,
+        Dispute storage _d,
+        bytes32[] calldata _values,
+        bytes32[] calldata _defenderValues,
+        uint256 _j
+    ) internal {
+        uint256 height = _d.height;
+        if (height == 0) return _pinElement(_disputeId, _d, _values[0], _defenderValues[0]);
+        uint256 levels = height < _DESCENT_LEVELS ? height : _DESCENT_LEVELS;
+        uint256 h = height - levels;
+        uint256 index = (uint256(_d.node) << levels) + _j;
+        if ((index << h) >= (_d.numel + 7) / 8) {
+            // The subtree lies wholly in the padding, which the format fixes to zero hashes.
+            Party right = _values[_j] == TensorMerkle.zeroHash(h) ? Party.Challenger : Party.Defender;
+            return _resolve(_disputeId, _d, right, Resolution.Leaf);
+        }
+        _d.height = uint8(h);
+        _d.node = uint64(index);
+        _d.challengerOut = _values[_j];
+        _d.defenderOut = _defenderValues[_j];
+    }
+
+    /// @dev The two leaves differ: their first differing word is the disputed element; a reduction's partial
+    /// sums are narrowed next, from the initial accumulator (agreed) to the two values.
+    function _pinElement(uint256 _disputeId, Dispute storage _d, bytes32 _data, bytes32 _defenderData) internal {
+        uint256 w;
+        while (TensorMerkle.wordAt(_data, w) == TensorMerkle.wordAt(_defenderData, w)) ++w;
+        uint32 cv = TensorMerkle.wordAt(_data, w);
+        uint32 dv = TensorMerkle.wordAt(_defenderData, w);
+        uint256 e = uint256(_d.node) * 8 + w;
+        // Words past the last element are zero padding in the format.
+        if (e >= _d.numel) {
+            return _resolve(_disputeId, _d, cv == 0 ? Party.Challenger : Party.Defender, Resolution.Leaf);
+        }
+        _d.element = uint64(e);
+        _d.challengerValue = cv;
+        _d.defenderValue = dv;
+        emit ElementPinned(_disputeId, uint64(e), cv, dv);
+        if (!Opcodes.isReduction(_d.opcode)) return _toLeaf(_disputeId, _d);
+        _d.lo = 0;
+        _d.agreedRoot = bytes32(uint256(Opcodes.reduceInit(_d.opcode)));
+        _d.challengerRoot = bytes32(uint256(cv));
+        _d.defenderRoot = bytes32(uint256(dv));
+        if (_d.hi == 1) return _toLeaf(_disputeId, _d);
+        _d.phase = Phase.Reduction;
+        emit PhaseAdvanced(_disputeId, Phase.Reduction, _d.hi);
+    }
+
+    /// @inheritdoc IVerdeMoves
     function commitTrace(
         uint256 _disputeId,
         bytes32 _traceRoot,
@@ -34,7 +152,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         Dispute storage d = _dispute(_disputeId);
         _guardMove(_disputeId, d, Phase.OpTrace);
         if (d.tracesCommitted) revert RefereeWrongPhase(_disputeId, d.phase, Phase.OpTrace);
-        Program storage p = _programs[d.jobId];
+        Program storage p = _s().programs[d.jobId];
         uint256 last = p.numOps - 1;
         bool defender = d.turn == Party.Defender;
         // The last op is HEADER: its output is the party's checkpoint root for the step, which links the
@@ -61,7 +179,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         if (d.pinned()) _pinOp(_disputeId, d);
     }
 
-    /// @inheritdoc IVerdeOpPhases
+    /// @inheritdoc IVerdeMoves
     function revealOp(
         uint256 _disputeId,
         bytes calldata _desc,
@@ -85,11 +203,11 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         bytes32[] calldata _programSiblings,
         bytes32[] calldata _traceSiblings
     ) internal view returns (bytes32) {
-        uint32 numOps = _programs[_d.jobId].numOps;
+        uint32 numOps = _s().programs[_d.jobId].numOps;
         uint256 i = _d.opIndex;
         bool defender = _d.turn == Party.Defender;
         if (defender) {
-            if (TraceMerkle.root(_h, i, _programSiblings, numOps) != _programs[_d.jobId].programTree) {
+            if (TraceMerkle.root(_h, i, _programSiblings, numOps) != _s().programs[_d.jobId].programTree) {
                 revert RefereeBadProof(_disputeId);
             }
         } else if (_h != _d.descHash) {
@@ -144,135 +262,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         emit PhaseAdvanced(_disputeId, Phase.Descent, 0);
     }
 
-    /// @inheritdoc IVerdeOpPhases
-    function descend(uint256 _disputeId, bytes32[] calldata _children, bytes32[] calldata _defenderChildren)
-        external
-    {
-        Dispute storage d = _dispute(_disputeId);
-        _guardMove(_disputeId, d, Phase.Descent);
-        uint256 height = d.height;
-        if (height == 0) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Descent);
-        uint256 levels = height < _DESCENT_LEVELS ? height : _DESCENT_LEVELS;
-        uint256 width = 1 << levels;
-        if (_children.length != width) revert RefereeBadWidth(_disputeId, _children.length, width);
-        bool defender = d.turn == Party.Defender;
-        if (_foldTensor(_children, levels) != (defender ? d.defenderOut : d.challengerOut)) {
-            revert RefereeBadProof(_disputeId);
-        }
-
-        d.charge();
-        d.moves += 1;
-        emit ValuesRevealed(_disputeId, d.turn, Phase.Descent, _children);
-        if (defender) {
-            d.pendingRoot = keccak256(abi.encodePacked(_children));
-            d.turn = Party.Challenger;
-            return;
-        }
-        if (keccak256(abi.encodePacked(_defenderChildren)) != d.pendingRoot) revert RefereeBadProof(_disputeId);
-        uint256 j;
-        // Both fold to different nodes, so some child differs.
-        while (_children[j] == _defenderChildren[j]) ++j;
-        uint256 h = height - levels;
-        uint256 index = uint256(d.node) * width + j;
-        d.pendingRoot = bytes32(0);
-        if ((index << h) >= (d.numel + 7) / 8) {
-            // The subtree lies wholly in the padding, which the format fixes to zero hashes.
-            return _resolve(
-                _disputeId, d, _children[j] == TensorMerkle.zeroHash(h) ? Party.Challenger : Party.Defender, Resolution.Leaf
-            );
-        }
-        d.height = uint8(h);
-        d.node = uint64(index);
-        d.challengerOut = _children[j];
-        d.defenderOut = _defenderChildren[j];
-        d.turn = Party.Defender;
-    }
-
-    /// @inheritdoc IVerdeOpPhases
-    function revealLeafData(uint256 _disputeId, bytes32 _data, bytes32 _defenderData) external {
-        Dispute storage d = _dispute(_disputeId);
-        _guardMove(_disputeId, d, Phase.Descent);
-        if (d.height != 0) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Descent);
-        bool defender = d.turn == Party.Defender;
-        if (TensorMerkle.leafHash(_data) != (defender ? d.defenderOut : d.challengerOut)) {
-            revert RefereeBadProof(_disputeId);
-        }
-
-        d.charge();
-        d.moves += 1;
-        bytes32[] memory shown = new bytes32[](1);
-        shown[0] = _data;
-        emit ValuesRevealed(_disputeId, d.turn, Phase.Descent, shown);
-        if (defender) {
-            d.pendingRoot = _data;
-            d.turn = Party.Challenger;
-            return;
-        }
-        if (_defenderData != d.pendingRoot) revert RefereeBadProof(_disputeId);
-        d.pendingRoot = bytes32(0);
-        uint256 w;
-        while (TensorMerkle.wordAt(_data, w) == TensorMerkle.wordAt(_defenderData, w)) ++w;
-        uint32 cv = TensorMerkle.wordAt(_data, w);
-        uint32 dv = TensorMerkle.wordAt(_defenderData, w);
-        uint256 e = uint256(d.node) * 8 + w;
-        // Words past the last element are zero padding in the format.
-        if (e >= d.numel) return _resolve(_disputeId, d, cv == 0 ? Party.Challenger : Party.Defender, Resolution.Leaf);
-        d.element = uint64(e);
-        d.challengerValue = cv;
-        d.defenderValue = dv;
-        emit ElementPinned(_disputeId, uint64(e), cv, dv);
-        if (!Opcodes.isReduction(d.opcode)) return _toLeaf(_disputeId, d);
-        // A reduction: bisect its partial sums from the initial accumulator (agreed) to the two values.
-        d.lo = 0;
-        d.agreedRoot = bytes32(uint256(Opcodes.reduceInit(d.opcode)));
-        d.challengerRoot = bytes32(uint256(cv));
-        d.defenderRoot = bytes32(uint256(dv));
-        if (d.hi == 1) return _toLeaf(_disputeId, d);
-        d.phase = Phase.Reduction;
-        d.turn = Party.Defender;
-        emit PhaseAdvanced(_disputeId, Phase.Reduction, d.hi);
-    }
-
-    /// @inheritdoc IVerdeOpPhases
-    function bisectPartials(uint256 _disputeId, uint32[] calldata _values, uint32[] calldata _defenderValues)
-        external
-    {
-        Dispute storage d = _dispute(_disputeId);
-        _guardMove(_disputeId, d, Phase.Reduction);
-        uint64[] memory pos = _partialPositions(d);
-        if (_values.length != pos.length) revert RefereeBadWidth(_disputeId, _values.length, pos.length);
-
-        d.charge();
-        d.moves += 1;
-        bytes32[] memory shown = new bytes32[](_values.length);
-        for (uint256 i; i < _values.length; ++i) {
-            shown[i] = bytes32(uint256(_values[i]));
-        }
-        emit ValuesRevealed(_disputeId, d.turn, Phase.Reduction, shown);
-        if (d.turn == Party.Defender) {
-            d.pendingRoot = keccak256(abi.encodePacked(_values));
-            d.turn = Party.Challenger;
-            return;
-        }
-        if (keccak256(abi.encodePacked(_defenderValues)) != d.pendingRoot) revert RefereeBadProof(_disputeId);
-        d.pendingRoot = bytes32(0);
-        uint256 j;
-        while (j < pos.length && _values[j] == _defenderValues[j]) ++j;
-        if (j > 0) {
-            d.lo = pos[j - 1];
-            d.agreedRoot = bytes32(uint256(_values[j - 1]));
-        }
-        if (j < pos.length) {
-            d.hi = pos[j];
-            d.challengerRoot = bytes32(uint256(_values[j]));
-            d.defenderRoot = bytes32(uint256(_defenderValues[j]));
-        }
-        emit RangeNarrowed(_disputeId, Phase.Reduction, d.lo, d.hi);
-        d.turn = Party.Defender;
-        if (d.hi - d.lo == 1) _toLeaf(_disputeId, d);
-    }
-
-    /// @inheritdoc IVerdeOpPhases
+    /// @inheritdoc IVerdeMoves
     function resolveElement(
         uint256 _disputeId,
         bytes calldata _desc,
@@ -320,7 +310,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         _decide(_disputeId, _d, _value == dv, _value == cv);
     }
 
-    /// @inheritdoc IVerdeOpPhases
+    /// @inheritdoc IVerdeMoves
     function resolveHashOp(uint256 _disputeId, bytes calldata _desc, OperandRef[] calldata _refs) external {
         (Dispute storage d, IOpAdjudicator.Op memory op) = _leafOp(_disputeId, _desc);
         if (!Opcodes.isHash(op.opcode)) revert RefereeBadOp(_disputeId, op.opcode);
@@ -328,7 +318,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         _decideHash(_disputeId, d, IOpAdjudicator(_ADJUDICATOR).hashOp(_desc, roots, d.step));
     }
 
-    /// @inheritdoc IVerdeOpPhases
+    /// @inheritdoc IVerdeMoves
     function resolveLoad(
         uint256 _disputeId,
         bytes calldata _desc,
@@ -346,7 +336,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         );
     }
 
-    /// @inheritdoc IVerdeOpPhases
+    /// @inheritdoc IVerdeMoves
     function resolveBatch(
         uint256 _disputeId,
         bytes calldata _desc,
@@ -355,7 +345,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
     ) external {
         (Dispute storage d, IOpAdjudicator.Op memory op) = _leafOp(_disputeId, _desc);
         if (op.opcode != Opcodes.BATCH) revert RefereeBadOp(_disputeId, op.opcode);
-        Program storage p = _programs[d.jobId];
+        Program storage p = _s().programs[d.jobId];
         bytes32 expected = IOpAdjudicator(_ADJUDICATOR).batchRoot(
             _desc, TraceMerkle.dataRoot(p.dataTree, p.numSteps), d.step, _roots, p.dataTree, p.numSteps, _siblings
         );
@@ -388,7 +378,7 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
     {
         uint256 n = _op.operands.length;
         if (_refs.length != n) revert RefereeBadWidth(_disputeId, _refs.length, n);
-        uint32 numOps = _programs[_d.jobId].numOps;
+        uint32 numOps = _s().programs[_d.jobId].numOps;
         roots_ = new bytes32[](n);
         for (uint256 i; i < n; ++i) {
             uint32 slot = _op.operands[i].slot;
@@ -417,16 +407,6 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         _decide(_disputeId, _d, _expected == _d.defenderOut, _expected == _d.challengerOut);
     }
 
-    /// @dev Positions of the next partial-sum reveal: up to 7 points spread evenly inside (lo, hi).
-    function _partialPositions(Dispute storage _d) internal view returns (uint64[] memory pos_) {
-        uint256 n = _d.hi - _d.lo;
-        uint256 count = n - 1 < _PARTIAL_POINTS ? n - 1 : _PARTIAL_POINTS;
-        pos_ = new uint64[](count);
-        for (uint256 j; j < count; ++j) {
-            pos_[j] = uint64(_d.lo + (n * (j + 1)) / (count + 1));
-        }
-    }
-
     /// @dev Fold 2^levels tensor-tree nodes up `levels` levels (TensorMerkle nodes).
     function _foldTensor(bytes32[] calldata _nodes, uint256 _levels) internal pure returns (bytes32) {
         bytes32[] memory level = _nodes;
@@ -440,12 +420,4 @@ contract VerdeOpPhases is VerdeRefereeBase, IVerdeOpPhases {
         }
         return level[0];
     }
-
-    /// @inheritdoc IVerdeOpPhases
-    function partialPositions(uint256 _disputeId) external view returns (uint64[] memory positions_) {
-        Dispute storage d = _dispute(_disputeId);
-        if (d.phase != Phase.Reduction) revert RefereeWrongPhase(_disputeId, d.phase, Phase.Reduction);
-        positions_ = _partialPositions(d);
-    }
-
 }

@@ -5,10 +5,24 @@ import {IOpAdjudicator} from "./IOpAdjudicator.sol";
 import {IVerdeTypes} from "./IVerdeTypes.sol";
 import {TensorMerkle} from "../libraries/TensorMerkle.sol";
 
-/// @title IVerdeOpPhases
-/// @notice The moves of a Verde dispute after its step is pinned (OpTrace, Output, Descent, Reduction,
-/// Leaf; see IVerdeReferee). Send them to the referee's address: its fallback runs the op-phase facet.
-interface IVerdeOpPhases is IVerdeTypes {
+/// @title IVerdeMoves
+/// @notice The moves of a Verde dispute once it is open (Steps, OpTrace, Output, Descent, Reduction, Leaf; see
+/// IVerdeReferee, which includes them). The referee serves them from its moves facet (VerdeMoves) over its own
+/// storage; send them to the referee's address.
+interface IVerdeMoves is IVerdeTypes {
+    /// @notice Steps, OpTrace (after both `commitTrace`), Descent and Reduction (defender first): narrow the
+    /// disputed range with the party's values. In Steps, OpTrace and Reduction `values` are the party's roots (state
+    /// roots, trace state roots, partial sums as bytes32) at `positions(disputeId)`: up to `arity - 1` points spread
+    /// evenly inside `(lo, hi]`. In the Descent they are the 2^min(levels, height) nodes `levels` below the party's
+    /// current node of the output tensor's data tree (they must fold to it), or at height 0 the 32-byte leaf
+    /// data (it must hash to it). The challenger also passes the defender's values, which the referee checks
+    /// against the hash it stored (read them from `ValuesRevealed`); the first position where the two differ is
+    /// followed: the range becomes `(the last agreed position, the first differing one]`, or that node.
+    /// @param disputeId The dispute.
+    /// @param values The mover's values.
+    /// @param defenderValues The challenger's copy of the defender's values (empty for the defender).
+    function narrow(uint256 disputeId, bytes32[] calldata values, bytes32[] calldata defenderValues) external;
+
     /// @notice OpTrace phase, first move of each party (defender first): commit the trace state root after
     /// the whole step, proving that its last entry (the HEADER op) outputs the party's root for the step.
     /// @param disputeId The dispute.
@@ -35,20 +49,6 @@ interface IVerdeOpPhases is IVerdeTypes {
         bytes32[] calldata programSiblings,
         bytes32[] calldata traceSiblings
     ) external;
-
-    /// @notice Descent phase (defender first): reveal the 2^min(4, height) nodes 4 levels below the party's
-    /// current node. The challenger also passes the defender's nodes; the first differing one is followed.
-    function descend(uint256 disputeId, bytes32[] calldata children, bytes32[] calldata defenderChildren)
-        external;
-
-    /// @notice Descent phase at height 0 (defender first): reveal the 32-byte leaf data of the party's
-    /// current leaf; the first differing word is the disputed element.
-    function revealLeafData(uint256 disputeId, bytes32 data, bytes32 defenderData) external;
-
-    /// @notice Reduction phase (defender first): the party's accumulators at `partialPositions(disputeId)`.
-    /// The challenger also passes the defender's values; the range narrows to the first difference.
-    function bisectPartials(uint256 disputeId, uint32[] calldata values, uint32[] calldata defenderValues)
-        external;
 
     /// @notice Leaf phase, elementwise, movement and reduction ops: anyone proves the operand elements
     /// and the referee recomputes the element (or the partial-sum step); the party whose value differs loses.
@@ -79,8 +79,4 @@ interface IVerdeOpPhases is IVerdeTypes {
         bytes32[3] calldata roots,
         bytes32[] calldata siblings
     ) external;
-
-    /// @notice Reduction phase: the positions whose accumulators the next `bisectPartials` reveals.
-    function partialPositions(uint256 disputeId) external view returns (uint64[] memory positions_);
-
 }

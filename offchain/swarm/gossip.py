@@ -27,7 +27,7 @@ DHT runs on the node's saved hivemind identity, so its peer id is the registered
     rollouts = gossip.fetch(rnd, 0, "rollouts")              # {peer id base58: Envelope}; bad records dropped
     gossip.rejected                                          # Counter({"PayloadWrongRound": 1, ...})
 
-Run its tests with `.venv/bin/python -m pytest tests/swarm_node/test_gossip.py -p no:cacheprovider`.
+Run its tests with `.venv/bin/python -m pytest tests/swarm/test_gossip.py -p no:cacheprovider`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ The envelope's `v` is the version of the envelope and of the body it carries.
 NOTE: hivemind's own `RSAPublicKey.verify` checks PSS signatures over OpenSSH-encoded keys; our identities sign
 with PKCS#1 v1.5 (like the registry proof), so verification uses `cryptography` directly on the libp2p key.
 
-Run its tests with `.venv/bin/python -m pytest tests/swarm_node/test_payloads.py -p no:cacheprovider`.
+Run its tests with `.venv/bin/python -m pytest tests/swarm/test_payloads.py -p no:cacheprovider`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ ascending order. Proofs verify with OpenZeppelin's `MerkleProof.verify`, which i
     coordinator.submitRewardCommitment(peer, rnd, tree.root, tree.total, tree.num_questions, sender=owner)
     coordinator.verifyReward(rnd, peer, 2, 5, tree.proof(2))   # True
 
-Run its tests with `.venv/bin/ape test tests/swarm/test_merkle.py`.
+Run its tests with `.venv/bin/ape test tests/swarm/test_reward_tree.py`.
 """
 
 from __future__ import annotations

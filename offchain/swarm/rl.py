@@ -20,7 +20,7 @@ the rule-based reward, not a claim about bit-exact weights. Native torch is ~10x
 here (2-digit task, batch 64, one thread: ~10 ms against ~97 ms; benchmarks/bench_repops.py), and both twins
 share one state dict, so a checkpoint loads into either.
 
-Tests: `.venv/bin/python -m pytest tests/swarm_node/test_rl.py -q -p no:cacheprovider`.
+Tests: `.venv/bin/python -m pytest tests/swarm/test_rl.py -q -p no:cacheprovider`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from crowdfund_helpers import DAY, GOAL, Asset, event, template
+from crowdfund_support import DAY, GOAL, Asset, event, template
 
 # ---------------------------------------------------------------- accounts
 

@@ -7,7 +7,7 @@ Run: `.venv/bin/ape test tests/crowdfund/test_crowdfund.py -q -p no:cacheprovide
 from __future__ import annotations
 
 import pytest
-from crowdfund_helpers import (
+from crowdfund_support import (
     CHECKPOINTS,
     DAY,
     FAILED,
@@ -209,7 +209,7 @@ def test_contribute_erc20_with_ether_reverts(crowdfund, create, erc20, alice):
 
 def test_contribute_fee_on_transfer_token_reverts(crowdfund, create, fee_token, alice):
     """A token that delivers 99% of a transfer reverts with CrowdfundFeeOnTransfer and books nothing."""
-    from crowdfund_helpers import Asset
+    from crowdfund_support import Asset
 
     fee = Asset("fee", fee_token)
     cid = create(fee)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from crowdfund_helpers import (
+from crowdfund_support import (
     CHECKPOINTS,
     DAY,
     GOAL,
@@ -165,7 +165,7 @@ def test_flow_gas_report(crowdfund, market, create, contribute, join, asset, ali
     """Gas of each Crowdfund entry point on its usual path, printed as a table (run with -s to see it)."""
     gas = {}
     now = chain.pending_timestamp
-    from crowdfund_helpers import template
+    from crowdfund_support import template
 
     gas["createCampaign"] = crowdfund.createCampaign(
         asset.address, GOAL, now + DAY, template(now), sender=alice

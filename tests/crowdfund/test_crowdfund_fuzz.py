@@ -11,7 +11,7 @@ Run: `.venv/bin/ape test tests/crowdfund/test_crowdfund_fuzz.py -q -p no:cachepr
 from __future__ import annotations
 
 import pytest
-from crowdfund_helpers import FAILED, MILESTONES, WINDOW, ZERO_ADDRESS, Asset, Ledger, event, reverts_with
+from crowdfund_support import FAILED, MILESTONES, WINDOW, ZERO_ADDRESS, Asset, Ledger, event, reverts_with
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st

@@ -9,7 +9,7 @@ Run: `.venv/bin/ape test tests/crowdfund/test_crowdfund_reentrancy.py -q -p no:c
 from __future__ import annotations
 
 import pytest
-from crowdfund_helpers import DAY, GOAL, Asset, event
+from crowdfund_support import DAY, GOAL, Asset, event
 from eth_utils import keccak
 
 GUARD_SELECTOR = keccak(text="ReentrancyGuardReentrantCall()")[:4]

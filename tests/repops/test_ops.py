@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from repops_helpers import assert_bits_equal, edge_values, mixed
+from repops_support import assert_bits_equal, edge_values, mixed
 
 import offchain.repops.functional as R
 from offchain.float32 import fmath

@@ -3,7 +3,7 @@ and only a peer's own key can write its owner subkey (a rogue's overwrite with a
 
 The three peers live for the module (a peer takes about half a second to start); each test uses its own round, so
 records of one test never meet another's. Run with
-`.venv/bin/python -m pytest tests/swarm_node/test_gossip.py -p no:cacheprovider`.
+`.venv/bin/python -m pytest tests/swarm/test_gossip.py -p no:cacheprovider`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ SIGKILL (its own pid, not its process group) after its first round: its hivemind
 and the restart comes back with its saved identity, weights and port. The nodes find each other through the
 addresses they announce on chain (no bootnode list). node 0, the last one running, is stopped with SIGTERM.
 
-Run: `.venv/bin/python -m pytest tests/swarm_node/test_node.py -q -p no:cacheprovider`
+Run: `.venv/bin/python -m pytest tests/swarm/test_node.py -q -p no:cacheprovider`
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def _rogue_flood(maddrs: list[str], r: int, honest_identity_path: Path) -> dict[
         forged = payloads.seal(rogue, round=r, stage=0, kind=payloads.ROLLOUTS, body=body)
         replayed = payloads.seal(rogue, round=r - 1, stage=0, kind=payloads.ROLLOUTS, body=body)
         sent = {
-            # the rogue's envelope in the victim's slot
+            # the rogue's envelope under the victim's bare peer id (the victim's owner subkey itself refuses the
+            # rogue's store: test_gossip.py); readers drop it as signed by the wrong peer
             "forged": dht.store(key, forged, exp, subkey=victim.peer_id.to_base58()),
             "oversized": dht.store(key, b"{" + b" " * 9000 + b"}", exp, subkey="QmOversized"),
             "malformed": dht.store(key, b"\xff\x00not json", exp, subkey="QmMalformed"),

@@ -1,6 +1,6 @@
 """Signed swarm envelopes: round trip, canonical bytes, and every way an untrusted payload is rejected.
 
-Run with `.venv/bin/python -m pytest tests/swarm_node/test_payloads.py -p no:cacheprovider`.
+Run with `.venv/bin/python -m pytest tests/swarm/test_payloads.py -p no:cacheprovider`.
 """
 
 from __future__ import annotations

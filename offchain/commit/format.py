@@ -232,12 +232,12 @@ def tree_depth(leaves: int) -> int:
 def leaf_hash(data: bytes) -> bytes:
     """keccak256(0x00 ‖ data) of one 32-byte leaf."""
     assert len(data) == LEAF_BYTES, "a leaf is 32 bytes"
-    return keccak256(b"\x00" + data)
+    return keccak256(bytes([LEAF_TAG]) + data)
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """keccak256(0x01 ‖ left ‖ right)."""
-    return keccak256(b"\x01" + left + right)
+    return keccak256(bytes([NODE_TAG]) + left + right)
 
 
 def _zero_hashes(levels: int) -> tuple[bytes, ...]:

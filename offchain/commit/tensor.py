@@ -57,6 +57,7 @@ from offchain.commit.merkle import (
     root_from_range,
     root_of,
 )
+from offchain.float32.bits import from_bits
 
 
 @dataclass(frozen=True)
@@ -375,7 +376,7 @@ def range_bits(header: TensorHeader, proof: RangeProof) -> list[int]:
 
 def float32_from_bits(bits: int) -> float:
     """The Python float a float32 bit pattern stands for (NaN payloads are not kept by Python floats)."""
-    return float(np.array([bits], dtype=np.uint32).view(np.float32)[0])
+    return float(from_bits(bits))
 
 
 __all__ = [

@@ -22,6 +22,7 @@ import math
 import torch
 
 from offchain.float32.bits import CANONICAL_NAN as CANONICAL_NAN_BITS
+from offchain.float32.bits import INF
 from offchain.float32.bits import from_bits as f32_from_bits
 
 # The recipes' constants (float32 bit patterns, docs/repops.md), defined once in offchain/float32/fmath.py.
@@ -228,7 +229,7 @@ def log(x: torch.Tensor) -> torch.Tensor:
     logm = torch.mul(s, p)
     ef = e.to(F32)
     y = torch.add(torch.mul(ef, const(LN2_HI, x)), torch.add(torch.mul(ef, const(LN2_LO, x)), logm))
-    inf = const(0x7F800000, x)
+    inf = const(INF, x)
     y = torch.where(x == inf, inf, y)
     y = torch.where(x == 0, -inf, y)
     y = torch.where((x < 0) | (x != x), const(CANONICAL_NAN_BITS, x), y)

@@ -63,7 +63,7 @@ from offchain.swarm.payloads import (
 
 logger = logging.getLogger(__name__)
 
-# hivemind on loopback only (docs/architecture.md, conventions): the NAT helpers would otherwise send traffic off the machine
+# hivemind on loopback only (docs/architecture.md): the NAT helpers would otherwise send traffic off the machine
 LOOPBACK_OPTIONS: dict[str, Any] = {
     "host_maddrs": ["/ip4/127.0.0.1/tcp/0"],
     "nat_port_map": False,

@@ -39,7 +39,6 @@ NAMES = {
 }  # fmt: skip
 
 NO_DTYPE, FLOAT32, INT32 = 0, 1, 2  # dtype codes of docs/commitments.md (0: a hash op)
-NEG_INF_BITS = 0xFF800000  # MAXR's initial accumulator
 
 ZERO = bytes(32)
 

@@ -30,13 +30,13 @@ from eth_abi import decode as abi_decode
 from offchain.commit import tensor_root
 from offchain.commit.format import ZERO_HASHES, checkpoint_root_from, named_tensor_leaf, node_hash
 from offchain.commit.state import model_key, optim_key
+from offchain.float32.bits import NEG_INF
 from offchain.repops import prims as P
 from offchain.verde import ir
 from offchain.verde.job import OPTIM_KEYS, Batch, State, VerdeJob, f32_bits
 
 F32, I32 = torch.float32, torch.int32
 ONE, HALF, THREE, ZERO_F = 0x3F800000, 0x3F000000, 0x40400000, 0
-NEG_INF = ir.NEG_INF_BITS
 Value = torch.Tensor | bytes  # a slot's value: a tensor (tensor ops, LOAD, BATCH) or a hash
 
 

@@ -24,14 +24,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from eth_abi import decode as abi_decode
 
-from offchain.commit import keccak256
-from offchain.commit.format import CHECKPOINT_TAG as HEADER_TAG
-from offchain.commit.format import NAMED_TENSOR_TAG as NAMED_TAG
-from offchain.commit.format import NODE_TAG
+from offchain.commit.format import checkpoint_root_from, named_tensor_leaf, node_hash
 from offchain.float32 import fmath
 from offchain.float32 import oracle as ref
+from offchain.float32.bits import NEG_INF, canon_bits, from_bits, i32, to_bits
 from offchain.float32.bits import ONE as ONE_BITS  # 1.0, EQCOORD's "equal"
-from offchain.float32.bits import canon_bits, from_bits, i32, to_bits
 from offchain.verde import ir
 
 Read = Callable[[int, int], int]  # (operand index, flat address in that operand's slot tensor) -> 32 bits
@@ -217,7 +214,7 @@ def reduce_init(opcode: int) -> int:
     """The accumulator before term 0: -inf for MAXR, +0 for SUM, DOT and SCATTER."""
     if opcode not in ir.REDUCTIONS:
         raise MalformedOpError(f"opcode {opcode} is not a reduction")
-    return ir.NEG_INF_BITS if opcode == ir.MAXR else 0
+    return NEG_INF if opcode == ir.MAXR else 0
 
 
 def reduce_step(op: ir.Op, e: int, k: int, acc_bits: int, read: Read) -> int:
@@ -317,7 +314,7 @@ def hash_op(op: ir.Op, roots: Sequence[bytes], step: int) -> bytes:
         raise MalformedOpError(f"{ir.NAMES[op.opcode]} takes no CONST operand")
     if op.opcode == ir.NAMED:
         (name,) = abi_decode(["string"], op.attrs)
-        return keccak256(bytes([NAMED_TAG]) + keccak256(name.encode()) + roots[0])
+        return named_tensor_leaf(name, roots[0])
     if op.opcode == ir.NODE:
         left, right = roots[0], roots[1]
         if op.operands[0].is_const or op.operands[1].is_const:
@@ -326,11 +323,9 @@ def hash_op(op: ir.Op, roots: Sequence[bytes], step: int) -> bytes:
             cl, cr = abi_decode(["bytes32", "bytes32"], op.attrs)
             left = cl if op.operands[0].is_const else left
             right = cr if op.operands[1].is_const else right
-        return keccak256(bytes([NODE_TAG]) + left + right)
+        return node_hash(left, right)
     if len(op.attrs) != 32:
         raise MalformedOpError("HEADER attrs must be abi.encode(uint256 count)")
     (count,) = abi_decode(["uint256"], op.attrs)
     batch_hash = ir.batch_leaf(roots[1], roots[2], roots[3])
-    return keccak256(
-        bytes([HEADER_TAG]) + roots[0] + count.to_bytes(32, "big") + step.to_bytes(32, "big") + batch_hash
-    )
+    return checkpoint_root_from(roots[0], count, step, batch_hash)

@@ -25,6 +25,7 @@ from eth_abi import decode as abi_decode
 
 from offchain.commit import TensorCommitment, commit_tensor
 from offchain.commit.format import LEAF_BYTES, ZERO_HASHES
+from offchain.float32.bits import NEG_INF
 from offchain.repops import prims as P
 from offchain.verde import ir
 from offchain.verde.program import Value
@@ -180,7 +181,7 @@ class Trace:
             assert isinstance(src, torch.Tensor)
             return src.reshape(-1)[ir.address(o, c, k)].to(dtype)
 
-        acc = P.const(ir.NEG_INF_BITS if op.opcode == ir.MAXR else 0, torch.empty(()))
+        acc = P.const(NEG_INF if op.opcode == ir.MAXR else 0, torch.empty(()))
         out = [_bits(acc)]
         dim = abi_decode(["uint8"], op.attrs)[0] if op.opcode == ir.SCATTER else 0
         for k in range(op.k):

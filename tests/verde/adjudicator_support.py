@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from offchain.commit import TensorCommitment, commit_tensor
+from offchain.float32.bits import floats
 from offchain.repops import prims
 from offchain.verde import ir, recipes
 
@@ -28,10 +29,6 @@ EDGE_BITS = [
 ]  # fmt: skip
 
 
-def f32_from_bits(bits: list[int] | np.ndarray) -> np.ndarray:
-    return np.asarray(bits, dtype=np.uint32).view(np.float32)
-
-
 def bits_of(x: np.ndarray | torch.Tensor) -> np.ndarray:
     """Flat uint32 patterns of a float32 or int32 array/tensor."""
     if isinstance(x, torch.Tensor):
@@ -44,7 +41,7 @@ def mixed(rng: np.random.Generator, shape: tuple[int, ...], *, scale: float = 4.
     n = int(np.prod(shape))
     x = (rng.standard_normal(n) * scale).astype(np.float32)
     plant = rng.choice(n, size=min(n, len(EDGE_BITS)), replace=False)
-    x[plant] = f32_from_bits(rng.choice(EDGE_BITS, size=len(plant)))
+    x[plant] = floats(rng.choice(EDGE_BITS, size=len(plant)))
     return x.reshape(shape)
 
 

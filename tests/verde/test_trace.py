@@ -12,6 +12,7 @@ import torch
 from offchain.commit import commit_checkpoint, verify_element
 from offchain.commit.format import ZERO_HASHES, node_hash
 from offchain.commit.tensor import TensorHeader
+from offchain.float32.bits import NEG_INF
 from offchain.model.train import train_step
 from offchain.verde import ir
 from offchain.verde.adversary import Cheater, corrupt, corrupted, other_run, run_tampered, skip
@@ -183,7 +184,7 @@ def test_partial_sums_end_at_the_element(trace, program, note):
     for e in range(0, op.numel, max(1, op.numel // 7)):
         acc = trace.partial_sums(i, e)
         assert len(acc) == op.k + 1
-        assert acc[0] == (ir.NEG_INF_BITS if op.opcode == ir.MAXR else 0)
+        assert acc[0] == (NEG_INF if op.opcode == ir.MAXR else 0)
         assert acc[-1] == int(out[e]) & 0xFFFFFFFF
 
 

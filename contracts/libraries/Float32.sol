@@ -9,7 +9,7 @@ using LibFloat32 for Float32 global;
 /// @title LibFloat32
 /// @notice IEEE-754 binary32 arithmetic on bit patterns, bit for bit what numpy float32 computes (round to
 /// nearest even, no flush-to-zero), so a contract can recompute one disputed element of a training step
-/// (docs/float32.md, DESIGN.md "Numbers"). An add, mul, div or sqrt costs 600 to 850 gas on normal operands.
+/// (docs/float32.md, docs/architecture.md "Numbers"). An add, mul, div or sqrt costs 600 to 850 gas on normal operands.
 ///
 /// Bit layout of a `Float32`:
 ///

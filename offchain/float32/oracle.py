@@ -1,4 +1,4 @@
-"""The numpy float32 oracle: the canonical float semantics (DESIGN.md "Numbers") stated once, in numpy.
+"""The numpy float32 oracle: the canonical float semantics (docs/architecture.md "Numbers") stated once, in numpy.
 
 numpy float32 arithmetic is IEEE-754 binary32 with round-to-nearest-even and no flush-to-zero (numpy never sets
 FTZ/DAZ). The project's semantics add three rules, each coded here and nowhere else in Python:

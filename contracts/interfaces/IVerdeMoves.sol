@@ -7,8 +7,8 @@ import {TensorMerkle} from "../libraries/TensorMerkle.sol";
 
 /// @title IVerdeMoves
 /// @notice The moves of a Verde dispute once it is open (Steps, OpTrace, Output, Descent, Reduction, Leaf; see
-/// IVerdeReferee, which includes them). The referee serves them from its moves facet (VerdeMoves) over its own
-/// storage; send them to the referee's address.
+/// IVerdeReferee, which includes them). Send them to the referee: it runs `narrow` itself and the others in its
+/// moves facet (VerdeMoves), by delegatecall over its own storage.
 interface IVerdeMoves is IVerdeTypes {
     /// @notice Steps, OpTrace (after both `commitTrace`), Descent and Reduction (defender first): narrow the
     /// disputed range with the party's values. In Steps, OpTrace and Reduction `values` are the party's roots (state

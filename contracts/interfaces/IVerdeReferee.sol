@@ -54,8 +54,8 @@ import {IVerdeMoves} from "./IVerdeMoves.sol";
 ///   program the job, was opened.
 /// - It SHOULD void the job (`IJobMarket.voidResult`) when a dispute shows that no solver's result holds.
 /// - A move MUST NOT be accepted from anyone but the party whose turn it is.
-/// The moves (IVerdeMoves: narrow, commitTrace .. resolveBatch) are part of this interface; the referee serves
-/// them from its moves facet over its own storage.
+/// The moves (IVerdeMoves: narrow, commitTrace .. resolveBatch) are part of this interface; the referee runs
+/// `narrow` itself and the op-phase moves in its facet, over its own storage.
 interface IVerdeReferee is IVerdeMoves {
     // ---------------------------------------------------------------- opening
 
@@ -181,8 +181,8 @@ interface IVerdeReferee is IVerdeMoves {
     /// @return firstLoss_ The dispute id, or 0.
     function standingOf(uint256 jobId, address solver) external view returns (uint32 live_, uint256 firstLoss_);
 
-    /// @notice The moves facet: the moves of IVerdeMoves sent to this referee run its code over this referee's
-    /// storage (ERC-7201 namespace `verde.referee`), by delegatecall.
+    /// @notice The moves facet: the op-phase moves (commitTrace .. resolveBatch) sent to this referee run its
+    /// code over this referee's storage (ERC-7201 namespace `verde.referee`), by delegatecall.
     /// @return moves_ Its address.
     function moves() external view returns (address moves_);
 

@@ -11,6 +11,7 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IOpAdjudicator} from "../interfaces/IOpAdjudicator.sol";
 import {IVerdeMoves} from "../interfaces/IVerdeMoves.sol";
 import {IVerdeReferee} from "../interfaces/IVerdeReferee.sol";
+import {Opcodes} from "../libraries/Opcodes.sol";
 import {TensorMerkle} from "../libraries/TensorMerkle.sol";
 import {VerdeMoves} from "./VerdeMoves.sol";
 import {VerdeRefereeBase} from "./VerdeRefereeBase.sol";
@@ -36,9 +37,11 @@ import {Bisection} from "../libraries/Bisection.sol";
 /// force when the dispute opened, which has one clock (`CLOCK_SECONDS`) to decide before the dispute expires.
 /// NOTE: When a losing solver was already slashed by another dispute (or the job voided), the market is
 /// left as it is; the bond still moves, so the dispute always resolves.
-/// NOTE: The moves (IVerdeMoves, part of IVerdeReferee) run in a facet, VerdeMoves, deployed by the constructor
-/// with the same configuration and reached by delegatecall, which keeps each contract under the 24 KiB code
-/// limit; both keep their state in one ERC-7201 namespace (VerdeRefereeBase).
+/// NOTE: The narrowing move (`narrow`: Steps, OpTrace, Descent, Reduction) runs here; the op-phase moves
+/// (commitTrace, revealOp, resolve*) run in a facet, VerdeMoves, deployed by the constructor with the same
+/// configuration and reached by delegatecall from this contract's functions of the same names, which keeps each
+/// contract under the 24 KiB code limit (one would be ~31 KiB); both keep their state in one ERC-7201 namespace
+/// (VerdeRefereeBase).
 /// CAUTION: The referee MUST be the only holder of the market's DISPUTE_ROLE.
 abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessControl, ReentrancyGuardTransient {
     using Bisection for Dispute;
@@ -49,7 +52,7 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
     /// @notice Upper bound on the committee size; bounds the signature loop.
     uint256 public constant MAX_COMMITTEE = 32;
 
-    /// @dev The moves facet (same configuration, run over this storage).
+    /// @dev The op-phase facet (same configuration, run over this storage).
     address internal immutable _MOVES;
 
     /// @param _market The job market (grant this contract its DISPUTE_ROLE).
@@ -73,8 +76,130 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
     }
 
     /// @inheritdoc IVerdeMoves
-    function narrow(uint256, bytes32[] calldata, bytes32[] calldata) external {
-        _move();
+    function narrow(uint256 _disputeId, bytes32[] calldata _values, bytes32[] calldata _defenderValues) external {
+        Dispute storage d = _dispute(_disputeId);
+        Phase phase = d.phase;
+        uint256 k = _pointArity(phase);
+        if (k == 0 && phase != Phase.Descent) phase = Phase.Steps; // not a narrowing phase: _guardMove says so
+        _guardMove(_disputeId, d, phase);
+        if (phase == Phase.OpTrace && !d.tracesCommitted) revert RefereeWrongPhase(_disputeId, phase, phase);
+        bool defender = d.turn == Party.Defender;
+        uint64[] memory pos;
+        if (k != 0) {
+            pos = d.positions(k);
+            if (_values.length != pos.length) revert RefereeBadWidth(_disputeId, _values.length, pos.length);
+            if (phase == Phase.Reduction) _checkWords(_disputeId, _values);
+        } else {
+            _checkNodes(_disputeId, d, _values, defender ? d.defenderOut : d.challengerOut);
+        }
+
+        d.charge();
+        d.moves += 1;
+        emit ValuesRevealed(_disputeId, d.turn, phase, _values);
+        if (defender) {
+            d.pendingRoot = keccak256(abi.encodePacked(_values));
+            d.turn = Party.Challenger;
+            return;
+        }
+        if (keccak256(abi.encodePacked(_defenderValues)) != d.pendingRoot) revert RefereeBadProof(_disputeId);
+        d.pendingRoot = bytes32(0);
+        d.turn = Party.Defender;
+        uint256 j;
+        // The first value where the two differ; in the Descent one always does (the two nodes differ).
+        while (j < _values.length && _values[j] == _defenderValues[j]) ++j;
+        if (k == 0) return _descend(_disputeId, d, _values, _defenderValues, j);
+        d.narrowTo(pos, _values, _defenderValues, j);
+        emit RangeNarrowed(_disputeId, phase, d.lo, d.hi);
+        if (!d.pinned()) return;
+        if (phase == Phase.Steps) _pin(_disputeId, d);
+        else if (phase == Phase.OpTrace) _pinOp(_disputeId, d);
+        else _toLeaf(_disputeId, d);
+    }
+
+    /// @dev Descent: the mover's nodes fold to its current node (`levels` below it), or its leaf data hashes to
+    /// its current leaf.
+    function _checkNodes(uint256 _disputeId, Dispute storage _d, bytes32[] calldata _values, bytes32 _node)
+        internal
+        view
+    {
+        uint256 height = _d.height;
+        uint256 levels = height < _DESCENT_LEVELS ? height : _DESCENT_LEVELS;
+        uint256 width = 1 << levels;
+        if (_values.length != width) revert RefereeBadWidth(_disputeId, _values.length, width);
+        bytes32 top = height == 0 ? TensorMerkle.leafHash(_values[0]) : _foldTensor(_values, levels);
+        if (top != _node) revert RefereeBadProof(_disputeId);
+    }
+
+    /// @dev Reduction: every value is a 32-bit accumulator.
+    function _checkWords(uint256 _disputeId, bytes32[] calldata _values) internal pure {
+        for (uint256 i; i < _values.length; ++i) {
+            if (uint256(_values[i]) > type(uint32).max) revert RefereeBadProof(_disputeId);
+        }
+    }
+
+    /// @dev The challenger's Descent answer: follow child `_j`, the first that differs; at a leaf, pin the first
+    /// differing word, the disputed element.
+    function _descend(
+        uint256 _disputeId,
+        Dispute storage _d,
+        bytes32[] calldata _values,
+        bytes32[] calldata _defenderValues,
+        uint256 _j
+    ) internal {
+        uint256 height = _d.height;
+        if (height == 0) return _pinElement(_disputeId, _d, _values[0], _defenderValues[0]);
+        uint256 levels = height < _DESCENT_LEVELS ? height : _DESCENT_LEVELS;
+        uint256 h = height - levels;
+        uint256 index = (uint256(_d.node) << levels) + _j;
+        if ((index << h) >= (_d.numel + 7) / 8) {
+            // The subtree lies wholly in the padding, which the format fixes to zero hashes.
+            Party right = _values[_j] == TensorMerkle.zeroHash(h) ? Party.Challenger : Party.Defender;
+            return _resolve(_disputeId, _d, right, Resolution.Leaf);
+        }
+        _d.height = uint8(h);
+        _d.node = uint64(index);
+        _d.challengerOut = _values[_j];
+        _d.defenderOut = _defenderValues[_j];
+    }
+
+    /// @dev The two leaves differ: their first differing word is the disputed element; a reduction's partial
+    /// sums are narrowed next, from the initial accumulator (agreed) to the two values.
+    function _pinElement(uint256 _disputeId, Dispute storage _d, bytes32 _data, bytes32 _defenderData) internal {
+        uint256 w;
+        while (TensorMerkle.wordAt(_data, w) == TensorMerkle.wordAt(_defenderData, w)) ++w;
+        uint32 cv = TensorMerkle.wordAt(_data, w);
+        uint32 dv = TensorMerkle.wordAt(_defenderData, w);
+        uint256 e = uint256(_d.node) * 8 + w;
+        // Words past the last element are zero padding in the format.
+        if (e >= _d.numel) {
+            return _resolve(_disputeId, _d, cv == 0 ? Party.Challenger : Party.Defender, Resolution.Leaf);
+        }
+        _d.element = uint64(e);
+        _d.challengerValue = cv;
+        _d.defenderValue = dv;
+        emit ElementPinned(_disputeId, uint64(e), cv, dv);
+        if (!Opcodes.isReduction(_d.opcode)) return _toLeaf(_disputeId, _d);
+        _d.lo = 0;
+        _d.agreedRoot = bytes32(uint256(Opcodes.reduceInit(_d.opcode)));
+        _d.challengerRoot = bytes32(uint256(cv));
+        _d.defenderRoot = bytes32(uint256(dv));
+        if (_d.hi == 1) return _toLeaf(_disputeId, _d);
+        _d.phase = Phase.Reduction;
+        emit PhaseAdvanced(_disputeId, Phase.Reduction, _d.hi);
+    }
+
+    /// @dev Fold 2^levels tensor-tree nodes up `levels` levels (TensorMerkle nodes).
+    function _foldTensor(bytes32[] calldata _nodes, uint256 _levels) internal pure returns (bytes32) {
+        bytes32[] memory level = _nodes;
+        for (uint256 l; l < _levels; ++l) {
+            uint256 half = level.length / 2;
+            bytes32[] memory up = new bytes32[](half);
+            for (uint256 i; i < half; ++i) {
+                up[i] = TensorMerkle.nodeHash(level[2 * i], level[2 * i + 1]);
+            }
+            level = up;
+        }
+        return level[0];
     }
 
     /// @inheritdoc IVerdeMoves
@@ -116,7 +241,7 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
         _move();
     }
 
-    /// @dev Run the call in the moves facet over this contract's storage and return what it returns.
+    /// @dev Run the call in the op-phase facet over this contract's storage and return what it returns.
     function _move() private {
         address facet = _MOVES;
         assembly ("memory-safe") {

@@ -7,7 +7,7 @@ import {Bisection} from "../libraries/Bisection.sol";
 import {TraceMerkle} from "../libraries/TraceMerkle.sol";
 
 /// @title VerdeRefereeBase
-/// @notice Storage, configuration and the internal rules shared by VerdeReferee and its moves facet VerdeMoves.
+/// @notice Storage, configuration and the internal rules shared by VerdeReferee and its op-phase facet VerdeMoves.
 /// The facet runs by delegatecall over the referee's storage, which lives in one ERC-7201 namespace
 /// (`verde.referee`), so neither contract's inheritance order can move it; the facet's immutables are the
 /// referee's (the referee deploys it with its own configuration).
@@ -160,6 +160,14 @@ abstract contract VerdeRefereeBase is IVerdeTypes {
         _d.traceRoot = _d.agreedRoot;
         _d.phase = Phase.Output;
         emit OpPinned(_disputeId, _d.opIndex);
+    }
+
+    /// @dev Everything is pinned: anyone may now prove the inputs, before the challenger's clock runs out
+    /// (a challenger that cannot show the defender wrong loses by timeout).
+    function _toLeaf(uint256 _disputeId, Dispute storage _d) internal {
+        _d.phase = Phase.Leaf;
+        _d.turn = Party.Challenger;
+        emit PhaseAdvanced(_disputeId, Phase.Leaf, _d.element);
     }
 
     /// @dev The arity of a Steps, OpTrace or Reduction narrowing (0 in any other phase).

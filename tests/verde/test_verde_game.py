@@ -16,6 +16,7 @@ from verde_support import (
     SPEC_HASH,
     STAKE,
     STEPS_ARITY,
+    Game,
     Party,
     Phase,
     honest_root,
@@ -196,3 +197,45 @@ def test_resolve_loser_already_slashed_bonds_still_move(
     assert referee.bondCredit(carol) == BOND and referee.bondCredit(eve) == BOND
     assert market.solverOf(job_id, carol).disputes == 0
     assert market.owed(job_id, eve) == STAKE * REWARD_BPS // 10_000 and market.owed(job_id, carol) == 0
+
+
+# ---------------------------------------------------------------- storage and arity
+
+
+def test_state_lives_in_the_erc7201_namespace(job, referee, open_solver, bob, carol):
+    """The referee and its facet share one ERC-7201 namespace, `verde.referee`: its first slot is disputeCount,
+    and nothing is stored at slot 0 of it but AccessControl's roles mapping (a mapping's own slot stays 0)."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    namespace = int.from_bytes(keccak(text="verde.referee"), "big") - 1
+    base = int.from_bytes(keccak(encode(["uint256"], [namespace])), "big") & ~0xFF
+    provider = ape.chain.provider
+    before = int.from_bytes(provider.get_storage(referee.address, base), "big")
+    open_solver(job, carol, bob, 2)
+    assert int.from_bytes(provider.get_storage(referee.address, base), "big") == before + 1 == referee.disputeCount()
+    assert int.from_bytes(provider.get_storage(referee.address, 0), "big") == 0
+
+
+def test_arity_is_per_referee_and_checked(project, deployer, market, adjudicator, referee):
+    """VerdeReferee's arities are 16 (Steps, OpTrace), 16 (a 4-level descent) and 8 (partial sums); a referee
+    with any arity outside 2..32, or a descent that is not a power of two, cannot be deployed."""
+    assert tuple(referee.arity()) == (STEPS_ARITY, 16, 16, 8)
+    for bad in [(1, 16, 16, 8), (16, 33, 16, 8), (16, 16, 12, 8), (16, 16, 16, 0)]:
+        with ape.reverts(project.VerdeRefereeArity.RefereeBadArity, arity=bad):
+            deployer.deploy(project.VerdeRefereeArity, market, adjudicator, deployer, BOND, 3_600, REWARD_BPS, bad)
+
+
+def test_binary_referee_takes_log2_rounds(project, deployer, h, market, adjudicator, post_roots, bob, carol):
+    """At arity 2 the Steps narrowing is the old bisection: ceil(log2 T) rounds of one root each."""
+    binary = deployer.deploy(project.VerdeRefereeArity, market, adjudicator, deployer, BOND, 3_600, REWARD_BPS,
+                             (2, 2, 2, 2))  # fmt: skip
+    market.grantRole(market.DISPUTE_ROLE(), binary, sender=deployer)
+    job_id = h.start(steps=100, checkpointInterval=100)
+    post_roots(job_id, bob, honest_root, 1)
+    post_roots(job_id, carol, liar(37), 1)
+    r = binary.openSolverDispute(job_id, bob, 1, sender=carol, value=BOND)
+    game = Game(binary, r.events.filter(binary.DisputeCreated)[0].disputeId, carol, bob)
+    assert len(binary.positions(game.dispute_id)) == 1
+    rounds = game.play(honest_root, liar(37))
+    assert rounds == narrow_rounds(100, 2) == 7 and binary.disputeOf(game.dispute_id).step == 37

@@ -16,14 +16,15 @@ DISPUTE_ROLE moves it), and the same jobs are played against it. Then the deploy
 arities, `referee.arity()`) plays them: that is the chosen configuration and the last line.
 
 * `moves`: `referee.disputeOf(id).moves`; `gas`: the gas of every receipt of the game, the opening included;
-  `max_call`: the largest of them; per phase: the moves and gas of the Steps and OpTrace narrowing and the
-  descent (the leaf data included), from the receipts' `ValuesRevealed` events.
+  `max_move`: the largest move (the opening, ~345k gas with the market's calls, is not a move); per phase: the
+  moves and gas of the Steps and OpTrace narrowing and of the descent (the leaf data included), from the
+  receipts' `ValuesRevealed` events.
 * `dispute_s`: wall time from opening the dispute to its resolution (py-evm executing every move in Python).
 
 Each game must end with the honest challenger winning by Resolution.Leaf (on-chain recomputation).
 Progress goes to stderr, the tables to stdout, and a plot to out/bench-verde.png (moves and gas against T per
 arity). Last line (the deployed referee, the largest T):
-`verde: T=<n> moves=<n> gas=<n> max_call=<n> arity=<steps>/<ops>/<descent>/<partials> dispute_s=<x.xx>`.
+`verde: T=<n> moves=<n> gas=<n> max_move=<n> arity=<steps>/<ops>/<descent>/<partials> dispute_s=<x.xx>`.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class Row:
     label: str  # the arities, steps/ops/descent/partials
     steps: int
     moves: int
-    gas: int
-    max_call: int
+    gas: int  # every receipt of the game, the opening included
+    max_move: int  # the largest move (the opening, ~345k, is not a move)
     dispute_s: float
     phases: dict[str, tuple[int, int]] = field(default_factory=dict)  # phase -> (moves, gas)
 
@@ -152,8 +153,8 @@ def run_one(market, referee, accts, job, honest, bad) -> Row:
             n, gas = phases.get(name, (0, 0))
             phases[name] = (n + 1, gas + r.gas_used)
     gas = [r.gas_used for r in receipts]
-    row = Row(label, steps, g.moves, sum(gas), max(gas), dispute_s, phases)
-    progress(f"T={steps} arity {label}: moves {row.moves}, gas {row.gas:,}, max call {row.max_call:,}")
+    row = Row(label, steps, g.moves, sum(gas), max(gas[1:]), dispute_s, phases)
+    progress(f"T={steps} arity {label}: moves {row.moves}, gas {row.gas:,}, largest move {row.max_move:,}")
     return row
 
 
@@ -239,13 +240,13 @@ def main() -> int:
 
     cols = ("steps", "ops", "descent")
     head = "".join(f"{c + ' m/gas':>18}" for c in cols)
-    print(f"{'arity':>12}{'T':>6}{'moves':>7}{'gas':>12}{'max_call':>10}{head}{'dispute_s':>11}")
+    print(f"{'arity':>12}{'T':>6}{'moves':>7}{'gas':>12}{'max_move':>10}{head}{'dispute_s':>11}")
     for r in rows:
         per = "".join(f"{r.phases.get(c, (0, 0))[0]:>7}{r.phases.get(c, (0, 0))[1]:>11,}" for c in cols)
-        print(f"{r.label:>12}{r.steps:>6}{r.moves:>7}{r.gas:>12,}{r.max_call:>10,}{per}{r.dispute_s:>11.2f}")
+        print(f"{r.label:>12}{r.steps:>6}{r.moves:>7}{r.gas:>12,}{r.max_move:>10,}{per}{r.dispute_s:>11.2f}")
     last = rows[-1]
     print(
-        f"verde: T={last.steps} moves={last.moves} gas={last.gas} max_call={last.max_call} arity={last.label} "
+        f"verde: T={last.steps} moves={last.moves} gas={last.gas} max_move={last.max_move} arity={last.label} "
         f"dispute_s={last.dispute_s:.2f}"
     )
     return 0

@@ -17,47 +17,63 @@ import {IVerdeTypes} from "../interfaces/IVerdeTypes.sol";
 library Bisection {
     // ---------------------------------------------------------------- range
 
-    /// @notice The positions of the next round: `count = min(k - 1, hi - lo - 1)` points
+    /// @notice How many points the next round posts: `min(k - 1, hi - lo - 1)`.
+    /// @param _d The dispute (not pinned).
+    /// @param _k The arity (2..32).
+    /// @return count_ The number of points.
+    function pointCount(IVerdeTypes.Dispute storage _d, uint256 _k) internal view returns (uint256 count_) {
+        uint256 n = _d.hi - _d.lo;
+        count_ = n - 1 < _k - 1 ? n - 1 : _k - 1;
+    }
+
+    /// @notice The positions of the next round: `count = pointCount(k)` points
     /// `lo + (hi - lo) * (i + 1) / (count + 1)`, strictly increasing and strictly inside `(lo, hi)`.
     /// @param _d The dispute (not pinned).
     /// @param _k The arity (2..32).
     /// @return pos_ The positions.
     function positions(IVerdeTypes.Dispute storage _d, uint256 _k) internal view returns (uint64[] memory pos_) {
-        uint256 lo = _d.lo;
-        uint256 n = _d.hi - lo;
-        uint256 count = n - 1 < _k - 1 ? n - 1 : _k - 1;
+        uint256 count = pointCount(_d, _k);
         pos_ = new uint64[](count);
         for (uint256 j; j < count; ++j) {
-            // SAFETY: n < 2^64 and j + 1 <= 31, so nothing overflows; the points increase strictly because
-            // n >= count + 1, and lie in (lo, hi) because 1 <= n (j + 1) / (count + 1) < n.
-            pos_[j] = uint64(lo + (n * (j + 1)) / (count + 1));
+            pos_[j] = _point(_d.lo, _d.hi - _d.lo, count, j);
         }
     }
 
     /// @notice Narrow the range to the first point `_j` where the two parties' values differ (`_j` is the
     /// number of points they agree on first): `lo` moves to the last agreed point, `hi` to the first differing
-    /// one (it stays when they agree everywhere, `_j == pos.length`).
+    /// one (it stays when they agree everywhere, `_j == count`).
     /// @param _d The dispute.
-    /// @param _pos The round's positions.
-    /// @param _challenger The challenger's values at `_pos`.
-    /// @param _defender The defender's values at `_pos`.
+    /// @param _count The round's number of points (`pointCount`).
+    /// @param _challenger The challenger's values at the points.
+    /// @param _defender The defender's values at the points.
     /// @param _j The first index where they differ.
     function narrowTo(
         IVerdeTypes.Dispute storage _d,
-        uint64[] memory _pos,
+        uint256 _count,
         bytes32[] calldata _challenger,
         bytes32[] calldata _defender,
         uint256 _j
     ) internal {
+        uint256 lo = _d.lo;
+        uint256 n = _d.hi - lo;
         if (_j > 0) {
-            _d.lo = _pos[_j - 1];
+            _d.lo = _point(lo, n, _count, _j - 1);
             _d.agreedRoot = _challenger[_j - 1];
         }
-        if (_j < _pos.length) {
-            // INVARIANT: the roots at the new `hi` differ, because the two values at `_pos[_j]` do.
-            _d.hi = _pos[_j];
+        if (_j < _count) {
+            // INVARIANT: the roots at the new `hi` differ, because the two values at point `_j` do.
+            _d.hi = _point(lo, n, _count, _j);
             _d.challengerRoot = _challenger[_j];
             _d.defenderRoot = _defender[_j];
+        }
+    }
+
+    /// @dev Point `_j` of `_count` over a range of `_n` from `_lo`: `lo + n (j + 1) / (count + 1)`.
+    function _point(uint256 _lo, uint256 _n, uint256 _count, uint256 _j) private pure returns (uint64) {
+        // SAFETY: n < 2^64 and j + 1 <= count <= 31, so nothing overflows; the points increase strictly because
+        // n >= count + 1, and lie in (lo, lo + n) because 1 <= n (j + 1) / (count + 1) < n.
+        unchecked {
+            return uint64(_lo + (_n * (_j + 1)) / (_count + 1));
         }
     }
 

@@ -458,8 +458,7 @@ library TensorMerkle {
     function climb(bytes32 _node, uint256 _index, bytes32[] calldata _siblings) internal pure returns (bytes32 root_) {
         root_ = _node;
         for (uint256 level = 0; level < _siblings.length; ++level) {
-            bytes32 sibling = _siblings[level];
-            root_ = (_index >> level) & 1 == 0 ? nodeHash(root_, sibling) : nodeHash(sibling, root_);
+            root_ = (_index >> level) & 1 == 0 ? nodeHash(root_, _siblings[level]) : nodeHash(_siblings[level], root_);
         }
     }
 

@@ -54,8 +54,9 @@ contract OpAdjudicator is IOpAdjudicator {
     {
         Op memory op = abi.decode(_desc, (Op));
         uint8 code = op.opcode;
-        bool elementwise = Opcodes.isElementwise(code);
-        if (!elementwise && !Opcodes.isMovement(code)) revert OpAdjudicatorUnsupportedOpcode(code);
+        // Opcodes.isElementwise / isMovement, spelt out: this is every element call's hot path.
+        bool elementwise = code >= Opcodes.ADD && code <= Opcodes.MAX;
+        if (!elementwise && (code < Opcodes.COPY || code > Opcodes.CAT)) revert OpAdjudicatorUnsupportedOpcode(code);
         _checkOp(op, _roots.length, _openings.length);
         Point memory pt = Point(op, _coords(op, _e), 0, false);
         bits_ = elementwise ? _elementwise(pt, _roots, _openings) : _movement(pt, _e, _roots, _openings);
@@ -253,7 +254,7 @@ contract OpAdjudicator is IOpAdjudicator {
         returns (Point memory pt_)
     {
         Op memory op = abi.decode(_desc, (Op));
-        if (!Opcodes.isReduction(op.opcode)) revert OpAdjudicatorUnsupportedOpcode(op.opcode);
+        if (op.opcode < Opcodes.SUM || op.opcode > Opcodes.SCATTER) revert OpAdjudicatorUnsupportedOpcode(op.opcode);
         _checkOp(op, _nRoots, _nOpenings);
         pt_ = Point(op, _coords(op, _e), _k, true);
         if (_k >= op.k) revert OpAdjudicatorTermOutOfRange(_k, op.k);

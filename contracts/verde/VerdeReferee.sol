@@ -84,10 +84,10 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
         _guardMove(_disputeId, d, phase);
         if (phase == Phase.OpTrace && !d.tracesCommitted) revert RefereeWrongPhase(_disputeId, phase, phase);
         bool defender = d.turn == Party.Defender;
-        uint64[] memory pos;
+        uint256 count;
         if (k != 0) {
-            pos = d.positions(k);
-            if (_values.length != pos.length) revert RefereeBadWidth(_disputeId, _values.length, pos.length);
+            count = d.pointCount(k);
+            if (_values.length != count) revert RefereeBadWidth(_disputeId, _values.length, count);
             if (phase == Phase.Reduction) _checkWords(_disputeId, _values);
         } else {
             _checkNodes(_disputeId, d, _values, defender ? d.defenderOut : d.challengerOut);
@@ -108,7 +108,7 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
         // The first value where the two differ; in the Descent one always does (the two nodes differ).
         while (j < _values.length && _values[j] == _defenderValues[j]) ++j;
         if (k == 0) return _descend(_disputeId, d, _values, _defenderValues, j);
-        d.narrowTo(pos, _values, _defenderValues, j);
+        d.narrowTo(count, _values, _defenderValues, j);
         emit RangeNarrowed(_disputeId, phase, d.lo, d.hi);
         if (!d.pinned()) return;
         if (phase == Phase.Steps) _pin(_disputeId, d);
@@ -326,10 +326,11 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
 
     /// @inheritdoc IVerdeReferee
     function withdrawBond() external nonReentrant returns (uint256 amount_) {
-        amount_ = _s().bondCredit[msg.sender];
+        mapping(address => uint256) storage credit = _s().bondCredit;
+        amount_ = credit[msg.sender];
         if (amount_ == 0) revert RefereeNothingToWithdraw(msg.sender);
 
-        _s().bondCredit[msg.sender] = 0;
+        credit[msg.sender] = 0;
         emit BondWithdrawn(msg.sender, amount_);
 
         Address.sendValue(payable(msg.sender), amount_);
@@ -347,15 +348,16 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
         }
 
         // A new epoch, never an edit: the judges of a dispute are fixed when it opens, like its program.
-        uint32 epoch = ++_s().committeeEpoch;
-        mapping(address => bool) storage isMember = _s().isMember[epoch];
+        RefereeStorage storage $ = _s();
+        uint32 epoch = ++$.committeeEpoch;
+        mapping(address => bool) storage isMember = $.isMember[epoch];
         for (uint256 i; i < n; ++i) {
             address member = _newMembers[i];
             // INVARIANT: members are distinct and non-zero (ecrecover failures never count).
             if (member == address(0) || isMember[member]) revert RefereeBadCommitteeSetup(n, _newThreshold);
             isMember[member] = true;
         }
-        _s().committees[epoch] = Committee(_newMembers, _newThreshold);
+        $.committees[epoch] = Committee(_newMembers, _newThreshold);
         emit CommitteeSet(epoch, _newMembers, _newThreshold);
     }
 
@@ -410,13 +412,14 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
         internal
         view
     {
-        uint256 threshold = _s().committees[_epoch].threshold;
+        RefereeStorage storage $ = _s();
+        uint256 threshold = $.committees[_epoch].threshold;
         // INVARIANT: a dispute opened before any committee existed has no judges; it can only expire.
         if (threshold == 0) revert RefereeNoCommittee(_disputeId);
         bytes32 signed = MessageHashUtils.toEthSignedMessageHash(_hash);
         uint256 n = _signatures.length;
         if (n < threshold) revert RefereeBadCommittee(_disputeId, n, threshold);
-        mapping(address => bool) storage isMember = _s().isMember[_epoch];
+        mapping(address => bool) storage isMember = $.isMember[_epoch];
         address[] memory seen = new address[](n);
         for (uint256 i; i < n; ++i) {
             address signer = ECDSA.recover(signed, _signatures[i]);

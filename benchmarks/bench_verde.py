@@ -115,14 +115,14 @@ def run_one(market, referee, accts, job, honest, bad) -> Row:
     """One job of `job.steps` steps, its checkpoints, and the dispute played to the end against `referee`."""
     from ape import chain
 
-    from offchain.verde.game import DisputeAgent, Program, play
+    from offchain.verde.game import DisputeAgent, play, program_of
     from offchain.verde.job import spec_hash
 
     steps = job.steps
     _, requester, bob, carol = accts
     now = chain.pending_timestamp
     params = (spec_hash(job), steps, steps, 2, ZERO, PAYMENT, STAKE, now + DAY, now + 7 * DAY, 7 * DAY,
-              *Program(honest).job_fields)  # fmt: skip
+              *program_of(job).job_fields)  # fmt: skip
     tx = market.postJob(params, sender=requester, value=PAYMENT)
     job_id = tx.events.filter(market.JobPosted)[0].jobId
     assert market.refereeOf(job_id) == referee.address

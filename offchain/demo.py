@@ -27,8 +27,9 @@ from typing import Any
 from offchain.chain.anvil import Anvil
 from offchain.chain.deploy import DeployConfig, deploy_all
 from offchain.identity import PeerIdentity
+from offchain.verde.game import program_of
 from offchain.verde.job import VerdeJob, spec_hash
-from offchain.verde.market import join_job, post_checkpoints, program_of, train
+from offchain.verde.market import join_job, post_checkpoints, train
 
 ETH = 10**18
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -197,7 +198,7 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
     """Section 7: a Verde job whose second solver adds one ulp to one exp of the attention softmax; a watcher
     catches it by recomputing the job and playing the dispute game to the one element on chain."""
     from offchain.verde.challenge import challenge, dispute_moves, plot_dispute
-    from offchain.verde.game import DisputeAgent, Program
+    from offchain.verde.game import DisputeAgent
     from offchain.verde.job import VerdeJob
     from offchain.verde.market import Terms, join_job, post_checkpoints, post_job, ulp_cheater
     from offchain.verde.trainer import VerdeTrainer
@@ -207,7 +208,7 @@ def verde_dispute(anvil: Anvil, d: Any, ledger: Ledger, *, requester: Any, hones
     echo("== 7. A Verde job: one solver cheats by one ulp, a watcher catches it on chain")
     honest_run = VerdeTrainer(job)
     honest_run.train()
-    program = Program(honest_run)
+    program = program_of(job)
     bad_run = ulp_cheater(job, config.verde_steps - 2, honest_run)  # what `ape run job solve --cheat-step` posts
     cheat = bad_run.dishonest
     echo(f"  G = {len(program.ops)} ops per step; the cheater adds 1 ulp to element {cheat.element} of op "

@@ -29,6 +29,7 @@ from offchain.chain.reverts import describe_revert
 from offchain.commit import commit_checkpoint
 from offchain.verde import ir, recipes
 from offchain.verde.job import VerdeJob, batch_hash
+from offchain.verde.program import build_program, op_hashes
 from offchain.verde.trace import Trace
 from offchain.verde.trainer import VerdeTrainer
 
@@ -62,15 +63,23 @@ def _data_tree(job: VerdeJob) -> tuple[list[bytes], int, list[list[bytes]]]:
     return leaves, depth, ir.tree_levels(leaves, depth)
 
 
-class Program:
-    """A job's program with its Merkle tree and its data tree: what a job is posted with (JobParams)."""
+@functools.lru_cache(maxsize=8)
+def program_of(job: VerdeJob) -> Program:
+    """The job's program with its trees, built once per job: the posted JobParams, every check of a spec and
+    every dispute agent of the job share it."""
+    return Program(job)
 
-    def __init__(self, trainer: VerdeTrainer) -> None:
-        self.ops = trainer.program
-        self.op_hashes = trainer.op_hashes
+
+class Program:
+    """A job's program with its Merkle tree and its data tree: what a job is posted with (JobParams).
+    Get it with `program_of(job)`."""
+
+    def __init__(self, job: VerdeJob) -> None:
+        self.ops = build_program(job)
+        self.op_hashes = op_hashes(job)
         self.depth = ir.tree_depth(len(self.ops))
         self.levels = ir.tree_levels(self.op_hashes, self.depth)
-        self.batch_leaves, self.data_depth, self.data_levels = _data_tree(trainer.job)
+        self.batch_leaves, self.data_depth, self.data_levels = _data_tree(job)
 
     @property
     def tree(self) -> bytes:
@@ -113,7 +122,7 @@ class DisputeAgent:
         self.dispute_id = dispute_id
         self.liar = liar
         self.log = log or (lambda _msg: None)
-        self.program = Program(trainer)
+        self.program = program_of(trainer.job)
         self._traces: dict[int, Trace] = {}
         self._states: dict[int, dict] = {}
         # The dispute's events are all from its opening on: a fresh dispute's is now, a resumed one's is given.

@@ -12,7 +12,6 @@ the contract's custom error (offchain/chain/reverts.py), so a command fails with
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ from typing import Any
 from offchain.chain import client
 from offchain.chain.reverts import describe_revert
 from offchain.verde.adversary import Cheater, corrupt
-from offchain.verde.game import Program
+from offchain.verde.game import Program, program_of
 from offchain.verde.job import VerdeJob, spec_hash
 from offchain.verde.trainer import VerdeTrainer
 
@@ -104,12 +103,6 @@ def sender(echo: Callable[[str], None] = print) -> Send:
 
 
 # ---------------------------------------------------------------- reading a job
-
-
-@functools.lru_cache(maxsize=4)
-def program_of(job: VerdeJob) -> Program:
-    """The spec's program and data trees (built once per spec: every check of a command needs them)."""
-    return Program(VerdeTrainer(job))
 
 
 def check_job_id(market, job_id: int) -> None:

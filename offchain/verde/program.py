@@ -268,6 +268,13 @@ def _gelu_bwd(b: _Builder, g: View, saved: tuple, name: str) -> View:
 
 
 @functools.lru_cache(maxsize=8)
+def op_hashes(job: VerdeJob) -> tuple[bytes, ...]:
+    """The descriptor hash of every op of the job's program (once per job: they are what the program tree,
+    every trace and every dispute agent commit to)."""
+    return tuple(op.hash for op in build_program(job))
+
+
+@functools.lru_cache(maxsize=8)
 def build_program(job: VerdeJob) -> tuple[ir.Op, ...]:
     """One training step of `job` as ops: LOAD, BATCH, forward, backward, AdamW, NAMED, NODE tree, HEADER.
 

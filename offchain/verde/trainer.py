@@ -11,11 +11,9 @@ Run the tests with `.venv/bin/python -m pytest tests/verde/test_trace.py -q -p n
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from offchain.verde import ir
 from offchain.verde.job import State, VerdeJob, autograd_step, checkpoint_root, init_state
-from offchain.verde.program import Value, build_program, run_program, state_after
+from offchain.verde.program import Value, build_program, op_hashes, run_program, state_after
 from offchain.verde.trace import Trace
 
 ENGINES = ("autograd", "program")  # honest steps: RepOpsGPT + AdamW (train_step), or run_program
@@ -35,9 +33,9 @@ class VerdeTrainer:
     def program(self) -> tuple[ir.Op, ...]:
         return build_program(self.job)
 
-    @cached_property
-    def op_hashes(self) -> list[bytes]:
-        return [op.hash for op in self.program]
+    @property
+    def op_hashes(self) -> tuple[bytes, ...]:
+        return op_hashes(self.job)
 
     # ------------------------------------------------------------ training
 

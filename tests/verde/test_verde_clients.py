@@ -17,7 +17,7 @@ from verde_support import BOND, Party, Phase
 
 from offchain.chain.reverts import describe_revert
 from offchain.verde.challenge import challenge, defend, play_dispute
-from offchain.verde.game import CHALLENGER, DESCENT, DisputeAgent, Program
+from offchain.verde.game import CHALLENGER, DESCENT, DisputeAgent, program_of
 from offchain.verde.job import spec_hash
 from offchain.verde.market import JobError
 
@@ -25,7 +25,7 @@ from offchain.verde.market import JobError
 def start(h, market, bob, carol, *, window: int = 100_000) -> int:
     """A running job with the tiny job's program: bob posts the honest roots, carol a cheater's (a wrong AdamW
     sqrt at step 3, so checkpoint 1 agrees and checkpoint 2 differs)."""
-    tree, data, num_ops = Program(honest()).job_fields
+    tree, data, num_ops = program_of(JOB).job_fields
     job_id = h.start(specHash=spec_hash(JOB), steps=JOB.steps, checkpointInterval=INTERVAL, programTree=tree,
                      dataTree=data, numOps=num_ops, challengeWindow=window)  # fmt: skip
     for k in (1, 2):

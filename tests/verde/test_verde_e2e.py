@@ -29,7 +29,7 @@ from verde_support import (
 
 from offchain.verde import ir
 from offchain.verde.adversary import Cheater, corrupt, other_run, skip
-from offchain.verde.game import DisputeAgent, Liar, Program, play
+from offchain.verde.game import DisputeAgent, Liar, play, program_of
 from offchain.verde.job import VerdeJob, spec_hash
 from offchain.verde.trainer import VerdeTrainer
 
@@ -95,7 +95,7 @@ def cheater(kind: str) -> VerdeTrainer:
 
 
 def start_job(h, referee, alice, bob, carol, roots_bob, roots_carol) -> int:
-    tree, data, num_ops = Program(honest()).job_fields
+    tree, data, num_ops = program_of(JOB).job_fields
     job_id = h.start(specHash=spec_hash(JOB), steps=JOB.steps, checkpointInterval=INTERVAL, programTree=tree,
                      dataTree=data, numOps=num_ops)  # fmt: skip
     for k in (1, 2):
@@ -311,7 +311,7 @@ def test_crowdfunded_job_is_judged_on_chain_down_to_the_leaf(
     job's disputes are decided by recomputation like any other: carol cheats, bob catches her down to one
     element, and what the market returns to the Crowdfund (her unreleased pay, the rest of her stake) reaches
     the contributors to the wei. The referee credits the Crowdfund nothing it could not withdraw."""
-    tree, data, num_ops = Program(honest()).job_fields
+    tree, data, num_ops = program_of(JOB).job_fields
     now = chain.pending_timestamp
     template = (spec_hash(JOB), JOB.steps, INTERVAL, 2, STAKE, now + 2_000, now + 100_000, 10_000, tree, data, num_ops)
     created = crowdfund.createCampaign(ZERO_ADDRESS, 10**18, now + 1_000, template, sender=alice)
@@ -363,7 +363,7 @@ def test_crowdfunded_job_both_solvers_wrong_every_wei_reaches_contributors(
     big = Cheater(JOB, corrupt(1, exp, element=element, mode="big"))
     big.train()
     assert len({ulp.roots[2], big.roots[2], honest().roots[2]}) == 3
-    tree, data, num_ops = Program(honest()).job_fields
+    tree, data, num_ops = program_of(JOB).job_fields
     now = chain.pending_timestamp
     template = (spec_hash(JOB), JOB.steps, INTERVAL, 2, STAKE, now + 2_000, now + 100_000, 10_000, tree, data, num_ops)
     cid = crowdfund.createCampaign(ZERO_ADDRESS, 10**18, now + 1_000, template, sender=alice).events.filter(

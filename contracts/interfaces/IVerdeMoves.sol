@@ -20,7 +20,8 @@ interface IVerdeMoves is IVerdeTypes {
     /// followed: the range becomes `(the last agreed position, the first differing one]`, or that node.
     /// @param disputeId The dispute.
     /// @param values The mover's values.
-    /// @param defenderValues The challenger's copy of the defender's values (empty for the defender).
+    /// @param defenderValues The challenger's copy of the defender's values (empty for the defender, and may be
+    /// empty for the challenger when the round has one value, which the referee keeps as it is).
     function narrow(uint256 disputeId, bytes32[] calldata values, bytes32[] calldata defenderValues) external;
 
     /// @notice OpTrace phase, first move of each party (defender first): commit the trace state root after

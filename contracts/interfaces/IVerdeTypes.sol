@@ -77,7 +77,7 @@ interface IVerdeTypes {
         bytes32 agreedRoot; // both parties' commitment at `lo`
         bytes32 challengerRoot; // the challenger's commitment at `hi`
         bytes32 defenderRoot; // the defender's commitment at `hi`
-        bytes32 pendingRoot; // keccak of the defender's values of this round, awaiting the challenger's answer
+        bytes32 pendingRoot; // the defender's value of this round (keccak of its values when more), awaiting the answer
         uint64 step; // the disputed step once the Steps phase ends
         uint32 opIndex; // the disputed op once the OpTrace phase ends
         uint64 challengerClock; // seconds left on the challenger's clock

@@ -45,13 +45,13 @@ library Bisection {
     /// @param _d The dispute.
     /// @param _count The round's number of points (`pointCount`).
     /// @param _challenger The challenger's values at the points.
-    /// @param _defender The defender's values at the points.
+    /// @param _defender The defender's value at point `_j` (unused when `_j == count`).
     /// @param _j The first index where they differ.
     function narrowTo(
         IVerdeTypes.Dispute storage _d,
         uint256 _count,
         bytes32[] calldata _challenger,
-        bytes32[] calldata _defender,
+        bytes32 _defender,
         uint256 _j
     ) internal {
         uint256 lo = _d.lo;
@@ -64,7 +64,7 @@ library Bisection {
             // INVARIANT: the roots at the new `hi` differ, because the two values at point `_j` do.
             _d.hi = _point(lo, n, _count, _j);
             _d.challengerRoot = _challenger[_j];
-            _d.defenderRoot = _defender[_j];
+            _d.defenderRoot = _defender;
         }
     }
 

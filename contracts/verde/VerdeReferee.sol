@@ -81,39 +81,133 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
         Phase phase = d.phase;
         uint256 k = _pointArity(phase);
         if (k == 0 && phase != Phase.Descent) phase = Phase.Steps; // not a narrowing phase: _guardMove says so
-        _guardMove(_disputeId, d, phase);
+        Party turn = d.turn;
+        _start(_disputeId, d, phase, turn);
         if (phase == Phase.OpTrace && !d.tracesCommitted) revert RefereeWrongPhase(_disputeId, phase, phase);
-        bool defender = d.turn == Party.Defender;
+        uint256 n = _values.length;
         uint256 count;
         if (k != 0) {
             count = d.pointCount(k);
-            if (_values.length != count) revert RefereeBadWidth(_disputeId, _values.length, count);
+            if (n != count) revert RefereeBadWidth(_disputeId, n, count);
             if (phase == Phase.Reduction) _checkWords(_disputeId, _values);
         } else {
-            _checkNodes(_disputeId, d, _values, defender ? d.defenderOut : d.challengerOut);
+            _checkNodes(_disputeId, d, _values, turn == Party.Defender ? d.defenderOut : d.challengerOut);
         }
 
-        d.charge();
-        d.moves += 1;
-        emit ValuesRevealed(_disputeId, d.turn, phase, _values);
-        if (defender) {
-            d.pendingRoot = keccak256(abi.encodePacked(_values));
+        bytes32 digest = _reveal(_disputeId, turn, phase, _values);
+        if (turn == Party.Defender) {
+            d.pendingRoot = digest;
             d.turn = Party.Challenger;
             return;
         }
-        if (keccak256(abi.encodePacked(_defenderValues)) != d.pendingRoot) revert RefereeBadProof(_disputeId);
-        d.pendingRoot = bytes32(0);
-        d.turn = Party.Defender;
-        uint256 j;
-        // The first value where the two differ; in the Descent one always does (the two nodes differ).
-        while (j < _values.length && _values[j] == _defenderValues[j]) ++j;
-        if (k == 0) return _descend(_disputeId, d, _values, _defenderValues, j);
-        d.narrowTo(count, _values, _defenderValues, j);
-        emit RangeNarrowed(_disputeId, phase, d.lo, d.hi);
-        if (!d.pinned()) return;
-        if (phase == Phase.Steps) _pin(_disputeId, d);
-        else if (phase == Phase.OpTrace) _pinOp(_disputeId, d);
-        else _toLeaf(_disputeId, d);
+        _answer(_disputeId, d, phase, count, _values, _defenderValues);
+    }
+
+    /// @dev `_guardMove` and `Bisection.charge` in one, for a narrowing move (phase and turn read once): the
+    /// dispute is in `_phase`, it is the caller's turn and its clock runs; charge it and count the move.
+    function _start(uint256 _disputeId, Dispute storage _d, Phase _phase, Party _turn) private {
+        Phase actual = _d.phase;
+        if (actual == Phase.Resolved) revert RefereeResolved(_disputeId);
+        if (actual != _phase) revert RefereeWrongPhase(_disputeId, actual, _phase);
+        bool challenger = _turn == Party.Challenger;
+        if (msg.sender != (challenger ? _d.challenger : _d.defender)) {
+            revert RefereeNotYourTurn(_disputeId, msg.sender, _turn);
+        }
+        uint64 started = _d.turnStartedAt;
+        uint64 left = challenger ? _d.challengerClock : _d.defenderClock;
+        // SAFETY: clocks and timestamps are far below 2^63; after the check now <= started + left, so
+        // neither subtraction underflows.
+        unchecked {
+            uint64 deadline = started + left;
+            if (block.timestamp > deadline) revert RefereeClockExpired(_disputeId, _turn, deadline);
+            left -= uint64(block.timestamp) - started;
+        }
+        if (challenger) _d.challengerClock = left;
+        else _d.defenderClock = left;
+        _d.turnStartedAt = uint64(block.timestamp);
+        _d.moves += 1;
+    }
+
+    /// @dev The challenger's answer: check the defender's values against what the round kept of them, follow
+    /// the first value where the two differ.
+    function _answer(
+        uint256 _disputeId,
+        Dispute storage _d,
+        Phase _phase,
+        uint256 _count,
+        bytes32[] calldata _values,
+        bytes32[] calldata _defenderValues
+    ) private {
+        (uint256 j, bytes32 theirs) = _firstDifference(_disputeId, _d.pendingRoot, _values, _defenderValues);
+        _d.pendingRoot = bytes32(0);
+        _d.turn = Party.Defender;
+        if (_phase == Phase.Descent) return _descend(_disputeId, _d, _values[j], theirs, j);
+        _d.narrowTo(_count, _values, theirs, j);
+        emit RangeNarrowed(_disputeId, _phase, _d.lo, _d.hi);
+        if (!_d.pinned()) return;
+        if (_phase == Phase.Steps) _pin(_disputeId, _d);
+        else if (_phase == Phase.OpTrace) _pinOp(_disputeId, _d);
+        else _toLeaf(_disputeId, _d);
+    }
+
+    /// @dev Check the defender's values against what the round kept of them (`_pending`) and find the first
+    /// point `j_` where the two parties' values differ (`_values.length` when they agree everywhere; in the
+    /// Descent they always differ, the two nodes do) and the defender's value there (`theirs_`, else 0).
+    function _firstDifference(
+        uint256 _disputeId,
+        bytes32 _pending,
+        bytes32[] calldata _values,
+        bytes32[] calldata _defenderValues
+    ) private pure returns (uint256 j_, bytes32 theirs_) {
+        uint256 n = _values.length;
+        // One value is kept as it is (the challenger may leave it out of `_defenderValues`), more as their hash.
+        if (_defenderValues.length == 0 && n == 1) {
+            if (_values[0] == _pending) return (1, bytes32(0));
+            return (0, _pending);
+        }
+        if (_defenderValues.length != n || _digestOf(_defenderValues) != _pending) revert RefereeBadProof(_disputeId);
+        // SAFETY: j_ < n = _defenderValues.length before each read.
+        unchecked {
+            while (j_ < n && _values[j_] == _defenderValues[j_]) ++j_;
+        }
+        if (j_ < n) theirs_ = _defenderValues[j_];
+    }
+
+    /// @dev Emit the mover's values (ValuesRevealed) and return what the round keeps of them: the value itself
+    /// when there is one, else keccak256 of the values packed (the memory of the event's data is reused).
+    function _reveal(uint256 _disputeId, Party _turn, Phase _phase, bytes32[] calldata _values)
+        private
+        returns (bytes32 digest_)
+    {
+        bytes32 topic = ValuesRevealed.selector;
+        assembly ("memory-safe") {
+            let n := _values.length
+            let size := shl(5, n)
+            let p := mload(0x40)
+            mstore(p, _turn)
+            mstore(add(p, 0x20), _phase)
+            mstore(add(p, 0x40), 0x60)
+            mstore(add(p, 0x60), n)
+            calldatacopy(add(p, 0x80), _values.offset, size)
+            log2(p, add(size, 0x80), topic, _disputeId)
+            switch eq(n, 1)
+            case 1 { digest_ := calldataload(_values.offset) }
+            default { digest_ := keccak256(add(p, 0x80), size) }
+        }
+    }
+
+    /// @dev What a round keeps of the defender's values (see `_reveal`).
+    function _digestOf(bytes32[] calldata _values) private pure returns (bytes32 digest_) {
+        assembly ("memory-safe") {
+            let n := _values.length
+            switch eq(n, 1)
+            case 1 { digest_ := calldataload(_values.offset) }
+            default {
+                let p := mload(0x40)
+                calldatacopy(p, _values.offset, shl(5, n))
+                digest_ := keccak256(p, shl(5, n))
+            }
+        }
     }
 
     /// @dev Descent: the mover's nodes fold to its current node (`levels` below it), or its leaf data hashes to
@@ -137,29 +231,25 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
         }
     }
 
-    /// @dev The challenger's Descent answer: follow child `_j`, the first that differs; at a leaf, pin the first
-    /// differing word, the disputed element.
-    function _descend(
-        uint256 _disputeId,
-        Dispute storage _d,
-        bytes32[] calldata _values,
-        bytes32[] calldata _defenderValues,
-        uint256 _j
-    ) internal {
+    /// @dev The challenger's Descent answer: follow child `_j`, the first that differs (`_mine` and `_theirs` are
+    /// the two children there); at a leaf, pin the first differing word, the disputed element.
+    function _descend(uint256 _disputeId, Dispute storage _d, bytes32 _mine, bytes32 _theirs, uint256 _j)
+        internal
+    {
         uint256 height = _d.height;
-        if (height == 0) return _pinElement(_disputeId, _d, _values[0], _defenderValues[0]);
+        if (height == 0) return _pinElement(_disputeId, _d, _mine, _theirs);
         uint256 levels = height < _DESCENT_LEVELS ? height : _DESCENT_LEVELS;
         uint256 h = height - levels;
         uint256 index = (uint256(_d.node) << levels) + _j;
         if ((index << h) >= (_d.numel + 7) / 8) {
             // The subtree lies wholly in the padding, which the format fixes to zero hashes.
-            Party right = _values[_j] == TensorMerkle.zeroHash(h) ? Party.Challenger : Party.Defender;
+            Party right = _mine == TensorMerkle.zeroHash(h) ? Party.Challenger : Party.Defender;
             return _resolve(_disputeId, _d, right, Resolution.Leaf);
         }
         _d.height = uint8(h);
         _d.node = uint64(index);
-        _d.challengerOut = _values[_j];
-        _d.defenderOut = _defenderValues[_j];
+        _d.challengerOut = _mine;
+        _d.defenderOut = _theirs;
     }
 
     /// @dev The two leaves differ: their first differing word is the disputed element; a reduction's partial

@@ -199,8 +199,9 @@ class DisputeAgent:
         return self._reduction(d)
 
     def _narrow(self, what: str, d, values: list[bytes], phase: int) -> bool:
-        """One narrowing move: our values; the challenger also repeats the defender's (from its event)."""
-        other = self._defender_values(phase) if self.me == CHALLENGER else []
+        """One narrowing move: our values; the challenger also repeats the defender's (from its event), but for a
+        round of one value, which the referee kept as it is."""
+        other = self._defender_values(phase) if self.me == CHALLENGER and len(values) > 1 else []
         self._send(what, self.referee.narrow, self.dispute_id, values, other)
         return True
 

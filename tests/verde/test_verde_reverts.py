@@ -275,3 +275,27 @@ def test_openSolverDispute_challenger_unposted_reverts(h, referee, market, post_
     post_roots(job_id, carol, honest_root, 1)
     with ape.reverts(referee.RefereeCheckpointNotPosted, jobId=job_id, account=carol.address, index=2):
         referee.openSolverDispute(job_id, bob, 2, sender=carol, value=BOND)
+
+
+def test_one_point_round_keeps_the_defenders_value(job, referee, open_solver, bob, carol):
+    """A round of one point keeps the defender's value as it is: the challenger may leave it out (or repeat it
+    exactly); a forged copy reverts (RefereeBadProof), and a many-point answer cannot leave them out."""
+    game = open_solver(job, carol, bob, 2)
+    roots = at(referee, game.dispute_id, honest_root)
+    referee.narrow(game.dispute_id, roots, [], sender=bob)
+    with ape.reverts(referee.RefereeBadProof, disputeId=game.dispute_id):
+        referee.narrow(game.dispute_id, at(referee, game.dispute_id, liar(40)), [], sender=carol)
+    referee.narrow(game.dispute_id, at(referee, game.dispute_id, liar(40)), roots, sender=carol)
+    while len(referee.positions(game.dispute_id)) > 1:
+        game.round(honest_root, liar(40))
+    mine = at(referee, game.dispute_id, honest_root)
+    assert len(mine) == 1
+    referee.narrow(game.dispute_id, mine, [], sender=bob)
+    assert referee.disputeOf(game.dispute_id).pendingRoot == mine[0]
+    theirs = at(referee, game.dispute_id, liar(40))
+    with ape.reverts(referee.RefereeBadProof, disputeId=game.dispute_id):
+        referee.narrow(game.dispute_id, theirs, [b"\x09" * 32], sender=carol)
+    referee.narrow(game.dispute_id, theirs, [], sender=carol)
+    d = referee.disputeOf(game.dispute_id)
+    assert d.phase == Phase.COMMITTEE and d.step == 40 and d.pendingRoot == b"\x00" * 32
+    assert d.agreedRoot == honest_root(39) and d.defenderRoot == honest_root(40)

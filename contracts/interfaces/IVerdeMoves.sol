@@ -24,6 +24,12 @@ interface IVerdeMoves is IVerdeTypes {
     /// empty for the challenger when the round has one value, which the referee keeps as it is).
     function narrow(uint256 disputeId, bytes32[] calldata values, bytes32[] calldata defenderValues) external;
 
+    /// @notice `narrow` for a round of one value (the last Steps, OpTrace or Reduction round of a range of two, a
+    /// Descent leaf): the same move, `narrow(disputeId, [value], [])`, in fewer bytes of calldata.
+    /// @param disputeId The dispute.
+    /// @param value The mover's one value.
+    function narrowOne(uint256 disputeId, bytes32 value) external;
+
     /// @notice OpTrace phase, first move of each party (defender first): commit the trace state root after
     /// the whole step, proving that its last entry (the HEADER op) outputs the party's root for the step.
     /// @param disputeId The dispute.

@@ -77,12 +77,37 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
 
     /// @inheritdoc IVerdeMoves
     function narrow(uint256 _disputeId, bytes32[] calldata _values, bytes32[] calldata _defenderValues) external {
-        Dispute storage d = _dispute(_disputeId);
+        _narrow(_disputeId, _values, _defenderValues);
+    }
+
+    /// @inheritdoc IVerdeMoves
+    function narrowOne(uint256 _disputeId, bytes32) external {
+        bytes32[] calldata values;
+        bytes32[] calldata none;
+        // The one value is the second argument, read in place as a one-element array (the ABI decoder checked
+        // that the calldata holds it); the defender's copy is the empty array (the round kept its value).
+        assembly ("memory-safe") {
+            values.offset := 0x24
+            values.length := 1
+            none.offset := 0x44
+            none.length := 0
+        }
+        _narrow(_disputeId, values, none);
+    }
+
+    /// @dev The narrowing move (`narrow`, `narrowOne`).
+    function _narrow(uint256 _disputeId, bytes32[] calldata _values, bytes32[] calldata _defenderValues) private {
+        Dispute storage d = _s().disputes[_disputeId];
         Phase phase = d.phase;
         uint256 k = _pointArity(phase);
-        if (k == 0 && phase != Phase.Descent) phase = Phase.Steps; // not a narrowing phase: _guardMove says so
+        if (k == 0 && phase != Phase.Descent) {
+            // Not a narrowing phase: what `_dispute` and `_guardMove` say.
+            if (phase == Phase.None) revert RefereeUnknownDispute(_disputeId);
+            if (phase == Phase.Resolved) revert RefereeResolved(_disputeId);
+            revert RefereeWrongPhase(_disputeId, phase, Phase.Steps);
+        }
         Party turn = d.turn;
-        _start(_disputeId, d, phase, turn);
+        _start(_disputeId, d, turn);
         if (phase == Phase.OpTrace && !d.tracesCommitted) revert RefereeWrongPhase(_disputeId, phase, phase);
         uint256 n = _values.length;
         uint256 count;
@@ -103,12 +128,9 @@ abstract contract VerdeRefereeCore is VerdeRefereeBase, IVerdeReferee, AccessCon
         _answer(_disputeId, d, phase, count, _values, _defenderValues);
     }
 
-    /// @dev `_guardMove` and `Bisection.charge` in one, for a narrowing move (phase and turn read once): the
-    /// dispute is in `_phase`, it is the caller's turn and its clock runs; charge it and count the move.
-    function _start(uint256 _disputeId, Dispute storage _d, Phase _phase, Party _turn) private {
-        Phase actual = _d.phase;
-        if (actual == Phase.Resolved) revert RefereeResolved(_disputeId);
-        if (actual != _phase) revert RefereeWrongPhase(_disputeId, actual, _phase);
+    /// @dev The rest of `_guardMove` and `Bisection.charge` in one, for a narrowing move (the caller checked the
+    /// phase; turn read once): it is the caller's turn and its clock runs; charge it and count the move.
+    function _start(uint256 _disputeId, Dispute storage _d, Party _turn) private {
         bool challenger = _turn == Party.Challenger;
         if (msg.sender != (challenger ? _d.challenger : _d.defender)) {
             revert RefereeNotYourTurn(_disputeId, msg.sender, _turn);

@@ -200,8 +200,11 @@ class DisputeAgent:
 
     def _narrow(self, what: str, d, values: list[bytes], phase: int) -> bool:
         """One narrowing move: our values; the challenger also repeats the defender's (from its event), but for a
-        round of one value, which the referee kept as it is."""
-        other = self._defender_values(phase) if self.me == CHALLENGER and len(values) > 1 else []
+        round of one value, which the referee kept as it is and which goes as `narrowOne` (less calldata)."""
+        if len(values) == 1:
+            self._send(what, self.referee.narrowOne, self.dispute_id, values[0])
+            return True
+        other = self._defender_values(phase) if self.me == CHALLENGER else []
         self._send(what, self.referee.narrow, self.dispute_id, values, other)
         return True
 

@@ -299,3 +299,39 @@ def test_one_point_round_keeps_the_defenders_value(job, referee, open_solver, bo
     d = referee.disputeOf(game.dispute_id)
     assert d.phase == Phase.COMMITTEE and d.step == 40 and d.pendingRoot == b"\x00" * 32
     assert d.agreedRoot == honest_root(39) and d.defenderRoot == honest_root(40)
+
+
+def test_narrow_one_is_narrow_of_one_value(job, referee, open_solver, bob, carol, eve):
+    """`narrowOne(id, v)` is `narrow(id, [v], [])` in less calldata: the same guards (unknown dispute, turn,
+    width: a many-point round refuses it), the same ValuesRevealed, and a one-point round played with it pins the
+    same step as `narrow` does."""
+    with ape.reverts(referee.RefereeUnknownDispute, disputeId=7):
+        referee.narrowOne(7, b"\x00" * 32, sender=bob)
+    game = open_solver(job, carol, bob, 2)
+    n = len(referee.positions(game.dispute_id))
+    with ape.reverts(referee.RefereeBadWidth, disputeId=game.dispute_id, have=1, need=n):
+        referee.narrowOne(game.dispute_id, honest_root(1), sender=bob)
+    while len(referee.positions(game.dispute_id)) > 1:
+        game.round(honest_root, liar(40))
+    (mine,) = at(referee, game.dispute_id, honest_root)
+    with ape.reverts(
+        referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=carol.address, expected=Party.DEFENDER
+    ):
+        referee.narrowOne(game.dispute_id, mine, sender=carol)
+    tx = referee.narrowOne(game.dispute_id, mine, sender=bob)
+    (ev,) = tx.events.filter(referee.ValuesRevealed)
+    assert ev.party == Party.DEFENDER and ev.phase == Phase.STEPS and list(ev.values) == [mine]
+    assert referee.disputeOf(game.dispute_id).pendingRoot == mine
+    with ape.reverts(
+        referee.RefereeNotYourTurn, disputeId=game.dispute_id, caller=eve.address, expected=Party.CHALLENGER
+    ):
+        referee.narrowOne(game.dispute_id, mine, sender=eve)
+    (theirs,) = at(referee, game.dispute_id, liar(40))
+    referee.narrowOne(game.dispute_id, theirs, sender=carol)
+    d = referee.disputeOf(game.dispute_id)
+    assert d.phase == Phase.COMMITTEE and d.step == 40 and d.pendingRoot == b"\x00" * 32
+    assert d.agreedRoot == honest_root(39) and d.defenderRoot == honest_root(40)
+    with ape.reverts(
+        referee.RefereeWrongPhase, disputeId=game.dispute_id, phase=Phase.COMMITTEE, expected=Phase.STEPS
+    ):
+        referee.narrowOne(game.dispute_id, mine, sender=bob)

@@ -106,11 +106,16 @@ class Game:
     receipts: list = dataclasses.field(default_factory=list)
 
     def round(self, defender_root: Callable[[int], bytes], challenger_root: Callable[[int], bytes]) -> None:
-        """One narrowing round: the defender commits at the positions, the challenger answers."""
+        """One narrowing round: the defender commits at the positions, the challenger answers (a round of one
+        point as `narrowOne`, as the client sends it)."""
         pos = list(self.referee.positions(self.dispute_id))
         mine = [defender_root(p) for p in pos]
-        self.receipts.append(self.referee.narrow(self.dispute_id, mine, [], sender=self.defender))
         theirs = [challenger_root(p) for p in pos]
+        if len(pos) == 1:
+            self.receipts.append(self.referee.narrowOne(self.dispute_id, mine[0], sender=self.defender))
+            self.receipts.append(self.referee.narrowOne(self.dispute_id, theirs[0], sender=self.challenger))
+            return
+        self.receipts.append(self.referee.narrow(self.dispute_id, mine, [], sender=self.defender))
         self.receipts.append(self.referee.narrow(self.dispute_id, theirs, mine, sender=self.challenger))
 
     def play(self, defender_root: Callable[[int], bytes], challenger_root: Callable[[int], bytes]) -> int:

@@ -272,7 +272,7 @@ def challenge(
         )
         opened = open_dispute(referee, market, job_id, account, d)
         did = int(opened.events.filter(referee.DisputeCreated)[0].disputeId)
-        echo(f"opened dispute {did} (bond {referee.BOND() / 1e18:g} ETH)")
+        echo(f"opened dispute {did} (bond {referee.BOND() / 1e18:g} ETH, gas {opened.gas_used:,})")
         agent = DisputeAgent(referee, account, trainer, role="challenger", dispute_id=did, log=echo,
                              from_block=int(opened.block_number))  # fmt: skip
         agent.receipts.append(opened)

@@ -9,7 +9,6 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {ICrowdfund} from "../interfaces/ICrowdfund.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
-import {JobProgram} from "../libraries/JobProgram.sol";
 
 /// @title Crowdfund
 /// @notice Many contributors pool ETH or one ERC20 to pay for one large JobMarket job.
@@ -385,7 +384,7 @@ contract Crowdfund is ICrowdfund, ReentrancyGuardTransient {
             revert CrowdfundBadTemplate("completionDeadline not after joinDeadline");
         }
         // The JobMarket's rule, checked here so that a campaign whose launch would revert cannot take money.
-        if (!JobProgram.wellFormed(_t.programTree, _t.dataTree, _t.numOps)) {
+        if (_t.numOps == 0 ? _t.programTree != 0 || _t.dataTree != 0 : _t.programTree == 0) {
             revert CrowdfundBadTemplate("program incomplete");
         }
     }

@@ -8,7 +8,6 @@ import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
-import {JobProgram} from "../libraries/JobProgram.sol";
 
 /// @title JobMarket
 /// @notice Jobs, solver stakes, escrow, milestone payments and slashing for verifiable training runs.
@@ -446,7 +445,8 @@ contract JobMarket is IJobMarket, AccessControl, ReentrancyGuardTransient {
             revert JobInvalidParams("completionDeadline not after joinDeadline");
         }
         if (_p.token != address(0) && _p.token.code.length == 0) revert JobInvalidParams("token has no code");
-        if (!JobProgram.wellFormed(_p.programTree, _p.dataTree, _p.numOps)) {
+        // INVARIANT: a job says at posting whether it has an on-chain program; a half-given one is neither.
+        if (_p.numOps == 0 ? _p.programTree != 0 || _p.dataTree != 0 : _p.programTree == 0) {
             revert JobInvalidParams("program incomplete");
         }
     }

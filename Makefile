@@ -61,7 +61,7 @@ bench-float32: setup
 	$(BIN)/python benchmarks/bench_float32.py
 
 .PHONY: bench-ulp
-# exp/log/tanh recipes over all 2^32 float32 inputs: max error in ulps and where (~40 CPU-minutes; docs/float32.md).
+# exp/log/tanh recipes over all 2^32 float32 inputs: max error in ulps and where (~5 min on 2 cores; docs/float32.md).
 bench-ulp: setup
 	$(BIN)/python tools/sweep_ulp.py
 

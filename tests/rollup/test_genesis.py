@@ -16,12 +16,14 @@ from rollup.genesis import ChainFileError, Genesis, GenesisError, split_blocks
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "execution-apis"
 
 
-@pytest.fixture(scope="module")
+# Plain function-scoped fixtures: a module-scoped one here makes Ape rebase its chain snapshots for the modules
+# after this one (InvalidIsolationWarning); both are cheap to make per test.
+@pytest.fixture
 def genesis() -> Genesis:
     return Genesis.load(VECTORS / "genesis.json")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def chain_rlp() -> bytes:
     return (VECTORS / "chain.rlp").read_bytes()
 

@@ -23,8 +23,6 @@ from offchain.float32.oracle import add, canon, div, maximum, mul, neg, sqrt, su
 from offchain.float32.oracle import minimum as minimum  # re-exported: tests compare prims.minimum with it
 
 f32 = np.float32
-C = from_bits  # the float32 scalar with a given bit pattern
-exp_s, log_s, tanh_s = exp, log, tanh  # the oracle's recipes take scalars and arrays alike
 
 
 # ---------------------------------------------------------------- array helpers (loops over elements)
@@ -105,8 +103,8 @@ def relu_bwd(x: np.ndarray, g: np.ndarray) -> np.ndarray:
 def _gelu_t(v: np.float32) -> tuple[np.float32, np.float32]:
     """(x*x, tanh(C0*(x + C1*(x*x*x))))."""
     x2 = mul(v, v)
-    inner = add(v, mul(C(GELU_C1), mul(x2, v)))
-    return x2, tanh_s(mul(C(GELU_C0), inner))
+    inner = add(v, mul(from_bits(GELU_C1), mul(x2, v)))
+    return x2, tanh(mul(from_bits(GELU_C0), inner))
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
@@ -122,7 +120,7 @@ def gelu_bwd(x: np.ndarray, g: np.ndarray) -> np.ndarray:
         x2, t = _gelu_t(v)
         left = mul(f32(0.5), add(f32(1), t))
         sech2 = sub(f32(1), mul(t, t))
-        du = mul(C(GELU_C0), add(f32(1), mul(f32(3), mul(C(GELU_C1), x2))))
+        du = mul(from_bits(GELU_C0), add(f32(1), mul(f32(3), mul(from_bits(GELU_C1), x2))))
         right = mul(mul(mul(f32(0.5), v), sech2), du)
         return mul(gg, add(left, right))
 
@@ -131,7 +129,7 @@ def gelu_bwd(x: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 def softmax(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
-    e = _map(exp_s, _map(sub, x, asc_max(x, -1, keepdims=True)))
+    e = _map(exp, _map(sub, x, asc_max(x, -1, keepdims=True)))
     return _map(div, e, asc_sum(e, -1, keepdims=True))
 
 
@@ -143,11 +141,11 @@ def softmax_bwd(y: np.ndarray, g: np.ndarray) -> np.ndarray:
 def log_softmax(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     z = _map(sub, x, asc_max(x, -1, keepdims=True))
-    return _map(sub, z, _map(log_s, asc_sum(_map(exp_s, z), -1, keepdims=True)))
+    return _map(sub, z, _map(log, asc_sum(_map(exp, z), -1, keepdims=True)))
 
 
 def log_softmax_bwd(y: np.ndarray, g: np.ndarray) -> np.ndarray:
-    return _map(sub, g, _map(mul, _map(exp_s, y), asc_sum(g, -1, keepdims=True)))
+    return _map(sub, g, _map(mul, _map(exp, y), asc_sum(g, -1, keepdims=True)))
 
 
 def cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> tuple[np.float32, np.ndarray]:
@@ -162,7 +160,7 @@ def cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> 
     for i in range(n):
         for v in range(logp.shape[1]):
             if mask[i]:
-                d[i, v] = mul(sub(exp_s(logp[i, v]), f32(1.0 if v == targets[i] else 0.0)), gi)
+                d[i, v] = mul(sub(exp(logp[i, v]), f32(1.0 if v == targets[i] else 0.0)), gi)
     return loss, d
 
 

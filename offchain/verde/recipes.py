@@ -56,11 +56,6 @@ class AddressError(RecipeError):
 # ---------------------------------------------------------------- float32 bits <-> numpy scalars
 
 
-_f = from_bits  # bits -> float32 scalar
-_canon_bits = canon_bits  # any NaN pattern -> 0x7FC00000
-_i32 = i32  # the int32 a 32-bit two's complement pattern stands for
-
-
 def _b(x: np.float32) -> int:
     """The 32-bit pattern of a float32 scalar, NaN canonical."""
     return canon_bits(to_bits(x))
@@ -164,20 +159,20 @@ def element(op: ir.Op, e: int, read: Read) -> int:
     if code in ir.ELEMENTWISE:
         vals = [_value(op, i, c, None, read) for i in range(len(op.operands))]
         if code in UNARY:
-            return _b(UNARY[code](_f(vals[0])))
+            return _b(UNARY[code](from_bits(vals[0])))
         if code in BINARY:
-            return _b(BINARY[code](_f(vals[0]), _f(vals[1])))
+            return _b(BINARY[code](from_bits(vals[0]), from_bits(vals[1])))
         # WHERE: an int32 condition picks a float; the result is canonical like every float result
-        return _canon_bits(vals[1] if vals[0] != 0 else vals[2])
+        return canon_bits(vals[1] if vals[0] != 0 else vals[2])
     if code == ir.COPY:
         return _value(op, 0, c, None, read)
     if code == ir.GATHER:
         gstride = _gstride(op)
-        idx = _i32(_value(op, 1, c, None, read))
+        idx = i32(_value(op, 1, c, None, read))
         return _value(op, 0, c, None, read, extra=idx * gstride)
     if code == ir.EQCOORD:
         dim = _dim(op)
-        return ONE_BITS if _i32(_value(op, 0, c, None, read)) == c[dim] else 0
+        return ONE_BITS if i32(_value(op, 0, c, None, read)) == c[dim] else 0
     if code == ir.ARANGE:
         return e & 0xFFFFFFFF
     if code == ir.TRIL:
@@ -232,18 +227,18 @@ def reduce_step(op: ir.Op, e: int, k: int, acc_bits: int, read: Read) -> int:
     c = _coords(op, e)
     if not 0 <= k < op.k:
         raise AddressError(f"term {k} outside K = {op.k}")
-    acc = _f(acc_bits)
+    acc = from_bits(acc_bits)
     if op.opcode == ir.SUM:
-        return _b(ref.add(acc, _f(_value(op, 0, c, k, read))))
+        return _b(ref.add(acc, from_bits(_value(op, 0, c, k, read))))
     if op.opcode == ir.DOT:
-        a, b = _f(_value(op, 0, c, k, read)), _f(_value(op, 1, c, k, read))
+        a, b = from_bits(_value(op, 0, c, k, read)), from_bits(_value(op, 1, c, k, read))
         return _b(ref.add(acc, ref.mul(a, b)))
     if op.opcode == ir.MAXR:
-        return _b(ref.maximum(acc, _f(_value(op, 0, c, k, read))))
+        return _b(ref.maximum(acc, from_bits(_value(op, 0, c, k, read))))
     dim = _dim(op)  # SCATTER: operands (idx, x), both read at k
-    idx = _i32(_value(op, 0, c, k, read))
+    idx = i32(_value(op, 0, c, k, read))
     x = _value(op, 1, c, k, read)
-    return _b(ref.add(acc, _f(x))) if idx == c[dim] else _canon_bits(acc_bits & 0xFFFFFFFF)
+    return _b(ref.add(acc, from_bits(x))) if idx == c[dim] else canon_bits(acc_bits & 0xFFFFFFFF)
 
 
 def reduce_all(op: ir.Op, e: int, read: Read) -> int:
@@ -275,12 +270,12 @@ def reads(
     if op.opcode == ir.GATHER:
         out = []
         if op.operands[1].is_const:
-            idx = _i32(op.operands[1].offset)
+            idx = i32(op.operands[1].offset)
         else:
             a_idx = _addr(op, 1, c, None)
             out.append((1, a_idx))
             assert read_idx is not None, "GATHER reads need read_idx"
-            idx = _i32(read_idx(a_idx))
+            idx = i32(read_idx(a_idx))
         if not op.operands[0].is_const:
             out.append((0, _addr(op, 0, c, None, extra=idx * _gstride(op))))
         return out

@@ -22,8 +22,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-# Ape's exception classes, handed out lazily by __getattr__ below (PEP 562).
-_APE_EXCEPTIONS = ("TransactionError", "CustomError", "ContractLogicError")
+# Ape's exception class, handed out lazily by __getattr__ below (PEP 562).
+_APE_EXCEPTIONS = ("TransactionError",)
 
 
 def __getattr__(name: str) -> Any:
@@ -61,13 +61,6 @@ def chain_id() -> int:
     return int(chain.chain_id)
 
 
-def balance(address: Any) -> int:
-    """Wei held by `address` (an account, a contract or a hex string)."""
-    from ape import chain
-
-    return int(chain.provider.get_balance(str(getattr(address, "address", address))))
-
-
 def is_local() -> bool:
     """Whether the connected network is a local development chain (anvil, Ape's test chain)."""
     from ape import networks
@@ -91,13 +84,6 @@ def calls_to(address: Any, first_block: int, last_block: int) -> list[tuple[str,
                 receipt = chain.get_receipt(to_hex(tx.txn_hash))
                 out.append((str(receipt.sender), int(receipt.gas_used)))
     return out
-
-
-def contract_at(name: str, address: Any) -> Any:
-    """The project's contract `name` (its ABI) at `address`: e.g. a facet's ABI at the contract delegating to it."""
-    from ape import project
-
-    return getattr(project, name).at(str(getattr(address, "address", address)))
 
 
 def test_account(index: int) -> Any:

@@ -79,3 +79,9 @@ bench-verde: setup
 # RL Swarm: four nodes sharing rollouts (SAPO 4 local / 4 external) against four isolated ones (8 / 0); not part of `make test`.
 bench-swarm: setup
 	$(BIN)/python benchmarks/bench_swarm.py
+
+.PHONY: bench-rpc
+# Our L2 node (python -m rollup.node) against the Ethereum JSON-RPC conformance suite hive's rpc-compat runs on every
+# execution client (docs/conformance.md); pass/total per method, table in out/bench-rpc.json; not part of `make test`.
+bench-rpc: setup
+	$(BIN)/python benchmarks/bench_rpc.py

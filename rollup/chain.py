@@ -1,0 +1,262 @@
+"""The L2 chain on its database: blocks built by our sequencer or imported from raw bytes, each written in one
+database transaction, with the log index kept beside them.
+
+    chain = L2Chain(Genesis.load("rollup/genesis.json"), Store.open("datadir"))
+    built = chain.build_block(transactions, timestamp=...)     # the sequencer: invalid ones are left out
+    chain.import_raw_block(raw)                                # a verifier: every rule checked, state root included
+
+The chain only grows at its head: a block whose parent is not the head is refused (this node has one sequencer and
+never reorganises).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import rlp
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.exceptions import HeaderNotFound, TransactionNotFound
+from eth.vm import forks
+from eth_hash.auto import keccak
+from eth_utils import ValidationError
+
+from rollup.genesis import Genesis, split_blocks
+from rollup.store import Store, StoreError
+
+ZERO_HASH = b"\x00" * 32
+# OP Stack's SequencerFeeVault: where an OP chain's priority fees go, so explorers and tools find them there.
+DEFAULT_FEE_RECIPIENT = bytes.fromhex("4200000000000000000000000000000000000011")
+
+
+class BlockRefused(ValueError):
+    """A block this chain will not take: bad RLP, not on top of the head, or breaking a rule (the reason says)."""
+
+
+@dataclass(frozen=True)
+class BuiltBlock:
+    block: BlockAPI
+    receipts: tuple[ReceiptAPI, ...]
+    rejected: tuple[tuple[SignedTransactionAPI, str], ...]  # left out, with py-evm's reason
+
+
+class L2Chain:
+    def __init__(self, genesis: Genesis, store: Store) -> None:
+        self.genesis = genesis
+        self.store = store
+        stored = store.get_meta("genesis_hash")
+        if stored is None:
+            forks = genesis.time_fork_blocks(())
+            with store.transaction():
+                chain = genesis.build(store.db, time_fork_blocks=forks)
+                store.set_meta("genesis_hash", chain.get_canonical_head().hash.hex())
+                store.set_meta("time_fork_blocks", json.dumps(forks))
+        else:
+            ours = genesis.build(time_fork_blocks=genesis.time_fork_blocks(())).get_canonical_head().hash.hex()
+            if ours != stored:
+                raise StoreError(f"the datadir holds another chain (genesis 0x{stored}, this genesis is 0x{ours})")
+        self._time_fork_blocks: list[int] = json.loads(store.get_meta("time_fork_blocks") or "[]")
+        self._make_chain()
+
+    def _make_chain(self) -> None:
+        self.chain = self.genesis.chain_class(self._time_fork_blocks)(self.store.db)
+        self.__dict__.pop("genesis_header", None)
+
+    def _place_time_forks(self, number: int, timestamp: int) -> None:
+        # py-evm picks rules by block number; a timestamped fork starts at the first block that reaches its time.
+        placed = False
+        while len(self._time_fork_blocks) < len(self.genesis.time_forks):
+            at, _ = self.genesis.time_forks[len(self._time_fork_blocks)]
+            if timestamp < at:
+                break
+            self._time_fork_blocks.append(number)
+            placed = True
+        if placed:
+            self.store.set_meta("time_fork_blocks", json.dumps(self._time_fork_blocks))
+            self._make_chain()
+
+    # Reading
+
+    @property
+    def chain_id(self) -> int:
+        return self.genesis.chain_id
+
+    @property
+    def head(self) -> BlockHeaderAPI:
+        return self.chain.get_canonical_head()
+
+    @cached_property
+    def genesis_header(self) -> BlockHeaderAPI:
+        return self.chain.get_canonical_block_header_by_number(0)
+
+    def header(self, number: int) -> BlockHeaderAPI | None:
+        try:
+            return self.chain.get_canonical_block_header_by_number(number)
+        except HeaderNotFound:
+            return None
+
+    def header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI | None:
+        try:
+            header = self.chain.get_block_header_by_hash(block_hash)
+        except HeaderNotFound:
+            return None
+        return header if self.header(header.block_number) == header else None
+
+    def block(self, header: BlockHeaderAPI) -> BlockAPI:
+        return self.chain.get_block_by_header(header)
+
+    def receipts(self, header: BlockHeaderAPI) -> tuple[ReceiptAPI, ...]:
+        vm_class = self.chain.get_vm_class(header)
+        return self.chain.chaindb.get_receipts(header, vm_class.get_block_class().get_receipt_builder())
+
+    def transaction_location(self, tx_hash: bytes) -> tuple[int, int] | None:
+        """(block number, index) of a transaction in the canonical chain."""
+        try:
+            return self.chain.chaindb.get_transaction_index(tx_hash)
+        except TransactionNotFound:
+            return None
+
+    def state(self, header: BlockHeaderAPI) -> StateAPI:
+        """The state after `header`'s block, with that block's execution context (what eth_call runs in)."""
+        return self.chain.get_vm(header).state
+
+    def raw_block(self, header: BlockHeaderAPI) -> bytes:
+        return rlp.encode(self.block(header))
+
+    # Growing
+
+    def next_header(self, *, timestamp: int, fee_recipient: bytes = DEFAULT_FEE_RECIPIENT) -> BlockHeaderAPI:
+        parent = self.head
+        self._place_time_forks(parent.block_number + 1, timestamp)
+        vm_class = self.chain.get_vm_class_for_block_number(parent.block_number + 1)
+        fields = {"timestamp": timestamp, "coinbase": fee_recipient, "gas_limit": parent.gas_limit}
+        if issubclass(vm_class, forks.ParisVM):
+            # prevrandao: an L2 with one sequencer has no randomness to give; a value derived from the parent keeps
+            # blocks reproducible by anyone re-executing them, and nobody can mistake it for randomness.
+            fields["mix_hash"] = keccak(b"prevrandao" + parent.hash)
+            fields["difficulty"] = 0
+        if hasattr(vm_class.get_block_class().header_class, "parent_beacon_block_root"):
+            fields["parent_beacon_block_root"] = ZERO_HASH
+        return vm_class.create_header_from_parent(parent, **fields)
+
+    def build_block(
+        self,
+        transactions: Iterable[SignedTransactionAPI],
+        *,
+        timestamp: int,
+        fee_recipient: bytes = DEFAULT_FEE_RECIPIENT,
+    ) -> BuiltBlock:
+        """A new head with the transactions (in the order given) that are valid on top of the ones before them;
+        the others are returned as rejected. One database transaction: all of it is written, or nothing."""
+        try:
+            with self.store.transaction():
+                return self._build(transactions, timestamp, fee_recipient)
+        except BaseException:
+            self._reload()
+            raise
+
+    def _build(self, transactions: Iterable[SignedTransactionAPI], timestamp: int, fee_recipient: bytes) -> BuiltBlock:
+        template = self.next_header(timestamp=timestamp, fee_recipient=fee_recipient)
+        vm = self.chain.get_vm(template)
+        vm.block_preprocessing(vm.get_block())
+        header = vm.get_header()
+        included: list[SignedTransactionAPI] = []
+        receipts: list[ReceiptAPI] = []
+        rejected: list[tuple[SignedTransactionAPI, str]] = []
+        for tx in transactions:
+            if header.gas_limit - header.gas_used < 21_000:
+                break
+            try:
+                receipt, _ = vm.apply_transaction(header, tx)
+            except ValidationError as err:  # raised before the transaction touches the state
+                rejected.append((tx, str(err)))
+                continue
+            header = vm.add_receipt_to_header(header, receipt)
+            header = vm.increment_blob_gas_used(header, tx)
+            included.append(tx)
+            receipts.append(receipt)
+        filled = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, included, receipts, ())
+        block = vm.mine_block(vm.block_postprocessing(filled)).block
+        self.chain.persist_block(block)
+        self._index(block, receipts)
+        return BuiltBlock(block, tuple(receipts), tuple(rejected))
+
+    def import_raw_block(self, raw: bytes) -> BlockAPI:
+        """Re-execute and append one RLP-encoded block; BlockRefused (and nothing written) if any rule fails."""
+        try:
+            (_, item), *more = split_blocks(raw)
+        except Exception as err:
+            raise BlockRefused(f"not an RLP block: {err}") from None
+        if more:
+            raise BlockRefused("one block expected, found several")
+        header = item[0]
+        number = int.from_bytes(header[8], "big")
+        timestamp = int.from_bytes(header[11], "big")
+        head = self.head
+        if number != head.block_number + 1 or header[0] != head.hash:
+            raise BlockRefused(
+                f"block {number} is not on top of the head (#{head.block_number} 0x{head.hash.hex()[:16]}..)"
+            )
+        try:
+            with self.store.transaction():
+                self._place_time_forks(number, timestamp)
+                block_class = self.chain.get_vm_class_for_block_number(number).get_block_class()
+                block = rlp.decode(raw, sedes=block_class)
+                imported = self.chain.import_block(block).imported_block
+                self._index(imported, self.receipts(imported.header))
+        except BlockRefused:
+            raise
+        except Exception as err:  # py-evm's ValidationError, rlp's decoding errors: the block is bad
+            self._reload()
+            raise BlockRefused(f"block {number}: {type(err).__name__}: {err}") from None
+        return imported
+
+    def import_raw_blocks(self, data: bytes, progress=None) -> int:
+        """Import RLP-concatenated blocks (what `geth export` writes); blocks already in the chain are skipped if
+        identical. Returns how many were added."""
+        added = 0
+        for raw, item in split_blocks(data):
+            number = int.from_bytes(item[0][8], "big")
+            existing = self.header(number)
+            if existing is not None:
+                if keccak(rlp.encode(item[0])) != existing.hash:
+                    raise BlockRefused(f"block {number} differs from the one this chain already has")
+                continue
+            self.import_raw_block(raw)
+            added += 1
+            if progress is not None:
+                progress(number)
+        return added
+
+    def _reload(self) -> None:
+        # py-evm keeps headers and state in caches; after a rolled-back write they may describe rows that are gone.
+        self._time_fork_blocks = json.loads(self.store.get_meta("time_fork_blocks") or "[]")
+        self._make_chain()
+
+    def _index(self, block: BlockAPI, receipts: Sequence[ReceiptAPI]) -> None:
+        rows = []
+        log_index = 0
+        for tx_index, receipt in enumerate(receipts):
+            for log in receipt.logs:
+                topics = [t.to_bytes(32, "big") for t in log.topics[:4]]
+                topics += [None] * (4 - len(topics))
+                rows.append((block.number, log_index, tx_index, log.address, *topics))
+                log_index += 1
+        self.store.conn.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def log_rows(
+        self, first: int, last: int, addresses: Sequence[bytes] = (), topic0: Sequence[bytes] = ()
+    ) -> list[tuple[int, int, int]]:
+        """(block, log index, tx index) of the logs in blocks first..last matching the address and first-topic
+        sets (empty: any); the other topic positions are filtered by the caller from the receipts."""
+        sql = "SELECT block, log_index, tx_index FROM logs WHERE block BETWEEN ? AND ?"
+        args: list[object] = [first, last]
+        if addresses:
+            sql += f" AND address IN ({','.join('?' * len(addresses))})"
+            args += list(addresses)
+        if topic0:
+            sql += f" AND topic0 IN ({','.join('?' * len(topic0))})"
+            args += list(topic0)
+        return self.store.conn.execute(sql + " ORDER BY block, log_index", args).fetchall()

@@ -1,0 +1,577 @@
+"""The eth_, net_ and web3_ namespaces: chain data, state reads, calls and gas estimation, transactions in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rlp
+from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
+from eth.exceptions import Revert
+from eth.vm.forks.cancun.state import fake_exponential
+from eth.vm.spoof import SpoofTransaction
+from eth_abi import decode as abi_decode
+from eth_hash.auto import keccak
+from eth_utils import ValidationError
+
+from rollup.mempool import PoolError
+from rollup.rpc import encode
+from rollup.rpc.api import SERVER_ERROR, Api, method
+from rollup.rpc.params import RpcError, address, arg, boolean, data, hash32, invalid, positional, quantity
+
+CALL_GAS_CAP = 50_000_000  # go-ethereum's default RPC gas cap for eth_call and eth_estimateGas
+REVERTED = 3  # EIP-1474 / go-ethereum: execution reverted, with the revert data
+ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
+MIN_TIP = 10**6  # what eth_maxPriorityFeePerGas suggests when blocks carry no tips to learn from (0.001 gwei)
+
+
+# web3_, net_
+
+
+@method("web3_clientVersion")
+def client_version(api: Api, params: Any) -> str:
+    positional(params, required=0)
+    return api.client_version
+
+
+@method("web3_sha3")
+def sha3(api: Api, params: Any) -> str:
+    (value,) = positional(params, required=1)
+    return encode.d(keccak(arg(0, data, value)))
+
+
+@method("net_version")
+def net_version(api: Api, params: Any) -> str:
+    positional(params, required=0)
+    return str(api.chain.chain_id)
+
+
+@method("net_listening")
+def net_listening(api: Api, params: Any) -> bool:
+    positional(params, required=0)
+    return True
+
+
+@method("net_peerCount")
+def net_peer_count(api: Api, params: Any) -> str:
+    positional(params, required=0)
+    return "0x0"
+
+
+# Chain
+
+
+@method("eth_chainId")
+def chain_id(api: Api, params: Any) -> str:
+    positional(params, required=0)
+    return encode.q(api.chain.chain_id)
+
+
+@method("eth_syncing")
+def syncing(api: Api, params: Any) -> bool:
+    positional(params, required=0)
+    return False
+
+
+@method("eth_mining")
+def mining(api: Api, params: Any) -> bool:
+    positional(params, required=0)
+    return api.sequencer.producing
+
+
+@method("eth_accounts")
+def accounts(api: Api, params: Any) -> list[str]:
+    positional(params, required=0)
+    return []  # the node holds no keys: clients sign and send raw transactions
+
+
+@method("eth_blockNumber")
+def block_number(api: Api, params: Any) -> str:
+    positional(params, required=0)
+    return encode.q(api.chain.head.block_number)
+
+
+def _block_json(api: Api, header: BlockHeaderAPI | None, full: bool) -> dict[str, Any] | None:
+    if header is None:
+        return None
+    blk = api.chain.block(header)
+    return encode.block(blk, len(rlp.encode(blk)), full=full)
+
+
+@method("eth_getBlockByNumber")
+def get_block_by_number(api: Api, params: Any) -> dict[str, Any] | None:
+    selector, full = positional(params, required=2)
+    header = api.block_header(_number_selector(selector), allow_missing=True)
+    return _block_json(api, header, arg(1, boolean, full))
+
+
+@method("eth_getBlockByHash")
+def get_block_by_hash(api: Api, params: Any) -> dict[str, Any] | None:
+    block_hash, full = positional(params, required=2)
+    header = api.chain.header_by_hash(arg(0, hash32, block_hash))
+    return _block_json(api, header, arg(1, boolean, full))
+
+
+def _number_selector(selector: Any) -> Any:
+    # By-number methods take a tag or a quantity, not a hash.
+    if isinstance(selector, str) and selector in ("latest", "pending", "safe", "finalized", "earliest"):
+        return selector
+    return encode.q(arg(0, lambda v: quantity(v, "block number"), selector))
+
+
+@method("eth_getBlockTransactionCountByNumber")
+def tx_count_by_number(api: Api, params: Any) -> str | None:
+    (selector,) = positional(params, required=1)
+    header = api.block_header(_number_selector(selector), allow_missing=True)
+    return None if header is None else encode.q(len(api.chain.block(header).transactions))
+
+
+@method("eth_getBlockTransactionCountByHash")
+def tx_count_by_hash(api: Api, params: Any) -> str | None:
+    (block_hash,) = positional(params, required=1)
+    header = api.chain.header_by_hash(arg(0, hash32, block_hash))
+    return None if header is None else encode.q(len(api.chain.block(header).transactions))
+
+
+@method("eth_getUncleCountByBlockNumber")
+def uncle_count_by_number(api: Api, params: Any) -> str | None:
+    (selector,) = positional(params, required=1)
+    header = api.block_header(_number_selector(selector), allow_missing=True)
+    return None if header is None else encode.q(len(api.chain.block(header).uncles))
+
+
+@method("eth_getUncleCountByBlockHash")
+def uncle_count_by_hash(api: Api, params: Any) -> str | None:
+    (block_hash,) = positional(params, required=1)
+    header = api.chain.header_by_hash(arg(0, hash32, block_hash))
+    return None if header is None else encode.q(len(api.chain.block(header).uncles))
+
+
+# Transactions and receipts
+
+
+def _tx_in_block(api: Api, header: BlockHeaderAPI | None, index: int) -> dict[str, Any] | None:
+    if header is None:
+        return None
+    txs = api.chain.block(header).transactions
+    return encode.transaction(txs[index], header, index) if index < len(txs) else None
+
+
+@method("eth_getTransactionByHash")
+def get_transaction_by_hash(api: Api, params: Any) -> dict[str, Any] | None:
+    (tx_hash,) = positional(params, required=1)
+    tx_hash = arg(0, hash32, tx_hash)
+    location = api.chain.transaction_location(tx_hash)
+    if location is None:
+        pending = api.sequencer.pool.get(tx_hash)
+        return None if pending is None else encode.transaction(pending.tx, None, None)
+    number, index = location
+    return _tx_in_block(api, api.chain.header(number), index)
+
+
+@method("eth_getTransactionByBlockHashAndIndex")
+def tx_by_hash_and_index(api: Api, params: Any) -> dict[str, Any] | None:
+    block_hash, index = positional(params, required=2)
+    header = api.chain.header_by_hash(arg(0, hash32, block_hash))
+    return _tx_in_block(api, header, arg(1, quantity, index))
+
+
+@method("eth_getTransactionByBlockNumberAndIndex")
+def tx_by_number_and_index(api: Api, params: Any) -> dict[str, Any] | None:
+    selector, index = positional(params, required=2)
+    header = api.block_header(_number_selector(selector), allow_missing=True)
+    return _tx_in_block(api, header, arg(1, quantity, index))
+
+
+def block_receipts(api: Api, header: BlockHeaderAPI) -> list[dict[str, Any]]:
+    blk = api.chain.block(header)
+    receipts = api.chain.receipts(header)
+    blob_price = _blob_base_fee(header)
+    out = []
+    previous = 0
+    log_index = 0
+    for index, (tx, receipt) in enumerate(zip(blk.transactions, receipts, strict=True)):
+        out.append(encode.receipt(receipt, tx, header, index, receipt.gas_used - previous, log_index, blob_price))
+        previous = receipt.gas_used
+        log_index += len(receipt.logs)
+    return out
+
+
+@method("eth_getTransactionReceipt")
+def get_transaction_receipt(api: Api, params: Any) -> dict[str, Any] | None:
+    (tx_hash,) = positional(params, required=1)
+    location = api.chain.transaction_location(arg(0, hash32, tx_hash))
+    if location is None:
+        return None
+    number, index = location
+    return block_receipts(api, api.chain.header(number))[index]
+
+
+@method("eth_getBlockReceipts")
+def get_block_receipts(api: Api, params: Any) -> list[dict[str, Any]] | None:
+    (selector,) = positional(params, required=1)
+    header = api.block_header(selector, allow_missing=True)
+    return None if header is None else block_receipts(api, header)
+
+
+@method("eth_sendRawTransaction")
+def send_raw_transaction(api: Api, params: Any) -> str:
+    (raw,) = positional(params, required=1)
+    raw = arg(0, lambda v: data(v, "raw transaction"), raw)
+    try:
+        return encode.d(api.sequencer.submit(raw))
+    except PoolError as err:
+        raise RpcError(SERVER_ERROR, str(err)) from None
+
+
+# State
+
+
+def _state(api: Api, selector: Any, index: int) -> StateAPI:
+    header = api.block_header(selector if selector is not None else "latest")
+    return api.chain.state(header)
+
+
+@method("eth_getBalance")
+def get_balance(api: Api, params: Any) -> str:
+    who, selector = positional(params, required=1, optional=1)
+    who = arg(0, address, who)
+    return encode.q(_state(api, selector, 1).get_balance(who))
+
+
+@method("eth_getCode")
+def get_code(api: Api, params: Any) -> str:
+    who, selector = positional(params, required=1, optional=1)
+    who = arg(0, address, who)
+    return encode.d(_state(api, selector, 1).get_code(who))
+
+
+@method("eth_getStorageAt")
+def get_storage_at(api: Api, params: Any) -> str:
+    who, slot, selector = positional(params, required=2, optional=1)
+    who = arg(0, address, who)
+    slot = arg(1, _slot, slot)
+    value = _state(api, selector, 2).get_storage(who, slot)
+    return encode.d(value.to_bytes(32, "big"))
+
+
+def _slot(value: Any) -> int:
+    # go-ethereum takes a storage key as a quantity or as up to 32 bytes of hex.
+    raw = data(value if isinstance(value, str) and len(value) % 2 == 0 else _pad(value), "storage slot")
+    if len(raw) > 32:
+        raise invalid("invalid argument: storage slot: hex string too long, want at most 32 bytes")
+    return int.from_bytes(raw, "big")
+
+
+def _pad(value: Any) -> Any:
+    return "0x0" + value[2:] if isinstance(value, str) and value.startswith("0x") else value
+
+
+@method("eth_getTransactionCount")
+def get_transaction_count(api: Api, params: Any) -> str:
+    who, selector = positional(params, required=1, optional=1)
+    who = arg(0, address, who)
+    nonce = _state(api, selector, 1).get_nonce(who)
+    if selector == "pending":
+        nonce = api.sequencer.pool.next_nonce(who, nonce)
+    return encode.q(nonce)
+
+
+# Fees
+
+
+@method("eth_gasPrice")
+def gas_price(api: Api, params: Any) -> str:
+    positional(params, required=0)
+    return encode.q(api.sequencer.base_fee_next() + _suggested_tip(api))
+
+
+@method("eth_maxPriorityFeePerGas")
+def max_priority_fee(api: Api, params: Any) -> str:
+    positional(params, required=0)
+    return encode.q(_suggested_tip(api))
+
+
+def _suggested_tip(api: Api) -> int:
+    return MIN_TIP
+
+
+@method("eth_blobBaseFee")
+def blob_base_fee(api: Api, params: Any) -> str:
+    positional(params, required=0)
+    return encode.q(_blob_base_fee(api.chain.head) or 0)
+
+
+def _blob_base_fee(header: BlockHeaderAPI) -> int | None:
+    excess = getattr(header, "excess_blob_gas", None)
+    if excess is None:
+        return None
+    fraction = 5007716 if hasattr(header, "requests_hash") else 3338477
+    return fake_exponential(1, excess, fraction)
+
+
+@method("eth_feeHistory")
+def fee_history(api: Api, params: Any) -> dict[str, Any]:
+    count, newest, percentiles = positional(params, required=2, optional=1)
+    count = arg(0, lambda v: quantity(v, "block count") if isinstance(v, str) else _int(v), count)
+    last = api.block_header(newest)
+    if percentiles is not None and (
+        not isinstance(percentiles, list)
+        or any(not isinstance(p, int | float) or not 0 <= p <= 100 for p in percentiles)
+        or percentiles != sorted(percentiles)
+    ):
+        raise invalid("invalid reward percentiles: want ascending numbers in [0, 100]")
+    count = min(count, 1024, last.block_number + 1)
+    first = last.block_number - count + 1
+    base_fees, ratios, rewards = [], [], []
+    blob_fees, blob_ratios = [], []
+    for number in range(first, last.block_number + 1):
+        header = api.chain.header(number)
+        base_fees.append(encode.q(getattr(header, "base_fee_per_gas", 0) or 0))
+        ratios.append(header.gas_used / header.gas_limit if header.gas_limit else 0)
+        blob_fees.append(encode.q(_blob_base_fee(header) or 0))
+        blob_ratios.append((getattr(header, "blob_gas_used", 0) or 0) / (6 * 131072))
+        if percentiles is not None:
+            rewards.append([encode.q(r) for r in _rewards(api, header, percentiles)])
+    base_fees.append(encode.q(api.sequencer.base_fee_next() if last == api.chain.head else _next_base_fee(api, last)))
+    blob_fees.append(blob_fees[-1] if blob_fees else "0x0")
+    out: dict[str, Any] = {
+        "oldestBlock": encode.q(first),
+        "baseFeePerGas": base_fees,
+        "gasUsedRatio": ratios,
+        "baseFeePerBlobGas": blob_fees,
+        "blobGasUsedRatio": blob_ratios,
+    }
+    if percentiles is not None:
+        out["reward"] = rewards
+    return out
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise invalid(f"invalid argument: block count: {value!r}")
+
+
+def _next_base_fee(api: Api, header: BlockHeaderAPI) -> int:
+    child = api.chain.header(header.block_number + 1)
+    return getattr(child, "base_fee_per_gas", 0) or 0
+
+
+def _rewards(api: Api, header: BlockHeaderAPI, percentiles: list[float]) -> list[int]:
+    blk = api.chain.block(header)
+    if not blk.transactions:
+        return [0 for _ in percentiles]
+    base_fee = getattr(header, "base_fee_per_gas", 0) or 0
+    receipts = api.chain.receipts(header)
+    used, previous = [], 0
+    for tx, receipt in zip(blk.transactions, receipts, strict=True):
+        tip = encode.effective_gas_price(tx, base_fee) - base_fee
+        used.append((tip, receipt.gas_used - previous))
+        previous = receipt.gas_used
+    used.sort()
+    out, total = [], header.gas_used
+    for p in percentiles:
+        threshold = total * p / 100
+        acc = 0
+        for tip, gas in used:
+            acc += gas
+            if acc >= threshold:
+                out.append(tip)
+                break
+        else:
+            out.append(used[-1][0])
+    return out
+
+
+# Calls and gas estimation
+
+
+def call_state(api: Api, header: BlockHeaderAPI, *, free: bool) -> StateAPI:
+    """The state after `header` in `header`'s execution context; a free call (no fee fields) runs with base fee
+    0, as go-ethereum's does, so that gas price 0 is allowed."""
+    vm = api.chain.chain.get_vm(header)
+    context = header.copy(base_fee_per_gas=0) if free and hasattr(header, "base_fee_per_gas") else header
+    return vm.build_state(vm.chaindb.db, context, vm.chain_context, vm.previous_hashes)
+
+
+def call_transaction(api: Api, call: dict[str, Any], state: StateAPI, *, gas: int) -> SignedTransactionAPI:
+    sender = call.get("from") or b"\x00" * 20
+    builder = api.chain.chain.get_vm_class_for_block_number(state.block_number).get_transaction_builder()
+    fields = dict(
+        nonce=state.get_nonce(sender),
+        gas_price=call.get("gasPrice", 0),
+        gas=gas,
+        to=call.get("to") or b"",
+        value=call.get("value", 0),
+        data=call.get("data", b""),
+    )
+    if "maxFeePerGas" in call or "maxPriorityFeePerGas" in call:
+        max_fee = call.get("maxFeePerGas", 0)
+        tip = call.get("maxPriorityFeePerGas", 0)
+        unsigned = builder.new_unsigned_dynamic_fee_transaction(
+            chain_id=api.chain.chain_id,
+            nonce=fields["nonce"],
+            max_priority_fee_per_gas=tip,
+            max_fee_per_gas=max_fee,
+            gas=gas,
+            to=fields["to"],
+            value=fields["value"],
+            data=fields["data"],
+            access_list=call.get("accessList", ()),
+        )
+    elif "accessList" in call:
+        unsigned = builder.new_unsigned_access_list_transaction(
+            chain_id=api.chain.chain_id, access_list=call["accessList"], **fields
+        )
+    else:
+        unsigned = builder.create_unsigned_transaction(**fields)
+    return SpoofTransaction(unsigned, from_=sender)
+
+
+def parse_call(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid("invalid argument: transaction call object expected")
+    out: dict[str, Any] = {}
+    for key in ("from", "to"):
+        if value.get(key) is not None:
+            out[key] = address(value[key], key)
+    for key in ("gas", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "value", "nonce"):
+        if value.get(key) is not None:
+            out[key] = quantity(value[key], key)
+    if value.get("input") is not None and value.get("data") is not None and value["input"] != value["data"]:
+        raise invalid(
+            'invalid argument: both "data" and "input" are set and not equal. Please use "input" to pass '
+            "transaction call data"
+        )
+    raw = value.get("input", value.get("data"))
+    if raw is not None:
+        out["data"] = data(raw, "input")
+    if "gasPrice" in out and ("maxFeePerGas" in out or "maxPriorityFeePerGas" in out):
+        raise invalid("both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified")
+    if value.get("accessList") is not None:
+        out["accessList"] = _access_list(value["accessList"])
+    return out
+
+
+def _access_list(value: Any) -> tuple[tuple[bytes, tuple[int, ...]], ...]:
+    if not isinstance(value, list):
+        raise invalid("invalid argument: accessList must be an array")
+    out = []
+    for entry in value:
+        if not isinstance(entry, dict):
+            raise invalid("invalid argument: accessList entries must be objects")
+        keys = tuple(int.from_bytes(hash32(k, "storage key"), "big") for k in entry.get("storageKeys") or [])
+        out.append((address(entry.get("address"), "accessList address"), keys))
+    return tuple(out)
+
+
+def _free(call: dict[str, Any]) -> bool:
+    return not any(call.get(k) for k in ("gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"))
+
+
+def execute(api: Api, call: dict[str, Any], header: BlockHeaderAPI, gas: int):
+    """Run `call` on the state after `header`, nothing kept; the computation, or an RpcError if the transaction
+    is not valid there (insufficient funds, fee cap under the base fee...)."""
+    state = call_state(api, header, free=_free(call))
+    tx = call_transaction(api, call, state, gas=gas)
+    try:
+        return state.apply_transaction(tx)
+    except ValidationError as err:
+        raise RpcError(SERVER_ERROR, _validation_message(str(err))) from None
+
+
+def _validation_message(text: str) -> str:
+    lowered = text.lower()
+    if "balance" in lowered or "insufficient" in lowered:
+        return f"insufficient funds for gas * price + value: {text}"
+    if "intrinsic" in lowered:
+        return f"intrinsic gas too low: {text}"
+    return text
+
+
+def raise_if_failed(computation) -> None:
+    if not computation.is_error:
+        return
+    err = computation.error
+    if isinstance(err, Revert):
+        output = computation.output
+        raise RpcError(REVERTED, revert_message(output), encode.d(output))
+    raise RpcError(SERVER_ERROR, _vm_error_message(err))
+
+
+def revert_message(output: bytes) -> str:
+    if output[:4] == ERROR_SELECTOR:
+        try:
+            (reason,) = abi_decode(["string"], output[4:])
+            return f"execution reverted: {reason}"
+        except Exception:
+            pass
+    if output[:4] == PANIC_SELECTOR and len(output) == 36:
+        return f"execution reverted: panic: 0x{int.from_bytes(output[4:], 'big'):x}"
+    return "execution reverted"
+
+
+def _vm_error_message(err: Exception) -> str:
+    name = type(err).__name__
+    return {
+        "OutOfGas": "out of gas",
+        "InsufficientFunds": "insufficient balance for transfer",
+        "StackDepthLimit": "max call depth exceeded",
+        "InvalidInstruction": "invalid opcode",
+        "InvalidJumpDestination": "invalid jump destination",
+        "WriteProtection": "write protection",
+        "StackUnderflow": "stack underflow",
+        "StackOverflow": "stack limit reached",
+        "ContractCreationCollision": "contract address collision",
+        "OutOfBoundsRead": "return data out of bounds",
+    }.get(name, f"{name}: {err}".rstrip(": "))
+
+
+@method("eth_call")
+def call(api: Api, params: Any) -> str:
+    tx, selector, overrides = positional(params, required=1, optional=2)
+    call_ = arg(0, parse_call, tx)
+    if overrides is not None:
+        raise invalid("state overrides are not supported by this node")
+    header = api.block_header(selector if selector is not None else "latest")
+    computation = execute(api, call_, header, call_.get("gas", CALL_GAS_CAP))
+    raise_if_failed(computation)
+    return encode.d(computation.output)
+
+
+@method("eth_estimateGas")
+def estimate_gas(api: Api, params: Any) -> str:
+    tx, selector, overrides = positional(params, required=1, optional=2)
+    call_ = arg(0, parse_call, tx)
+    if overrides is not None:
+        raise invalid("state overrides are not supported by this node")
+    header = api.block_header(selector if selector is not None else "latest")
+    return encode.q(estimate(api, call_, header))
+
+
+def estimate(api: Api, call_: dict[str, Any], header: BlockHeaderAPI) -> int:
+    """The least gas with which the call succeeds: go-ethereum's search (run at the cap, then bisect)."""
+    hi = call_.get("gas") or min(CALL_GAS_CAP, header.gas_limit)
+    computation = execute(api, call_, header, hi)
+    raise_if_failed(computation)
+    needed = hi - computation.get_gas_remaining()  # before refunds: what must be available
+    lo = needed - 1
+    # Most calls succeed with what they used plus the 1/64 that calls hold back (EIP-150): try that first.
+    guess = min(hi, needed * 64 // 63)
+    if guess < hi and _succeeds(api, call_, header, guess):
+        hi = guess
+    while hi - lo > 1 and (hi - lo) * 1000 > hi * 15:  # go-ethereum stops within 1.5%
+        mid = (lo + hi) // 2
+        if _succeeds(api, call_, header, mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _succeeds(api: Api, call_: dict[str, Any], header: BlockHeaderAPI, gas: int) -> bool:
+    try:
+        return not execute(api, call_, header, gas).is_error
+    except RpcError:  # below the intrinsic cost
+        return False

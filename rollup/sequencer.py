@@ -1,0 +1,126 @@
+"""The sequencer: takes signed transactions into the pool and orders them into blocks on the chain.
+
+With `block_time` 0 every accepted transaction is sealed into its own block before `submit` returns (what tests
+and scripts want: the receipt exists as soon as the hash does). With `block_time` > 0 a block (empty or not) is
+sealed every `block_time` seconds from the pool, best tip first, like an OP Stack sequencer. With `producing`
+False the node only imports and serves (a replica or verifier): transactions wait in its pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from eth.abc import BlockAPI
+from eth.vm.forks.london import LondonVM
+
+from rollup.chain import DEFAULT_FEE_RECIPIENT, BuiltBlock, L2Chain
+from rollup.mempool import Mempool, Pending, PoolError, decode_transaction
+
+log = logging.getLogger("rollup.sequencer")
+
+
+class Sequencer:
+    def __init__(
+        self,
+        chain: L2Chain,
+        *,
+        block_time: float = 0,
+        producing: bool = True,
+        fee_recipient: bytes = DEFAULT_FEE_RECIPIENT,
+        clock: Callable[[], float] = time.time,
+        per_sender: int = 64,
+    ) -> None:
+        self.chain = chain
+        self.block_time = block_time
+        self.producing = producing
+        self.fee_recipient = fee_recipient
+        self.clock = clock
+        self.pool = Mempool(chain_id=chain.chain_id, per_sender=per_sender)
+        self.next_timestamp: int | None = None  # evm_setNextBlockTimestamp
+        self.time_offset = 0  # evm_increaseTime
+        self._restore_pool()
+        self.pool.on_change = self._persist_pool_change
+
+    # The pool survives restarts: a transaction the node said it accepted is not lost with the process.
+
+    def _restore_pool(self) -> None:
+        rows = self.chain.store.conn.execute("SELECT raw, seq FROM pool ORDER BY seq").fetchall()
+        builder = self._builder()
+        for raw, seq in rows:
+            try:
+                tx = decode_transaction(raw, builder)
+                self.pool.restore(Pending(tx, raw, tx.sender, seq))
+            except PoolError:
+                continue
+        self.pool.prune(self._nonce_at_head())
+
+    def _persist_pool_change(self, tx_hash: bytes, raw: bytes | None, seq: int) -> None:
+        conn = self.chain.store.conn
+        if raw is None:
+            conn.execute("DELETE FROM pool WHERE hash = ?", (tx_hash,))
+        else:
+            conn.execute("INSERT OR REPLACE INTO pool (hash, raw, seq) VALUES (?, ?, ?)", (tx_hash, raw, seq))
+
+    def _builder(self):
+        head = self.chain.head
+        return self.chain.chain.get_vm_class_for_block_number(head.block_number + 1).get_transaction_builder()
+
+    def _nonce_at_head(self) -> Callable[[bytes], int]:
+        return self.chain.state(self.chain.head).get_nonce
+
+    def base_fee_next(self) -> int:
+        """The base fee of the next block (EIP-1559), 0 before London."""
+        head = self.chain.head
+        vm_class = self.chain.chain.get_vm_class_for_block_number(head.block_number + 1)
+        if not issubclass(vm_class, LondonVM):
+            return 0
+        return vm_class.create_header_from_parent(head, timestamp=head.timestamp + 1).base_fee_per_gas
+
+    def submit(self, raw: bytes) -> bytes:
+        """Admit a raw signed transaction; PoolError if refused (nothing changes). Returns its hash."""
+        tx = decode_transaction(raw, self._builder())
+        head = self.chain.head
+        entry = self.pool.admit(tx, raw, self.chain.state(head), gas_limit=head.gas_limit)
+        if self.producing and self.block_time == 0:
+            self.seal()
+        return entry.hash
+
+    def timestamp_for_next(self) -> int:
+        head = self.chain.head
+        if self.next_timestamp is not None:
+            return max(self.next_timestamp, head.timestamp + 1)
+        # Strictly increasing even when blocks come faster than one a second (block time 0 under load).
+        return max(int(self.clock()) + self.time_offset, head.timestamp + 1)
+
+    def seal(self, timestamp: int | None = None) -> BuiltBlock:
+        """Seal the next block from the pool (possibly empty)."""
+        base_fee = self.base_fee_next()
+        ordered = [entry.tx for entry in self.pool.ordered(self._nonce_at_head(), base_fee)]
+        if timestamp is None:
+            timestamp = self.timestamp_for_next()
+        built = self.chain.build_block(ordered, timestamp=timestamp, fee_recipient=self.fee_recipient)
+        self.next_timestamp = None
+        for tx in built.block.transactions:
+            self.pool.remove(tx.hash)
+        for tx, reason in built.rejected:
+            # Valid when admitted, invalid now (another transaction spent the balance first): drop it, as
+            # go-ethereum's pool does once the state makes a transaction unexecutable.
+            log.info("dropped 0x%s from the pool: %s", tx.hash.hex(), reason)
+            self.pool.remove(tx.hash)
+        self.pool.prune(self._nonce_at_head())
+        if built.block.transactions or self.block_time == 0:
+            log.info(
+                "block %d: %d transactions, %d gas, 0x%s",
+                built.block.number,
+                len(built.block.transactions),
+                built.block.header.gas_used,
+                built.block.hash.hex(),
+            )
+        return built
+
+    def import_block(self, raw: bytes) -> BlockAPI:
+        block = self.chain.import_raw_block(raw)
+        self.pool.prune(self._nonce_at_head())
+        return block

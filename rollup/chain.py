@@ -137,7 +137,7 @@ class L2Chain:
             # blocks reproducible by anyone re-executing them, and nobody can mistake it for randomness.
             fields["mix_hash"] = keccak(b"prevrandao" + parent.hash)
             fields["difficulty"] = 0
-        if hasattr(vm_class.get_block_class().header_class, "parent_beacon_block_root"):
+        if issubclass(vm_class, forks.CancunVM):
             fields["parent_beacon_block_root"] = ZERO_HASH
         return vm_class.create_header_from_parent(parent, **fields)
 

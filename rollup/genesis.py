@@ -132,6 +132,8 @@ class Genesis:
             "mix_hash": _data(raw, "mixHash", size=32, default="0x" + "00" * 32),
             "nonce": _quantity(raw, "nonce", default=0).to_bytes(8, "big"),
         }
+        if raw.get("baseFeePerGas") is not None:  # only meaningful when London rules hold at genesis
+            header["base_fee_per_gas"] = _quantity(raw, "baseFeePerGas")
         if _quantity(raw, "number", default=0) != 0:
             raise GenesisError("genesis: number must be 0")
         if not isinstance(raw.get("alloc", {}), dict):
@@ -160,7 +162,10 @@ class Genesis:
     def build(self, db: Any = None, *, time_fork_blocks: Sequence[int] | None = None) -> ChainAPI:
         """The chain at its genesis block on `db` (default: a fresh in-memory database)."""
         cls = self.chain_class(time_fork_blocks)
-        return cls.from_genesis(db if db is not None else AtomicDB(), dict(self.header), dict(self.alloc))
+        header = dict(self.header)
+        if not issubclass(cls.get_vm_class_for_block_number(0), forks.LondonVM):
+            header.pop("base_fee_per_gas", None)  # go-ethereum ignores it too before London
+        return cls.from_genesis(db if db is not None else AtomicDB(), header, dict(self.alloc))
 
     def time_fork_blocks(self, headers: Sequence[tuple[int, int]]) -> list[int]:
         """Where each timestamped fork starts, from (number, timestamp) of the blocks to import (in order)."""

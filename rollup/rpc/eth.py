@@ -466,14 +466,20 @@ def _access_list(value: Any) -> tuple[tuple[bytes, tuple[int, ...]], ...]:
     return tuple(out)
 
 
-def _free(call: dict[str, Any]) -> bool:
-    return not any(call.get(k) for k in ("gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"))
+def _free(call: dict[str, Any], header: BlockHeaderAPI) -> bool:
+    # go-ethereum runs calls and estimates with NoBaseFee: no fee fields, or a fee cap under the base fee (a
+    # wallet pricing for the next block, whose base fee is lower), still runs; the context's base fee is then 0.
+    cap = call.get("maxFeePerGas", call.get("gasPrice"))
+    base_fee = getattr(header, "base_fee_per_gas", 0) or 0
+    return not any(call.get(k) for k in ("gasPrice", "maxFeePerGas", "maxPriorityFeePerGas")) or (
+        cap is not None and cap < base_fee
+    )
 
 
 def execute(api: Api, call: dict[str, Any], header: BlockHeaderAPI, gas: int):
     """Run `call` on the state after `header`, nothing kept; the computation, or an RpcError if the transaction
     is not valid there (insufficient funds, fee cap under the base fee...)."""
-    state = call_state(api, header, free=_free(call))
+    state = call_state(api, header, free=_free(call, header))
     tx = call_transaction(api, call, state, gas=gas)
     try:
         return state.apply_transaction(tx)

@@ -30,6 +30,15 @@ BLOCK_TIME ?= 1
 chain: setup
 	$(ANVIL) --host 127.0.0.1 --port $(ANVIL_PORT) --chain-id 1337 --hardfork prague --block-time $(BLOCK_TIME)
 
+# Our own L2 (rollup/node.py) on 127.0.0.1:$(L2_PORT), kept in $(L2_DATADIR); Ape reaches it with
+# `--network ethereum:l2:node`. L2_BLOCK_TIME=0 seals a block per transaction.
+L2_PORT ?= 9545
+L2_DATADIR ?= .l2
+L2_BLOCK_TIME ?= 2
+.PHONY: l2
+l2: setup
+	$(BIN)/python -m rollup.node --datadir $(L2_DATADIR) --port $(L2_PORT) --block-time $(L2_BLOCK_TIME) -v
+
 bench-gas: setup
 	$(BIN)/python benchmarks/bench_gas.py
 

@@ -119,7 +119,7 @@ def main() -> int:
             log(f"node pid {node.proc.pid} serving {url} after {time.perf_counter() - t0:.1f} s (chain imported)")
         results = replay(url, cases, schemas, args.verbose)
         if node is not None and node.proc.poll() is not None:
-            log(f"the node exited with {node.proc.returncode} during the run\n{node.stderr_tail()}")
+            log(f"the node {node.exit_status()} during the run\n{node.stderr_tail()}")
     except NodeStartError as e:
         log(str(e))
         return 1

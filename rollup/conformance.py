@@ -368,10 +368,17 @@ class NodeProcess:
                 continue
             if line is None:
                 self.proc.wait(5)
-                raise NodeStartError(f"node exited with {self.proc.returncode} before serving\n{self.stderr_tail()}")
+                raise NodeStartError(f"node {self.exit_status()} before serving\n{self.stderr_tail()}")
             m = SERVING.match(line.strip())
             if m:
                 return m.group(1).rstrip(".,;")
+
+    def exit_status(self) -> str:
+        code = self.proc.returncode
+        if code is not None and code < 0:
+            # We had not stopped it yet: another process did (a signal sent by name reaches every node).
+            return f"was killed by {signal.Signals(-code).name}"
+        return f"exited with {code}"
 
     def stderr_tail(self, chars: int = 4000) -> str:
         text = self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""

@@ -15,6 +15,7 @@ from rollup.conformance import (
     CaseFormatError,
     HttpPoster,
     NodeProcess,
+    NodeStartError,
     TransportError,
     judge_response,
     load_cases,
@@ -221,6 +222,31 @@ def test_the_http_poster_reads_error_bodies_and_reports_refusals():
         server.server_close()
     with pytest.raises(TransportError, match="write error"):
         HttpPoster(url, timeout=1)('{"id":1}')
+
+
+def fake_node(tmp_path, body: str) -> str:
+    """An executable standing in for `python`: NodeProcess runs it with `-m rollup.node ...` and it runs body."""
+    exe = tmp_path / "fake-python"
+    exe.write_text("#!/bin/sh\n" + body + "\n")
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def test_the_node_url_is_read_from_its_serving_line_and_the_node_is_stopped(tmp_path):
+    exe = fake_node(
+        tmp_path, 'echo "loading"; echo "rollup node: serving http://127.0.0.1:4321 chain id 7"; exec sleep 60'
+    )
+    with NodeProcess.start(python=exe, timeout=10) as node:
+        assert node.url == "http://127.0.0.1:4321" and node.proc.poll() is None
+    assert node.proc.returncode == -15
+
+
+def test_a_node_that_never_serves_is_reported_with_its_stderr(tmp_path):
+    with pytest.raises(NodeStartError, match=r"exited with 3 before serving(.|\n)*bad genesis"):
+        NodeProcess.start(python=fake_node(tmp_path, "echo bad genesis >&2; exit 3"), timeout=10)
+    slow = fake_node(tmp_path, "echo importing >&2; exec sleep 60")
+    with pytest.raises(NodeStartError, match=r"no 'rollup node: serving' line within 1 s(.|\n)*importing"):
+        NodeProcess.start(python=slow, timeout=1)
 
 
 # --- against the node --------------------------------------------------------------------------------------------

@@ -95,6 +95,7 @@ def transaction(tx: SignedTransactionAPI, header: BlockHeaderAPI | None, index: 
     out: dict[str, Any] = {
         "blockHash": d(header.hash) if header is not None else None,
         "blockNumber": q(header.block_number) if header is not None else None,
+        "blockTimestamp": q(header.timestamp) if header is not None else None,
         "from": addr(tx.sender),
         "gas": q(tx.gas),
         "gasPrice": q(effective_gas_price(tx, base_fee) if header is not None else tx.max_fee_per_gas),

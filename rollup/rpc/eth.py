@@ -6,10 +6,10 @@ from typing import Any
 
 import rlp
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
-from eth.exceptions import Revert
+from eth.exceptions import OutOfGas, Revert
 from eth.vm.forks.cancun.state import fake_exponential
+from eth.vm.forks.london import LondonVM
 from eth.vm.spoof import SpoofTransaction
-from eth_abi import decode as abi_decode
 from eth_hash.auto import keccak
 from eth_utils import ValidationError
 
@@ -19,6 +19,10 @@ from rollup.rpc.api import SERVER_ERROR, Api, method
 from rollup.rpc.params import RpcError, address, arg, boolean, data, hash32, invalid, positional, quantity
 
 CALL_GAS_CAP = 50_000_000  # go-ethereum's default RPC gas cap for eth_call and eth_estimateGas
+TX_GAS = 21_000
+CALL_STIPEND = 2_300
+ESTIMATE_ERROR_RATIO = 0.015  # go-ethereum's estimateGasErrorRatio: the search stops within 1.5% of the answer
+ZERO_ADDRESS = b"\x00" * 20
 REVERTED = 3  # EIP-1474 / go-ethereum: execution reverted, with the revert data
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -210,7 +214,12 @@ def get_transaction_receipt(api: Api, params: Any) -> dict[str, Any] | None:
 @method("eth_getBlockReceipts")
 def get_block_receipts(api: Api, params: Any) -> list[dict[str, Any]] | None:
     (selector,) = positional(params, required=1)
-    header = api.block_header(selector, allow_missing=True)
+    try:
+        header = api.block_header(selector, allow_missing=True)
+    except RpcError as err:
+        if err.code != SERVER_ERROR:
+            raise
+        header = None  # go-ethereum answers null for a block hash it does not know, as for a future number
     return None if header is None else block_receipts(api, header)
 
 
@@ -294,6 +303,15 @@ def max_priority_fee(api: Api, params: Any) -> str:
 
 def _suggested_tip(api: Api) -> int:
     return MIN_TIP
+
+
+@method("eth_baseFee")
+def base_fee(api: Api, params: Any) -> str | None:
+    """The base fee of the next block; null before London."""
+    positional(params, required=0)
+    head = api.chain.head
+    vm_class = api.chain.chain.get_vm_class_for_block_number(head.block_number + 1)
+    return encode.q(api.sequencer.base_fee_next()) if issubclass(vm_class, LondonVM) else None
 
 
 @method("eth_blobBaseFee")
@@ -406,7 +424,31 @@ def call_transaction(api: Api, call: dict[str, Any], state: StateAPI, *, gas: in
         value=call.get("value", 0),
         data=call.get("data", b""),
     )
-    if "maxFeePerGas" in call or "maxPriorityFeePerGas" in call:
+    typed = dict(
+        chain_id=api.chain.chain_id,
+        nonce=fields["nonce"],
+        max_priority_fee_per_gas=call.get("maxPriorityFeePerGas", call.get("gasPrice", 0)),
+        max_fee_per_gas=call.get("maxFeePerGas", call.get("gasPrice", 0)),
+        gas=gas,
+        to=fields["to"],
+        value=fields["value"],
+        data=fields["data"],
+        access_list=call.get("accessList", ()),
+    )
+    # go-ethereum picks the transaction type by the fields present, in this order.
+    if "authorizationList" in call:
+        if not hasattr(builder, "new_unsigned_set_code_transaction"):
+            raise RpcError(SERVER_ERROR, "transaction type not supported: set code transactions need Prague")
+        unsigned = builder.new_unsigned_set_code_transaction(**typed, authorization_list=call["authorizationList"])
+    elif "blobVersionedHashes" in call:
+        if not hasattr(builder, "new_unsigned_blob_transaction"):
+            raise RpcError(SERVER_ERROR, "transaction type not supported: blob transactions need Cancun")
+        unsigned = builder.new_unsigned_blob_transaction(
+            **typed,
+            max_fee_per_blob_gas=call.get("maxFeePerBlobGas", 0),
+            blob_versioned_hashes=call["blobVersionedHashes"],
+        )
+    elif "maxFeePerGas" in call or "maxPriorityFeePerGas" in call:
         max_fee = call.get("maxFeePerGas", 0)
         tip = call.get("maxPriorityFeePerGas", 0)
         unsigned = builder.new_unsigned_dynamic_fee_transaction(
@@ -451,7 +493,36 @@ def parse_call(value: Any) -> dict[str, Any]:
         raise invalid("both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified")
     if value.get("accessList") is not None:
         out["accessList"] = _access_list(value["accessList"])
+    if value.get("authorizationList") is not None:
+        out["authorizationList"] = _authorization_list(value["authorizationList"])
+    if value.get("blobVersionedHashes") is not None:
+        hashes = value["blobVersionedHashes"]
+        if not isinstance(hashes, list):
+            raise invalid("invalid argument: blobVersionedHashes must be an array")
+        out["blobVersionedHashes"] = tuple(hash32(h, "blobVersionedHashes") for h in hashes)
+    if value.get("maxFeePerBlobGas") is not None:
+        out["maxFeePerBlobGas"] = quantity(value["maxFeePerBlobGas"], "maxFeePerBlobGas")
     return out
+
+
+def _authorization_list(value: Any) -> tuple[dict[str, Any], ...]:
+    if not isinstance(value, list):
+        raise invalid("invalid argument: authorizationList must be an array")
+    out = []
+    for entry in value:
+        if not isinstance(entry, dict):
+            raise invalid("invalid argument: authorizationList entries must be objects")
+        out.append(
+            {
+                "chain_id": quantity(entry.get("chainId"), "chainId"),
+                "address": address(entry.get("address"), "authorization address"),
+                "nonce": quantity(entry.get("nonce"), "nonce"),
+                "y_parity": quantity(entry.get("yParity", entry.get("v")), "yParity"),
+                "r": quantity(entry.get("r"), "r"),
+                "s": quantity(entry.get("s"), "s"),
+            }
+        )
+    return tuple(out)
 
 
 def _access_list(value: Any) -> tuple[tuple[bytes, tuple[int, ...]], ...]:
@@ -507,15 +578,38 @@ def raise_if_failed(computation) -> None:
 
 
 def revert_message(output: bytes) -> str:
-    if output[:4] == ERROR_SELECTOR:
-        try:
-            (reason,) = abi_decode(["string"], output[4:])
-            return f"execution reverted: {reason}"
-        except Exception:
-            pass
-    if output[:4] == PANIC_SELECTOR and len(output) == 36:
-        return f"execution reverted: panic: 0x{int.from_bytes(output[4:], 'big'):x}"
-    return "execution reverted"
+    reason = _revert_reason(output)
+    return "execution reverted" if reason is None else f"execution reverted: {reason}"
+
+
+# Solidity's Panic(uint256) codes, worded as go-ethereum (after ethers.js) words them.
+PANIC_REASONS = {
+    0x00: "generic panic",
+    0x01: "assert(false)",
+    0x11: "arithmetic underflow or overflow",
+    0x12: "division or modulo by zero",
+    0x21: "enum overflow",
+    0x22: "invalid encoded storage byte array accessed",
+    0x31: "out-of-bounds array access; popping on an empty array",
+    0x32: "out-of-bounds access of an array or bytesN",
+    0x41: "out of memory",
+    0x51: "uninitialized function",
+}
+
+
+def _revert_reason(output: bytes) -> str | None:
+    # go-ethereum's abi.UnpackRevert: the string's length must fit the data, its zero padding need not be there.
+    body = output[4:]
+    if output[:4] == ERROR_SELECTOR and len(body) >= 64:
+        offset = int.from_bytes(body[:32], "big")
+        if offset + 32 <= len(body):
+            size = int.from_bytes(body[offset : offset + 32], "big")
+            if offset + 32 + size <= len(body):
+                return body[offset + 32 : offset + 32 + size].decode("utf-8", "replace")
+    if output[:4] == PANIC_SELECTOR and len(body) >= 32:
+        code = int.from_bytes(body[:32], "big")
+        return PANIC_REASONS.get(code, f"unknown panic code: {code:#x}")
+    return None
 
 
 def _vm_error_message(err: Exception) -> str:
@@ -557,27 +651,64 @@ def estimate_gas(api: Api, params: Any) -> str:
 
 
 def estimate(api: Api, call_: dict[str, Any], header: BlockHeaderAPI) -> int:
-    """The least gas with which the call succeeds: go-ethereum's search (run at the cap, then bisect)."""
-    hi = call_.get("gas") or min(CALL_GAS_CAP, header.gas_limit)
-    computation = execute(api, call_, header, hi)
-    raise_if_failed(computation)
-    needed = hi - computation.get_gas_remaining()  # before refunds: what must be available
-    lo = needed - 1
-    # Most calls succeed with what they used plus the 1/64 that calls hold back (EIP-150): try that first.
-    guess = min(hi, needed * 64 // 63)
-    if guess < hi and _succeeds(api, call_, header, guess):
-        hi = guess
-    while hi - lo > 1 and (hi - lo) * 1000 > hi * 15:  # go-ethereum stops within 1.5%
-        mid = (lo + hi) // 2
-        if _succeeds(api, call_, header, mid):
-            hi = mid
+    """The least gas with which the call succeeds, searched as go-ethereum's gasestimator searches (same bounds,
+    same probes, same 1.5% stopping rule), so that both nodes answer the same number."""
+    hi = call_["gas"] if call_.get("gas", 0) >= TX_GAS else header.gas_limit
+    fee_cap = call_.get("maxFeePerGas", 0) if _dynamic(call_) else call_.get("gasPrice", 0)
+    if fee_cap:
+        # The sender can only fund so much gas: cap the search there rather than fail on every probe.
+        available = api.chain.state(header).get_balance(call_.get("from") or ZERO_ADDRESS)
+        value = call_.get("value", 0)
+        if value >= available:
+            raise RpcError(SERVER_ERROR, "insufficient funds for transfer")
+        hi = min(hi, (available - value) // fee_cap)
+    hi = min(hi, CALL_GAS_CAP)
+    to = call_.get("to")
+    if not call_.get("data") and to and not api.chain.state(header).get_code(to):
+        failed, _, _ = _probe(api, call_, header, TX_GAS)
+        if not failed:
+            return TX_GAS
+    failed, computation, tx = _probe(api, call_, header, hi)
+    if failed:
+        if computation is not None and not isinstance(computation.error, OutOfGas):
+            raise_if_failed(computation)
+        raise RpcError(SERVER_ERROR, f"gas required exceeds allowance ({hi})")
+    vm_class = api.chain.chain.get_vm_class(header)
+    used = vm_class.finalize_gas_used(tx, computation)
+    peak = max(hi - computation.get_gas_remaining(), used)  # before refunds (the data floor included)
+    lo = used - 1
+    optimistic = (peak + CALL_STIPEND) * 64 // 63
+    if optimistic < hi:
+        failed, _, _ = _probe(api, call_, header, optimistic)
+        if failed:
+            lo = optimistic
         else:
+            hi = optimistic
+    while lo + 1 < hi:
+        if (hi - lo) / hi < ESTIMATE_ERROR_RATIO:
+            break
+        mid = min(lo + (hi - lo) // 2, lo * 2)  # most calls need little more than they used: bisect low
+        failed, _, _ = _probe(api, call_, header, mid)
+        if failed:
             lo = mid
+        else:
+            hi = mid
     return hi
 
 
-def _succeeds(api: Api, call_: dict[str, Any], header: BlockHeaderAPI, gas: int) -> bool:
+def _dynamic(call_: dict[str, Any]) -> bool:
+    return "maxFeePerGas" in call_ or "maxPriorityFeePerGas" in call_
+
+
+def _probe(api: Api, call_: dict[str, Any], header: BlockHeaderAPI, gas: int):
+    """(failed, computation, transaction) of the call with `gas`; gas under the intrinsic cost fails without a
+    computation, any other invalidity (nonce, funds) is an error, as in go-ethereum's estimator."""
+    state = call_state(api, header, free=_free(call_, header))
+    tx = call_transaction(api, call_, state, gas=gas)
+    if gas < tx.intrinsic_gas:
+        return True, None, tx
     try:
-        return not execute(api, call_, header, gas).is_error
-    except RpcError:  # below the intrinsic cost
-        return False
+        computation = state.apply_transaction(tx)
+    except ValidationError as err:
+        raise RpcError(SERVER_ERROR, _validation_message(str(err))) from None
+    return computation.is_error, computation, tx

@@ -17,6 +17,7 @@ from aiohttp import web
 import rollup.rpc.eth
 import rollup.rpc.logs
 import rollup.rpc.node_methods  # noqa: F401  (registers its methods)
+import rollup.rpc.proof  # noqa: F401
 from rollup.rpc.api import METHODS, Api
 from rollup.rpc.params import RpcError
 

@@ -18,6 +18,7 @@ from functools import cached_property
 
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.db.schema import SchemaV1
 from eth.exceptions import HeaderNotFound, TransactionNotFound
 from eth.vm import forks
 from eth_hash.auto import keccak
@@ -229,6 +230,28 @@ class L2Chain:
             if progress is not None:
                 progress(number)
         return added
+
+    def rewind(self, number: int) -> None:
+        """Make block `number` the head again, forgetting the blocks after it (a dev node's evm_revert; a chain
+        that others follow must never do this). The forgotten blocks' data stays in the database, unreachable."""
+        head = self.head.block_number
+        if not 0 <= number <= head:
+            raise BlockRefused(f"cannot rewind to block {number}: the head is #{head}")
+        try:
+            with self.store.transaction():
+                db = self.store.db
+                for n in range(number + 1, head + 1):
+                    header = self.header(n)
+                    for tx in self.block(header).transactions:
+                        del db[SchemaV1.make_transaction_hash_to_block_lookup_key(tx.hash)]
+                    del db[SchemaV1.make_block_number_to_hash_lookup_key(n)]
+                db[SchemaV1.make_canonical_head_hash_lookup_key()] = self.header(number).hash
+                self.store.conn.execute("DELETE FROM logs WHERE block > ?", (number,))
+                kept = [b for b in self._time_fork_blocks if b <= number]
+                if kept != self._time_fork_blocks:
+                    self.store.set_meta("time_fork_blocks", json.dumps(kept))
+        finally:
+            self._reload()
 
     def _reload(self) -> None:
         # py-evm keeps headers and state in caches; after a rolled-back write they may describe rows that are gone.

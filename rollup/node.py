@@ -46,12 +46,13 @@ def open_node(
     producing: bool,
     fee_recipient: bytes = DEFAULT_FEE_RECIPIENT,
     synchronous: str = "NORMAL",
+    dev: bool = False,
 ) -> Sequencer:
     genesis = Genesis.load(genesis_path)
     store = Store.open(datadir, synchronous=synchronous) if datadir is not None else Store.memory()
     try:
         chain = L2Chain(genesis, store)
-        return Sequencer(chain, block_time=block_time, producing=producing, fee_recipient=fee_recipient)
+        return Sequencer(chain, block_time=block_time, producing=producing, fee_recipient=fee_recipient, dev=dev)
     except BaseException:
         store.close()
         raise
@@ -149,6 +150,12 @@ def _address(ctx, param, value: str) -> bytes:
     help="full: fsync every block (survives power loss, not only a killed process).",
 )
 @click.option("--max-body-bytes", type=click.IntRange(1024), default=MAX_BODY_BYTES, show_default=True)
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Answer the dev methods: evm_snapshot/evm_revert (rewinding history, for `ape test`), evm_mine, "
+    "evm_increaseTime, evm_setNextBlockTimestamp. Never on a chain others follow.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every block and refused request.")
 def main(
     genesis_path: Path,
@@ -161,6 +168,7 @@ def main(
     fee_recipient: bytes,
     sync: str,
     max_body_bytes: int,
+    dev: bool,
     verbose: bool,
 ) -> None:
     """Run the L2 node: execute, sequence, store and serve the chain over JSON-RPC."""
@@ -177,6 +185,7 @@ def main(
             producing=not no_sequencer,
             fee_recipient=fee_recipient,
             synchronous=sync.upper(),
+            dev=dev,
         )
     except (GenesisError, StoreError) as err:
         raise click.ClickException(str(err)) from None

@@ -31,10 +31,12 @@ class Sequencer:
         fee_recipient: bytes = DEFAULT_FEE_RECIPIENT,
         clock: Callable[[], float] = time.time,
         per_sender: int = 64,
+        dev: bool = False,
     ) -> None:
         self.chain = chain
         self.block_time = block_time
         self.producing = producing
+        self.dev = dev  # answers the dev methods (time travel, evm_revert)
         self.fee_recipient = fee_recipient
         self.clock = clock
         self.pool = Mempool(chain_id=chain.chain_id, per_sender=per_sender)
@@ -119,6 +121,13 @@ class Sequencer:
                 built.block.hash.hex(),
             )
         return built
+
+    def rewind(self, number: int) -> None:
+        """Make block `number` the head again (a dev node's evm_revert); transactions of the dropped blocks are
+        gone, as with anvil's revert, and the pool keeps only what is still valid."""
+        self.chain.rewind(number)
+        self.next_timestamp = None
+        self.pool.prune(self._nonce_at_head())
 
     def import_block(self, raw: bytes) -> BlockAPI:
         block = self.chain.import_raw_block(raw)

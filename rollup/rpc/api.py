@@ -13,6 +13,7 @@ from rollup.sequencer import Sequencer
 
 METHODS: dict[str, Callable[[Api, list[Any] | dict[str, Any] | None], Any]] = {}
 SERVER_ERROR = -32000
+METHOD_NOT_FOUND = -32601
 UNKNOWN_BLOCK = -32001  # not standard in geth; used only where a block selector names a missing block
 
 

@@ -9,7 +9,7 @@ import rlp
 
 from rollup.chain import BlockRefused
 from rollup.rpc import encode
-from rollup.rpc.api import SERVER_ERROR, Api, method
+from rollup.rpc.api import METHOD_NOT_FOUND, SERVER_ERROR, Api, method
 from rollup.rpc.params import RpcError, address, arg, data, hash32, invalid, positional, quantity
 
 
@@ -94,11 +94,18 @@ def txpool_content_from(api: Api, params: Any) -> dict[str, Any]:
     return {kind: content[kind].get(key, {}) for kind in ("pending", "queued")}
 
 
-# Dev methods
+# Dev methods: time travel and rewinding history, for tests and scripts (Ape's test isolation uses
+# evm_snapshot/evm_revert). Only a node started with --dev answers them: a chain others follow must not rewind.
+
+
+def _dev(api: Api, name: str) -> None:
+    if not api.sequencer.dev:
+        raise RpcError(METHOD_NOT_FOUND, f"the method {name} is only available on a node started with --dev")
 
 
 @method("evm_mine")
 def evm_mine(api: Api, params: Any) -> str:
+    _dev(api, "evm_mine")
     (timestamp,) = positional(params, required=0, optional=1)
     if not api.sequencer.producing:
         raise RpcError(SERVER_ERROR, "this node does not produce blocks (started with --no-sequencer)")
@@ -114,6 +121,7 @@ def evm_mine(api: Api, params: Any) -> str:
 
 @method("evm_setNextBlockTimestamp")
 def set_next_timestamp(api: Api, params: Any) -> None:
+    _dev(api, "evm_setNextBlockTimestamp")
     (timestamp,) = positional(params, required=1)
     ts = timestamp if isinstance(timestamp, int) else arg(0, quantity, timestamp)
     if ts <= api.chain.head.timestamp:
@@ -124,7 +132,39 @@ def set_next_timestamp(api: Api, params: Any) -> None:
 
 @method("evm_increaseTime")
 def increase_time(api: Api, params: Any) -> str:
+    _dev(api, "evm_increaseTime")
     (seconds,) = positional(params, required=1)
     delta = seconds if isinstance(seconds, int) and seconds >= 0 else arg(0, quantity, seconds)
     api.sequencer.time_offset += delta
     return encode.q(api.sequencer.time_offset)
+
+
+@method("evm_snapshot")
+def snapshot(api: Api, params: Any) -> str:
+    """A snapshot is the head's number: reverting to it makes that block the head again."""
+    _dev(api, "evm_snapshot")
+    positional(params, required=0)
+    return encode.q(api.chain.head.block_number)
+
+
+@method("evm_revert")
+def revert(api: Api, params: Any) -> bool:
+    _dev(api, "evm_revert")
+    (snapshot_id,) = positional(params, required=1)
+    number = snapshot_id if isinstance(snapshot_id, int) else arg(0, quantity, snapshot_id)
+    if number > api.chain.head.block_number:
+        return False
+    api.sequencer.rewind(number)
+    return True
+
+
+@method("debug_setHead")
+def set_head(api: Api, params: Any) -> None:
+    """go-ethereum's rewind, which Ape's node provider uses to restore a snapshot (a block number)."""
+    _dev(api, "debug_setHead")
+    (number,) = positional(params, required=1)
+    number = arg(0, quantity, number)
+    if number > api.chain.head.block_number:
+        raise invalid(f"block {number} is after the head #{api.chain.head.block_number}")
+    api.sequencer.rewind(number)
+    return None

@@ -104,6 +104,9 @@ class Genesis:
     time_forks: tuple[tuple[int, type[VirtualMachineAPI]], ...]  # (first timestamp, rules), ascending
     header: dict[str, Any]  # py-evm genesis params
     alloc: dict[bytes, dict[str, Any]] = field(repr=False)  # py-evm genesis state
+    # The config object as written (read-only by convention): eth_config reports fork blocks, the blob schedule
+    # and the deposit contract from it.
+    config: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | Path) -> Genesis:
@@ -139,7 +142,7 @@ class Genesis:
         if not isinstance(raw.get("alloc", {}), dict):
             raise GenesisError("genesis: alloc must be an object of address -> account")
         alloc = {_address(a, "alloc address"): _account(a, acct) for a, acct in raw.get("alloc", {}).items()}
-        return cls(chain_id, block_forks, time_forks, header, alloc)
+        return cls(chain_id, block_forks, time_forks, header, alloc, config=dict(config))
 
     def chain_class(self, time_fork_blocks: Sequence[int] | None = None) -> type[ChainAPI]:
         """A py-evm Chain with this schedule; `time_fork_blocks[i]` is the first block of time fork i (the ones

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+import rollup.rpc.config  # noqa: F401
 import rollup.rpc.eth
 import rollup.rpc.logs
 import rollup.rpc.node_methods  # noqa: F401  (registers its methods)

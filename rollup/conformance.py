@@ -331,8 +331,13 @@ class NodeProcess:
         timeout: float = READY_TIMEOUT_S,
         python: str = sys.executable,
     ) -> NodeProcess:
-        cmd = [python, "-m", "rollup.node", "--genesis", str(genesis), "--import-chain", str(chain),
-               "--no-sequencer", "--host", "127.0.0.1", "--port", "0"]  # fmt: skip
+        args = ["--genesis", str(genesis), "--import-chain", str(chain), "--no-sequencer", "--host", "127.0.0.1"]
+        return cls.launch([*args, "--port", "0"], timeout=timeout, python=python)
+
+    @classmethod
+    def launch(cls, args: list[str], *, timeout: float = READY_TIMEOUT_S, python: str = sys.executable) -> NodeProcess:
+        """`python -m rollup.node *args`, returned once it serves (args should ask for `--port 0`)."""
+        cmd = [python, "-m", "rollup.node", *args]
         # stderr to a file, not a pipe: a chatty node must never block on a full pipe nobody reads.
         fd, name = tempfile.mkstemp(prefix="rollup-node-", suffix=".stderr")
         # Its own session: Ctrl-C reaches only us, and we stop it by its pid in close().
@@ -346,6 +351,12 @@ class NodeProcess:
             node.close()
             raise
         return node
+
+    def kill(self) -> None:
+        """SIGKILL the node's own pid (a crash: no clean shutdown, nothing flushed by us)."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
 
     def _wait_for_url(self, timeout: float) -> str:
         lines: queue.Queue[str | None] = queue.Queue()

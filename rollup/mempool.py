@@ -25,6 +25,7 @@ from eth_utils import ValidationError
 MAX_TX_BYTES = 128 * 1024  # go-ethereum's txMaxSize: four 32 KiB slots
 REPLACE_BUMP_PERCENT = 10
 BLOB_TX_TYPE = 3
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 class PoolError(ValueError):
@@ -87,6 +88,8 @@ class Mempool:
             raise PoolError("already known")
         if len(raw) > MAX_TX_BYTES:
             raise PoolError(f"oversized data: transaction size {len(raw)}, limit {MAX_TX_BYTES}")
+        if not (0 < tx.r < SECP256K1_N and 0 < tx.s <= SECP256K1_N // 2):  # EIP-2: no malleable high s
+            raise PoolError("invalid sender: invalid transaction v, r, s values")
         try:
             tx.check_signature_validity()
             sender = tx.sender

@@ -62,11 +62,11 @@ class Server:
         if request.content_length is not None and request.content_length > self.max_body_bytes:
             return self._too_large(request.content_length)
         try:
-            body = await request.content.read(self.max_body_bytes + 1)
+            body = await request.read()  # the whole body; aiohttp stops reading past client_max_size
+        except web.HTTPRequestEntityTooLarge:  # a chunked body with no length announced
+            return self._too_large(None)
         except Exception as err:  # a client that hangs up mid-body
             return web.json_response(_error(None, PARSE_ERROR, f"could not read the body: {err}"), status=400)
-        if len(body) > self.max_body_bytes:
-            return self._too_large(len(body))
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as err:
@@ -85,8 +85,9 @@ class Server:
         reply = self.dispatch(payload)
         return web.json_response(reply) if reply is not None else web.Response(status=200)
 
-    def _too_large(self, size: int) -> web.Response:
-        message = f"request body too large: {size} bytes, at most {self.max_body_bytes}"
+    def _too_large(self, size: int | None) -> web.Response:
+        told = f"{size} bytes" if size is not None else "more"
+        message = f"request body too large: {told}, at most {self.max_body_bytes} bytes"
         return web.json_response(_error(None, INVALID_REQUEST, message), status=413)
 
     def dispatch(self, request: Any) -> dict[str, Any] | None:

@@ -1,0 +1,58 @@
+"""What the L2 node tests share: a node process, web3 on it, the genesis's funded dev keys, raw JSON-RPC."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+
+from rollup.conformance import NodeProcess
+
+MNEMONIC = "test test test test test test test test test test test junk"
+CHAIN_ID = 685686
+Account.enable_unaudited_hdwallet_features()
+KEYS = [Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(10)]
+
+
+def start_node(*args: str) -> NodeProcess:
+    return NodeProcess.launch(["--port", "0", *args], timeout=60)
+
+
+def web3(url: str) -> Web3:
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+
+
+def rpc(url: str, method: str, params: list[Any] | None = None, *, raw: bytes | None = None) -> Any:
+    """One JSON-RPC exchange; returns the decoded reply (with `error` or `result`), or (status, body) for a
+    reply that is not JSON."""
+    request_body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
+    body = raw if raw is not None else json.dumps(request_body).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            text = reply.read()
+    except urllib.error.HTTPError as err:
+        text = err.read()
+        try:
+            return err.code, json.loads(text)
+        except ValueError:
+            return err.code, text
+    return json.loads(text) if text else None
+
+
+def transfer(w3: Web3, key: Any, to: str, value: int, *, nonce: int | None = None, **overrides: Any) -> bytes:
+    """A signed EIP-1559 transfer's raw bytes."""
+    tx = {
+        "to": to,
+        "value": value,
+        "nonce": w3.eth.get_transaction_count(key.address, "pending") if nonce is None else nonce,
+        "chainId": CHAIN_ID,
+        "maxFeePerGas": 2 * 10**9,
+        "maxPriorityFeePerGas": 10**6,
+        "gas": 21_000,
+        **overrides,
+    }
+    return key.sign_transaction(tx).raw_transaction

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+import rollup.rpc.access_list  # noqa: F401
 import rollup.rpc.config  # noqa: F401
 import rollup.rpc.eth
 import rollup.rpc.logs

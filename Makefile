@@ -89,6 +89,12 @@ bench-verde: setup
 bench-swarm: setup
 	$(BIN)/python benchmarks/bench_swarm.py
 
+.PHONY: bench-l2
+# Our L2 node against anvil, one client sending transfers and SwarmCoordinator vote commits as fast as it can;
+# block re-execution speed of a second node and database size per 1,000 blocks. Plot: out/bench-l2.png.
+bench-l2: setup
+	$(BIN)/python benchmarks/bench_l2.py
+
 .PHONY: bench-rpc
 # Our L2 node (python -m rollup.node) against the Ethereum JSON-RPC conformance suite hive's rpc-compat runs on every
 # execution client (docs/conformance.md); pass/total per method, table in out/bench-rpc.json; not part of `make test`.

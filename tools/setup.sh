@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
 stamp=.venv/.setup-stamp
-want=$(cat requirements.lock package-lock.json pyproject.toml tools/setup.sh tools/solc-shim.js | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.lock package-lock.json pyproject.toml plugins/ape-verde/pyproject.toml tools/setup.sh \
+  tools/solc-shim.js | sha256sum | cut -d' ' -f1)
 
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/.bin/anvil ]; then
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
@@ -20,6 +21,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/
   .venv/bin/pip install -q --no-deps --force-reinstall py-multihash==3.0.0
   # The project's own packages (offchain/, rollup/), importable from tests and `ape run` scripts.
   .venv/bin/pip install -q --no-deps --no-build-isolation -e .
+  # Our Ape plugin (plugins/ape-verde): the provider `verde` on the network ethereum:l2, for `ape test` on the L2
+  # (docs/rollup.md). Ape finds plugins as installed ape-* distributions; --no-deps keeps pip off eth-ape's pins.
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e plugins/ape-verde
   echo "setup: installing npm packages from package-lock.json"
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -10,6 +10,8 @@ Run: `.venv/bin/ape test tests/rollup/test_node_process.py -q -p no:cacheprovide
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -228,3 +230,36 @@ def test_every_bad_input_gets_its_error_and_the_node_keeps_serving():
         assert w3.eth.get_transaction_receipt(
             w3.eth.send_raw_transaction(transfer(w3, key, KEYS[9].address, 1))
         ).status
+
+
+def test_a_block_time_seals_pending_transactions_together_and_empty_blocks_between():
+    with start_node("--block-time", "0.5") as node:
+        w3 = web3(node.url)
+        start = w3.eth.block_number
+        hashes = [w3.eth.send_raw_transaction(transfer(w3, KEYS[i], KEYS[9].address, 1)) for i in range(3)]
+        receipts = [w3.eth.wait_for_transaction_receipt(h, timeout=10, poll_latency=0.1) for h in hashes]
+        assert len({r.blockNumber for r in receipts}) <= 2  # sent within one block time: one block, or two
+        threading.Event().wait(1.2)
+        later = w3.eth.block_number
+        assert later >= max(r.blockNumber for r in receipts) + 2  # empty blocks keep coming
+        assert later > start
+
+
+def test_wrong_arguments_are_refused_with_a_clear_message(tmp_path):
+    def fails(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "rollup.node", "--port", "0", *args], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode != 0
+        return done.stderr
+
+    assert "does not exist" in fails("--genesis", str(tmp_path / "missing.json")) or "missing.json" in fails(
+        "--genesis", str(tmp_path / "missing.json")
+    )
+    assert "not a 20-byte hex address" in fails("--fee-recipient", "0x1234")
+    assert "Invalid value for '--block-time'" in fails("--block-time", "-1")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"config": {"chainId": 0}}')
+    assert "chainId must not be 0" in fails("--genesis", str(bad))
+    with start_node("--datadir", str(tmp_path / "l2")):
+        assert "another node is using this datadir" in fails("--datadir", str(tmp_path / "l2"))

@@ -15,6 +15,7 @@ after the last byte of code is the implicit STOP go-ethereum also logs, and the 
 from __future__ import annotations
 
 import copy
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,9 +28,12 @@ from eth_utils import to_normalized_address
 
 from rollup.rpc import encode
 from rollup.rpc.api import SERVER_ERROR, Api, method
+from rollup.rpc.eth import CALL_GAS_CAP, _free, _revert_reason, call_state, call_transaction, parse_call
 from rollup.rpc.params import RpcError, arg, hash32, invalid, positional, quantity
 
 DEFAULT_TIMEOUT_S = 5.0  # go-ethereum's defaultTraceTimeout
+DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+DURATION = re.compile(f"(?:{DURATION_PART.pattern})+")
 
 # go-ethereum's opcode names (core/vm/opcodes.go); an unlisted byte is "opcode 0x.. not defined".
 OP_NAMES: dict[int, str] = {
@@ -397,6 +401,7 @@ class StructLogger(EVMHooks):
         if refund:
             entry["refund"] = refund
         frame.extra["entry"] = entry
+        frame.extra["stack_len"] = len(stack)  # py-evm may have popped some before finding too few
         self.logs.append(entry)
 
     def op_end(self, frame: Frame, code: int, error: BaseException | None) -> None:
@@ -408,7 +413,7 @@ class StructLogger(EVMHooks):
         if isinstance(error, OutOfGas):
             entry["error"] = vm_error(error, code)
         elif isinstance(error, InsufficientStack):
-            entry["error"] = f"stack underflow ({len(frame.computation._stack.values)} <=> {_stack_inputs(code)})"
+            entry["error"] = f"stack underflow ({frame.extra.get('stack_len', 0)} <=> {_stack_inputs(code)})"
         elif isinstance(error, FullStack):
             entry["error"] = "stack limit reached 1024 (1023)"
         if self.config.limit:
@@ -480,8 +485,6 @@ class CallTracer(EVMHooks):
             call["to"] = None
         if isinstance(error, Revert) and computation.output:
             call["output"] = encode.d(bytes(computation.output))
-            from rollup.rpc.eth import _revert_reason  # the one place revert data is read
-
             reason = _revert_reason(bytes(computation.output)) if len(computation.output) >= 4 else None
             if reason is not None:
                 call["revertReason"] = reason
@@ -613,18 +616,12 @@ def parse_config(value: Any, index: int) -> TraceConfig:
 
 
 def _duration(value: Any, index: int) -> float:
-    # go-ethereum's time.ParseDuration, for the units a trace timeout uses.
+    """go-ethereum's time.ParseDuration ("5s", "1m30s", "250ms")."""
     if value is None:
         return DEFAULT_TIMEOUT_S
     units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-    if isinstance(value, str):
-        for unit in sorted(units, key=len, reverse=True):
-            number = value[: -len(unit)]
-            if value.endswith(unit) and number:
-                try:
-                    return float(number) * units[unit]
-                except ValueError:
-                    break
+    if isinstance(value, str) and DURATION.fullmatch(value):
+        return sum(float(n) * units[u] for n, u in DURATION_PART.findall(value))
     raise RpcError(SERVER_ERROR, f'time: invalid duration "{value}"')
 
 
@@ -734,8 +731,6 @@ def trace_block_by_hash(api: Api, params: Any) -> list[dict[str, Any]]:
 @method("debug_traceCall")
 def trace_call(api: Api, params: Any) -> Any:
     """A call traced on the state after a block, as eth_call would run it (no state or block overrides)."""
-    from rollup.rpc.eth import CALL_GAS_CAP, _free, call_state, call_transaction, parse_call
-
     call, selector, config = positional(params, required=1, optional=2)
     call = arg(0, parse_call, call)
     if selector == "pending":

@@ -143,6 +143,13 @@ def test_a_restart_and_a_sigkill_lose_no_accepted_block(tmp_path):
         assert w3.eth.get_balance(receiver, head.number) == sum(
             len(w3.eth.get_block(n).transactions) for n in range(1, head.number + 1)
         )
+        # The state the restarted node resumes from is the one its blocks lead to: an empty node re-executing
+        # them reaches the same state root.
+        with start_node("--no-sequencer") as replica:
+            for n in range(1, head.number + 1):
+                raw = rpc(node.url, "debug_getRawBlock", [hex(n)])["result"]
+                assert "result" in rpc(replica.url, "debug_importRawBlock", [raw])
+            assert web3(replica.url).eth.get_block("latest").stateRoot == head.stateRoot
         # And it keeps producing blocks on top.
         more = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(transfer(w3, KEYS[4], receiver, 1)))
         assert more.blockNumber == head.number + 1

@@ -161,7 +161,9 @@ class Frame:
     op_target: bytes | None = None
     cost: int = 0
     cost_closed: bool = False
-    children: int = 0
+    children: int = 0  # child frames opened so far
+    children_before_op: int = 0
+    child_gas: int | None = None  # what the current CALL-family opcode allots its callee, stipend included
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -172,6 +174,7 @@ class EVMHooks:
         self.frames: list[Frame] = []
         self.deadline = deadline
         self._classes: dict[type, type] = {}
+        self.create_allowance: Callable[[int], int] = lambda gas: gas - gas // 64  # the fork's, once installed
 
     # Installing
 
@@ -212,6 +215,7 @@ class EVMHooks:
         # py-evm yields one STOP past the end of the code without moving the counter; go-ethereum logs it too.
         pc = counter if counter == frame.pc_after and counter >= len(computation.code) else counter - 1
         frame.op, frame.cost, frame.cost_closed = code, 0, False
+        frame.children_before_op, frame.child_gas = frame.children, None
         frame.op_target = None
         stack = computation._stack.values
         if code in CALLS and len(stack) >= 2:
@@ -231,6 +235,9 @@ class EVMHooks:
 
     def _child_allowance(self) -> None:
         self.frames[-1].cost_closed = True
+
+    def _child_gas(self, gas: int) -> None:
+        self.frames[-1].child_gas = gas
 
     def refund(self) -> int:
         """The transaction's refund counter now (go-ethereum's StateDB.GetRefund)."""
@@ -271,6 +278,8 @@ def _traced_class(base: type, hooks: EVMHooks) -> type:
         fn = base.opcodes.get(code) or InvalidOpcode(code)
         if hasattr(fn, "max_child_gas_modifier"):
             fn = _close_cost_before_child(fn, hooks)
+        if hasattr(fn, "compute_msg_gas"):
+            fn = _record_child_gas(fn, hooks)
         table[code] = _wrap(fn, code, hooks)
 
     class Traced(base):  # type: ignore[misc, valid-type]
@@ -319,9 +328,27 @@ def _close_cost_before_child(fn: Any, hooks: EVMHooks) -> Any:
 
     def modifier(gas: int) -> int:
         hooks._child_allowance()
-        return allowance(gas)
+        child_gas = allowance(gas)
+        hooks._child_gas(child_gas)
+        return child_gas
 
     clone.max_child_gas_modifier = modifier
+    hooks.create_allowance = allowance
+    return clone
+
+
+def _record_child_gas(fn: Any, hooks: EVMHooks) -> Any:
+    # A CALL whose callee py-evm never starts (too deep, too poor) still has a frame in go-ethereum's call tree,
+    # with the gas it was allotted.
+    clone = copy.copy(fn)
+    compute = fn.compute_msg_gas
+
+    def recording(computation: ComputationAPI, gas: int, to: bytes, value: int) -> tuple[int, int]:
+        child_gas, total = compute(computation, gas, to, value)
+        hooks._child_gas(child_gas)
+        return child_gas, total
+
+    clone.compute_msg_gas = recording
     return clone
 
 
@@ -490,13 +517,26 @@ class CallTracer(EVMHooks):
                 call["revertReason"] = reason
 
     def op_start(self, frame: Frame, code: int, pc: int) -> None:
-        if code == SELFDESTRUCT and frame.extra.get("call") is not None and not self.only_top_call:
-            stack = frame.computation._stack.values
-            if stack:
-                owner = frame.computation.msg.storage_address
-                frame.extra["selfdestruct"] = (_word(stack[-1])[-20:], frame.computation.state.get_balance(owner))
+        if frame.extra.get("call") is None or self.only_top_call:
+            return
+        stack = [_int(v) for v in reversed(frame.computation._stack.values)]  # top first
+        owner = frame.computation.msg.storage_address
+        if code == SELFDESTRUCT and stack:
+            frame.extra["selfdestruct"] = (_word(stack[0])[-20:], frame.computation.state.get_balance(owner))
+        elif code in CALLS and len(stack) >= (7 if code in (CALL, CALLCODE) else 6):
+            if code in (CALL, CALLCODE):
+                value, offset, size = stack[2], stack[3], stack[4]
+            else:
+                value = frame.computation.msg.value if code == DELEGATECALL else None
+                offset, size = stack[2], stack[3]
+            frame.extra["attempt"] = (_word(stack[1])[-20:], value, offset, size)
+        elif code in CREATES and len(stack) >= (4 if code == CREATE2 else 3):
+            frame.extra["attempt"] = (None, stack[0], stack[1], stack[2])
 
     def op_end(self, frame: Frame, code: int, error: BaseException | None) -> None:
+        attempt = frame.extra.pop("attempt", None)
+        if attempt is not None and error is None and frame.children == frame.children_before_op:
+            self._refused_child(frame, code, *attempt)
         pending = frame.extra.pop("selfdestruct", None)
         if pending is not None and error is None:
             beneficiary, balance = pending
@@ -511,6 +551,39 @@ class CallTracer(EVMHooks):
                     "value": balance,
                 }
             )
+
+    def _refused_child(
+        self, frame: Frame, code: int, target: bytes | None, value: int | None, offset: int, size: int
+    ) -> None:
+        """The frame go-ethereum records for a call or creation that never ran: too deep, not enough balance, or
+        (a creation) an address already in use, which burns the allowance."""
+        computation = frame.computation
+        remaining = computation.get_gas_remaining()
+        if code in CREATES:
+            gas = frame.child_gas if frame.cost_closed else self.create_allowance(remaining)
+            used = gas if frame.cost_closed else 0
+        else:
+            gas, used = frame.child_gas or 0, 0
+        if frame.depth > 1024:
+            error = "max call depth exceeded"
+        elif frame.cost_closed and code in CREATES:
+            error = "contract address collision"
+        else:
+            error = "insufficient balance for transfer"
+        data = bytes(computation._memory._bytes[offset : offset + size]) if size else b""
+        call: dict[str, Any] = {
+            "from": to_normalized_address(computation.msg.storage_address),
+            "gas": gas,
+            "gasUsed": used,
+            "to": to_normalized_address(target) if target is not None else None,
+            "input": encode.d(data),
+            "error": error,
+            "type": op_name(code),
+            "_failed": True,
+        }
+        if value is not None:
+            call["value"] = value
+        frame.extra["call"].setdefault("calls", []).append(call)
 
     def log(self, frame: Frame, address: bytes, topics: tuple[int, ...], data: bytes) -> None:
         call = frame.extra.get("call")

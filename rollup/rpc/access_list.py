@@ -26,6 +26,7 @@ from rollup.rpc.eth import (
     _validation_message,
     call_state,
     call_transaction,
+    free_blobs,
     parse_call,
 )
 from rollup.rpc.params import RpcError, arg, invalid, positional
@@ -132,7 +133,7 @@ def create_access_list(api: Api, params: Any) -> dict[str, Any]:
             accessed.setdefault(who, set()).update(slots)
     for _ in range(MAX_ROUNDS):
         listed = tuple((who, tuple(sorted(keys))) for who, keys in sorted(accessed.items()))
-        state = call_state(api, header, free=_free(call, header))
+        state = call_state(api, header, free=_free(call, header), free_blobs=free_blobs(call))
         run = dict(call, accessList=listed)
         transaction = call_transaction(api, run, state, gas=run["gas"])
         tracer = AccessListTracer(accessed, exclude)

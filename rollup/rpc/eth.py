@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import rlp
@@ -405,12 +406,26 @@ def _rewards(api: Api, header: BlockHeaderAPI, percentiles: list[float]) -> list
 # Calls and gas estimation
 
 
-def call_state(api: Api, header: BlockHeaderAPI, *, free: bool) -> StateAPI:
+def call_state(api: Api, header: BlockHeaderAPI, *, free: bool, free_blobs: bool = False) -> StateAPI:
     """The state after `header` in `header`'s execution context; a free call (no fee fields) runs with base fee
-    0, as go-ethereum's does, so that gas price 0 is allowed."""
+    0, as go-ethereum's does, so that gas price 0 is allowed; with free_blobs (blob hashes without a blob fee cap)
+    the blob base fee is 0 too, as go-ethereum sets it for such a call."""
     vm = api.chain.chain.get_vm(header)
     context = header.copy(base_fee_per_gas=0) if free and hasattr(header, "base_fee_per_gas") else header
-    return vm.build_state(vm.chaindb.db, context, vm.chain_context, vm.previous_hashes)
+    state = vm.build_state(vm.chaindb.db, context, vm.chain_context, vm.previous_hashes)
+    if free_blobs and hasattr(state, "blob_base_fee"):
+        state.__class__ = _without_blob_fee(type(state))
+    return state
+
+
+@cache
+def _without_blob_fee(state_class: type) -> type:
+    # py-evm derives the blob base fee from the excess blob gas, never below 1: a subclass is the way to say 0.
+    return type(f"NoBlobFee{state_class.__name__}", (state_class,), {"blob_base_fee": property(lambda self: 0)})
+
+
+def free_blobs(call: dict[str, Any]) -> bool:
+    return "blobVersionedHashes" in call and not call.get("maxFeePerBlobGas")
 
 
 def call_transaction(api: Api, call: dict[str, Any], state: StateAPI, *, gas: int) -> SignedTransactionAPI:
@@ -550,7 +565,7 @@ def _free(call: dict[str, Any], header: BlockHeaderAPI) -> bool:
 def execute(api: Api, call: dict[str, Any], header: BlockHeaderAPI, gas: int):
     """Run `call` on the state after `header`, nothing kept; the computation, or an RpcError if the transaction
     is not valid there (insufficient funds, fee cap under the base fee...)."""
-    state = call_state(api, header, free=_free(call, header))
+    state = call_state(api, header, free=_free(call, header), free_blobs=free_blobs(call))
     tx = call_transaction(api, call, state, gas=gas)
     try:
         return state.apply_transaction(tx)
@@ -703,7 +718,7 @@ def _dynamic(call_: dict[str, Any]) -> bool:
 def _probe(api: Api, call_: dict[str, Any], header: BlockHeaderAPI, gas: int):
     """(failed, computation, transaction) of the call with `gas`; gas under the intrinsic cost fails without a
     computation, any other invalidity (nonce, funds) is an error, as in go-ethereum's estimator."""
-    state = call_state(api, header, free=_free(call_, header))
+    state = call_state(api, header, free=_free(call_, header), free_blobs=free_blobs(call_))
     tx = call_transaction(api, call_, state, gas=gas)
     if gas < tx.intrinsic_gas:
         return True, None, tx

@@ -28,7 +28,7 @@ from eth_utils import to_normalized_address
 
 from rollup.rpc import encode
 from rollup.rpc.api import SERVER_ERROR, Api, method
-from rollup.rpc.eth import CALL_GAS_CAP, _free, _revert_reason, call_state, call_transaction, parse_call
+from rollup.rpc.eth import CALL_GAS_CAP, _free, _revert_reason, call_state, call_transaction, free_blobs, parse_call
 from rollup.rpc.params import RpcError, arg, hash32, invalid, positional, quantity
 
 DEFAULT_TIMEOUT_S = 5.0  # go-ethereum's defaultTraceTimeout
@@ -819,7 +819,7 @@ def trace_call(api: Api, params: Any) -> Any:
         2,
     )
     header = api.block_header(selector if selector is not None else "latest")
-    state = call_state(api, header, free=_free(call, header))
+    state = call_state(api, header, free=_free(call, header), free_blobs=free_blobs(call))
     tx = call_transaction(api, call, state, gas=call.get("gas", CALL_GAS_CAP))
     tracer = _new_tracer(options)
     plain = state.computation_class

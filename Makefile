@@ -50,7 +50,7 @@ bench-commit: setup
 # ruff, and import-linter's layer contracts in pyproject.toml (docs/architecture.md); tests/test_architecture.py
 # runs the same contracts in `make test`.
 lint: setup
-	$(BIN)/ruff check offchain scripts tests benchmarks rollup
+	$(BIN)/ruff check offchain scripts tests benchmarks rollup plugins tools
 	$(BIN)/lint-imports
 
 clean:

@@ -20,6 +20,7 @@ import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.db.schema import SchemaV1
 from eth.exceptions import HeaderNotFound, TransactionNotFound
+from eth.rlp.sedes import chain_gaps
 from eth.vm import forks
 from eth_hash.auto import keccak
 from eth_utils import ValidationError
@@ -246,6 +247,11 @@ class L2Chain:
                         del db[SchemaV1.make_transaction_hash_to_block_lookup_key(tx.hash)]
                     del db[SchemaV1.make_block_number_to_hash_lookup_key(n)]
                 db[SchemaV1.make_canonical_head_hash_lookup_key()] = self.header(number).hash
+                # py-evm's record of which block numbers it holds: without this it would still count the dropped
+                # ones as present, and sealing at their height fails with HeaderNotFound.
+                gaps = rlp.encode(((), number + 1), sedes=chain_gaps)
+                db[SchemaV1.make_header_chain_gaps_lookup_key()] = gaps
+                db[SchemaV1.make_chain_gaps_lookup_key()] = gaps
                 self.store.conn.execute("DELETE FROM logs WHERE block > ?", (number,))
                 kept = [b for b in self._time_fork_blocks if b <= number]
                 if kept != self._time_fork_blocks:

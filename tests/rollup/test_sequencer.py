@@ -173,3 +173,21 @@ def test_import_refuses_a_block_not_on_the_head(seq):
     with pytest.raises(BlockRefused, match="not on top of the head"):
         replica.import_block(raw)
     assert replica.chain.head == seq.chain.head
+
+
+def test_a_dev_rewind_forgets_the_blocks_after_it_and_the_chain_grows_again(seq):
+    first = seq.submit(_tx(KEYS[6], 0))
+    seq.seal()
+    kept = seq.chain.head
+    dropped = seq.submit(_tx(KEYS[6], 1))
+    seq.seal()
+    seq.rewind(kept.block_number)
+    assert seq.chain.head == kept
+    assert seq.chain.transaction_location(dropped) is None and seq.chain.transaction_location(first) is not None
+    assert seq.chain.header(kept.block_number + 1) is None
+    again = seq.submit(_tx(KEYS[6], 1, value=7))  # the same nonce, another transaction, at the dropped height
+    seq.seal()
+    assert seq.chain.head.block_number == kept.block_number + 1
+    assert seq.chain.transaction_location(again) == (kept.block_number + 1, 0)
+    with pytest.raises(BlockRefused):
+        seq.rewind(seq.chain.head.block_number + 1)

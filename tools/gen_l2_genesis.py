@@ -15,20 +15,22 @@ tests/rollup/test_l2_genesis.py asserts the file equals this output.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tools import generated  # noqa: E402
+
 OUT = ROOT / "rollup" / "genesis.json"
 
 # One above the Gensyn testnet's 685685, so a wallet never takes one chain for the other.
 CHAIN_ID = 685686
 GAS_LIMIT = 30_000_000
-# 1 gwei, go-ethereum's and py-evm's initial London base fee. rollup/genesis.py does not read baseFeePerGas: the
-# py-evm chain gets 1 gwei from its own default, and the test checks the two agree.
+# 1 gwei, go-ethereum's and py-evm's initial London base fee (rollup/genesis.py reads it).
 BASE_FEE = 10**9
 # Fixed so the file is reproducible. 0 works only while the node stamps later blocks with wall-clock time (a block
 # needs a later timestamp than its parent, nothing more); OP's rule of genesis time + n * block time would not.
@@ -138,18 +140,7 @@ def render() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if rollup/genesis.json differs")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        if not OUT.is_file() or OUT.read_text() != text:
-            print(f"{OUT.relative_to(ROOT)} is stale: run .venv/bin/python tools/gen_l2_genesis.py")
-            return 1
-        return 0
-    OUT.write_text(text)
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    return 0
+    return generated.main(OUT, render, __doc__.splitlines()[0], "tools/gen_l2_genesis.py")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ tests/protocol/test_protocol_doc.py asserts the file equals this output.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from offchain import protocol  # noqa: E402
+from tools import generated  # noqa: E402
 
 OUT = ROOT / "docs" / "protocol.md"
 BUILD = ROOT / ".build" / "__local__.json"
@@ -241,18 +241,7 @@ def render() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/protocol.md differs")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        if not OUT.is_file() or OUT.read_text() != text:
-            print(f"{OUT.relative_to(ROOT)} is stale: run .venv/bin/python tools/gen_protocol_doc.py")
-            return 1
-        return 0
-    OUT.write_text(text)
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    return 0
+    return generated.main(OUT, render, __doc__.splitlines()[0], "tools/gen_protocol_doc.py")
 
 
 if __name__ == "__main__":

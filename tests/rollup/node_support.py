@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from functools import cache
 from typing import Any
 
 from eth_account import Account
 from web3 import Web3
 
-from rollup.conformance import NodeProcess
+from rollup.conformance import VECTORS, NodeProcess
+from rollup.node import open_node
+from rollup.rpc.api import Api
 
 MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_ID = 685686
@@ -56,3 +59,15 @@ def transfer(w3: Web3, key: Any, to: str, value: int, *, nonce: int | None = Non
         **overrides,
     }
     return key.sign_transaction(tx).raw_transaction
+
+
+# A plain cached helper, not a module-scoped fixture: Ape's pytest plugin warns about those (its chain isolation),
+# and the suite's chain takes seconds to import; the tests using it only read it.
+@cache
+def conformance_api() -> Api:
+    """The methods' view of an in-process node holding the conformance suite's chain (no sequencer)."""
+    import rollup.rpc.server  # noqa: F401  (registers every method)
+
+    sequencer = open_node(VECTORS / "genesis.json", None, block_time=0, producing=False)
+    sequencer.chain.import_raw_blocks((VECTORS / "chain.rlp").read_bytes())
+    return Api(sequencer, client_version="test")

@@ -5,36 +5,23 @@ the conformance suite (benchmarks/bench_rpc.py) checks go-ethereum's exact answe
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 import pytest
 import rlp
 from eth.rlp.accounts import Account
 from eth_hash.auto import keccak
+from node_support import conformance_api
 from trie import HexaryTrie
 
-import rollup.rpc.server  # noqa: F401  (registers every method)
-from rollup.node import open_node
-from rollup.rpc.api import METHODS, Api
+from rollup.rpc.api import METHODS
 from rollup.rpc.params import INVALID_PARAMS, RpcError
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "execution-apis"
 CONTRACT = "0x7dcd17433742f4c0ca53122ab541d0ba67fc27df"  # slot 0 holds 0x2a
 RICH = "0x0c2c51a0990aee1d73c1228de158688341557508"
 NOBODY = "0xc1cadaffffffffffffffffffffffffffffffffff"
 
 
-# A cached helper rather than a module-scoped fixture (Ape's plugin warns about those); every test only reads it.
-@cache
-def _api() -> Api:
-    sequencer = open_node(VECTORS / "genesis.json", None, block_time=0, producing=False)
-    sequencer.chain.import_raw_blocks((VECTORS / "chain.rlp").read_bytes())
-    return Api(sequencer, client_version="test")
-
-
 def call(name: str, *params):
-    return METHODS[name](_api(), list(params))
+    return METHODS[name](conformance_api(), list(params))
 
 
 def error_of(name: str, *params) -> RpcError:
@@ -55,7 +42,7 @@ def word(value: int) -> str:
 
 
 def test_an_account_proof_verifies_against_the_blocks_state_root():
-    head = _api().chain.head
+    head = conformance_api().chain.head
     got = call("eth_getProof", CONTRACT, ["0x0"], "latest")
     raw = HexaryTrie.get_from_proof(head.state_root, keccak(bytes.fromhex(CONTRACT[2:])), nodes(got["accountProof"]))
     account = rlp.decode(raw, sedes=Account)
@@ -77,7 +64,7 @@ def test_a_storage_proof_verifies_against_the_accounts_storage_root():
 
 
 def test_an_absent_slot_and_an_absent_account_are_proven_absent():
-    head = _api().chain.head
+    head = conformance_api().chain.head
     got = call("eth_getProof", CONTRACT, ["0x5"], "latest")
     (slot,) = got["storageProof"]
     assert slot["value"] == "0x0" and slot["proof"]
@@ -93,7 +80,7 @@ def test_an_absent_slot_and_an_absent_account_are_proven_absent():
 
 
 def test_a_proof_at_an_earlier_block_verifies_against_that_blocks_root():
-    header = _api().chain.header(20)
+    header = conformance_api().chain.header(20)
     got = call("eth_getProof", RICH, [], hex(20))
     raw = HexaryTrie.get_from_proof(header.state_root, keccak(bytes.fromhex(RICH[2:])), nodes(got["accountProof"]))
     assert rlp.decode(raw, sedes=Account).balance == int(call("eth_getBalance", RICH, hex(20)), 16)
@@ -201,11 +188,11 @@ def test_eth_config_reports_the_fork_in_force_and_its_rules():
     assert current["activationTime"] == 450
     assert current["blobSchedule"] == {"target": 6, "max": 9, "baseFeeUpdateFraction": 5007716}
     assert current["precompiles"]["BLS12_MAP_FP2_TO_G2"] == "0x" + "00" * 19 + "11"
-    assert int(current["chainId"], 16) == _api().chain.chain_id
+    assert int(current["chainId"], 16) == conformance_api().chain.chain_id
 
 
 def test_build_block_leaves_the_chain_and_the_database_alone():
-    api = _api()
+    api = conformance_api()
     head = api.chain.head
     rows = api.chain.store.conn.execute("SELECT count(*) FROM kv").fetchone()[0]
     attributes = {

@@ -5,16 +5,12 @@ simulation never changes the chain it runs on. The conformance suite's 91 cases 
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 import pytest
+from node_support import conformance_api
 
-from rollup.node import open_node
-from rollup.rpc.api import METHODS, Api
+from rollup.rpc.api import METHODS
 from rollup.rpc.params import RpcError
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "execution-apis"
 ALICE = "0xc000000000000000000000000000000000000000"
 BOB = "0xc100000000000000000000000000000000000000"
 CAROL = "0xc200000000000000000000000000000000000000"
@@ -27,17 +23,8 @@ SLOT0 = "0x60005460005260206000f3"
 REVERTS = "0x63deadbeef6000526004601cfd"
 
 
-# A plain cached helper, not a module-scoped fixture: Ape's pytest plugin warns about those (its chain isolation),
-# and the suite's chain takes seconds to import; every test only reads it.
-@cache
-def _api() -> Api:
-    sequencer = open_node(VECTORS / "genesis.json", None, block_time=0, producing=False)
-    sequencer.chain.import_raw_blocks((VECTORS / "chain.rlp").read_bytes())
-    return Api(sequencer, client_version="test")
-
-
 def simulate(opts: dict, block: str = "latest") -> list[dict]:
-    return METHODS["eth_simulateV1"](_api(), [opts, block])
+    return METHODS["eth_simulateV1"](conformance_api(), [opts, block])
 
 
 def word(value: int | str) -> str:
@@ -46,7 +33,7 @@ def word(value: int | str) -> str:
 
 
 def test_a_transfer_is_visible_in_the_next_simulated_block():
-    head = _api().chain.head
+    head = conformance_api().chain.head
     first, second = simulate(
         {
             "blockStateCalls": [
@@ -90,7 +77,7 @@ def test_state_overrides_replace_storage_and_code_for_the_simulation_only():
         }
     )
     assert int(block["calls"][0]["returnData"], 16) == 42
-    state = _api().chain.state(_api().chain.head)
+    state = conformance_api().chain.state(conformance_api().chain.head)
     assert state.get_code(bytes.fromhex(CAROL[2:])) == b""
 
 
@@ -146,7 +133,7 @@ def test_validation_checks_nonces_and_funds_as_a_real_block_would():
 
 
 def test_the_chain_is_untouched_after_simulating():
-    api = _api()
+    api = conformance_api()
     head = api.chain.head
     rows = api.chain.store.conn.execute("SELECT count(*) FROM kv").fetchone()[0]
     simulate(

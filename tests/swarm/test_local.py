@@ -51,6 +51,9 @@ def test_node_cli_without_a_chain_is_one_line(tmp_path) -> None:
     assert "make chain" in lines[0] and not (tmp_path / "node").exists()
 
 
+# 40 s of a real `make swarm` run (anvil, a node, one round of three stages): in `make test-slow`, to keep
+# `make test` within its 10 minutes on 2 cores; `make demo` runs the same runner with three nodes.
+@pytest.mark.slow
 def test_local_swarm_keeps_node_folders_with_progress(tmp_path, monkeypatch) -> None:
     """After a run each node's folder is still there with progress.jsonl and curves.png, and the runner says
     where (they lived in a temporary folder deleted as the run ended); an earlier run's files are cleared first."""

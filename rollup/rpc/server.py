@@ -19,6 +19,7 @@ import rollup.rpc.config  # noqa: F401
 import rollup.rpc.eth
 import rollup.rpc.logs
 import rollup.rpc.node_methods  # noqa: F401  (registers its methods)
+import rollup.rpc.optimism  # noqa: F401
 import rollup.rpc.proof  # noqa: F401
 import rollup.rpc.simulate  # noqa: F401
 import rollup.rpc.testing  # noqa: F401

@@ -33,6 +33,25 @@ fi
 # Ape's own package cache may hold a copy made before this trim.
 rm -rf node_modules/@openzeppelin/contracts/build contracts/.cache/openzeppelin/*/build \
   "${APE_DATA_FOLDER:-$HOME/.ape}"/packages/projects/@openzeppelin_contracts/*/build
+# OP's contracts-bedrock npm package: 683 files (124 MB of forge artifacts and every OP contract); the L1 rollup
+# contracts use only its src/libraries (trie and RLP proofs, Hashing, Types, SafeCall). Everything else goes, and
+# so do the four libraries that import outside src/libraries (solmate, solady, src/L1) or are unused with an
+# exact old pragma. RLPErrors.sol and SafeCall.sol pin `pragma solidity 0.8.15;` in this, the last npm release;
+# OP relaxed both to ^0.8.0 upstream soon after (ethereum-optimism/optimism#10819); the same relaxation here
+# lets solc 0.8.37 compile them, and their code is untouched. Ape's copies of the package are trimmed alike.
+trim_bedrock() {
+  local pkg
+  for pkg in "$@"; do
+    [ -d "$pkg/src/libraries" ] || continue
+    find "$pkg" -mindepth 1 -maxdepth 1 ! -name src ! -name LICENSE ! -name package.json -exec rm -rf {} +
+    find "$pkg/src" -mindepth 1 -maxdepth 1 ! -name libraries -exec rm -rf {} +
+    rm -f "$pkg"/src/libraries/{Arithmetic,Burn,Constants,GasPayingToken}.sol
+    sed -i 's/^pragma solidity 0\.8\.15;/pragma solidity ^0.8.15;/' "$pkg"/src/libraries/rlp/RLPErrors.sol \
+      "$pkg"/src/libraries/SafeCall.sol
+  done
+}
+trim_bedrock node_modules/@eth-optimism/contracts-bedrock contracts/.cache/contracts-bedrock/* \
+  "${APE_DATA_FOLDER:-$HOME/.ape}"/packages/projects/@eth-optimism_contracts-bedrock/*
 
 # The compiler: py-solc-x only looks at solc-v* files in its folder; the shim wraps solc-js. That folder is
 # shared by every checkout (~/.solcx), so the shim must not load solc-js from inside one: it pointed at the

@@ -46,6 +46,26 @@ def rpc(url: str, method: str, params: list[Any] | None = None, *, raw: bytes | 
     return json.loads(text) if text else None
 
 
+def deploy(w3: Web3, key: Any, contract_type: Any, *args: Any) -> Any:
+    """Deploy an Ape-compiled contract type with web3.py from `key`; the web3 contract at its address."""
+    abi = [item.model_dump(mode="json", by_alias=True) for item in contract_type.abi]
+    factory = w3.eth.contract(abi=abi, bytecode=contract_type.deployment_bytecode.bytecode)
+    receipt = send(w3, key, factory.constructor(*args), gas=8_000_000)
+    return w3.eth.contract(address=receipt.contractAddress, abi=abi), receipt
+
+
+def send(w3: Web3, key: Any, fn: Any, *, value: int = 0, gas: int | None = None) -> Any:
+    """Sign a contract call (or constructor) with `key`, send it, and return its successful receipt."""
+    fields = {"from": key.address, "nonce": w3.eth.get_transaction_count(key.address), "value": value}
+    if gas is not None:
+        fields["gas"] = gas
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(key.sign_transaction(fn.build_transaction(fields)).raw_transaction)
+    )
+    assert receipt.status == 1, receipt
+    return receipt
+
+
 def transfer(w3: Web3, key: Any, to: str, value: int, *, nonce: int | None = None, **overrides: Any) -> bytes:
     """A signed EIP-1559 transfer's raw bytes."""
     tx = {

@@ -17,32 +17,12 @@ import threading
 import pytest
 import rlp
 from eth_account import Account
-from node_support import CHAIN_ID, KEYS, rpc, start_node, transfer, web3
+from node_support import CHAIN_ID, KEYS, deploy, rpc, send, start_node, transfer, web3
 from web3 import Web3
 from web3.exceptions import ContractCustomError, Web3RPCError
 
 STAGES = [30, 30, 30]
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
-def _deploy_web3(w3, key, contract_type, *args):
-    abi = [item.model_dump(mode="json", by_alias=True) for item in contract_type.abi]
-    factory = w3.eth.contract(abi=abi, bytecode=contract_type.deployment_bytecode.bytecode)
-    tx = factory.constructor(*args).build_transaction(
-        {"from": key.address, "nonce": w3.eth.get_transaction_count(key.address), "chainId": CHAIN_ID}
-    )
-    receipt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(key.sign_transaction(tx).raw_transaction)
-    )
-    assert receipt.status == 1
-    return w3.eth.contract(address=receipt.contractAddress, abi=abi), receipt
-
-
-def _send_web3(w3, key, fn, value=0):
-    tx = fn.build_transaction(
-        {"from": key.address, "nonce": w3.eth.get_transaction_count(key.address), "chainId": CHAIN_ID, "value": value}
-    )
-    return w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(key.sign_transaction(tx).raw_transaction))
 
 
 def test_web3_deploys_calls_and_reads_events_with_the_test_networks_gas(project, accounts, chain):
@@ -58,19 +38,17 @@ def test_web3_deploys_calls_and_reads_events_with_the_test_networks_gas(project,
         assert w3.eth.chain_id == CHAIN_ID
         key, other = KEYS[0], KEYS[1]
         assert key.address == deployer.address  # Ape's test accounts are the genesis's funded dev accounts
-        registry, r1 = _deploy_web3(w3, key, project.IdentityRegistry)
-        swarm, r2 = _deploy_web3(w3, key, project.SwarmCoordinator, registry.address, key.address, STAGES, 10**15, 8)
+        registry, r1 = deploy(w3, key, project.IdentityRegistry)
+        swarm, r2 = deploy(w3, key, project.SwarmCoordinator, registry.address, key.address, STAGES, 10**15, 8)
         assert r1.gasUsed == chain.get_receipt(registry_ref.txn_hash).gas_used
         assert r2.gasUsed == chain.get_receipt(swarm_ref.txn_hash).gas_used
         # The same code, up to the immutables the constructor fills in (the round clock starts at deployment).
         assert len(w3.eth.get_code(swarm.address)) == len(chain.provider.get_code(swarm_ref.address))
 
-        boot = _send_web3(w3, key, swarm.functions.addBootnodes(["/ip4/127.0.0.1/tcp/4001"]))
+        boot = send(w3, key, swarm.functions.addBootnodes(["/ip4/127.0.0.1/tcp/4001"]))
         assert boot.gasUsed == ref_boot.gas_used
         assert swarm.functions.getBootnodes().call() == swarm_ref.getBootnodes()
-        grant = _send_web3(
-            w3, key, swarm.functions.grantRole(swarm.functions.BOOTNODE_MANAGER_ROLE().call(), other.address)
-        )
+        grant = send(w3, key, swarm.functions.grantRole(swarm.functions.BOOTNODE_MANAGER_ROLE().call(), other.address))
         assert grant.gasUsed == ref_grant.gas_used
 
         # Events: from the receipt, and found again through eth_getLogs and a polling filter.
@@ -79,7 +57,7 @@ def test_web3_deploys_calls_and_reads_events_with_the_test_networks_gas(project,
         found = swarm.events.RoleGranted().get_logs(from_block=0)
         assert [e.args.account for e in found][-1] == other.address
         flt = swarm.events.RoleRevoked().create_filter(from_block="latest")
-        _send_web3(w3, key, swarm.functions.revokeRole(swarm.functions.BOOTNODE_MANAGER_ROLE().call(), other.address))
+        send(w3, key, swarm.functions.revokeRole(swarm.functions.BOOTNODE_MANAGER_ROLE().call(), other.address))
         assert [e.args.account for e in flt.get_new_entries()] == [other.address]
         assert flt.get_new_entries() == []
 
@@ -160,9 +138,9 @@ def test_a_second_node_reexecutes_the_raw_blocks_to_the_same_state_root(project)
     with start_node("--block-time", "0") as sequencer, start_node("--no-sequencer") as replica:
         w3 = web3(sequencer.url)
         key = KEYS[5]
-        registry, _ = _deploy_web3(w3, key, project.IdentityRegistry)
-        swarm, _ = _deploy_web3(w3, key, project.SwarmCoordinator, registry.address, key.address, STAGES, 1, 8)
-        _send_web3(w3, key, swarm.functions.addBootnodes(["/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/2"]))
+        registry, _ = deploy(w3, key, project.IdentityRegistry)
+        swarm, _ = deploy(w3, key, project.SwarmCoordinator, registry.address, key.address, STAGES, 1, 8)
+        send(w3, key, swarm.functions.addBootnodes(["/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/2"]))
         w3.eth.send_raw_transaction(transfer(w3, KEYS[6], KEYS[7].address, 10**18))
         head = w3.eth.block_number
         r3 = web3(replica.url)

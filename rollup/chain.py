@@ -3,7 +3,12 @@ database transaction, with the log index kept beside them.
 
     chain = L2Chain(Genesis.load("rollup/genesis.json"), Store.open("datadir"))
     built = chain.build_block(transactions, timestamp=...)     # the sequencer: invalid ones are left out
+    built = chain.build_block(txs, timestamp=..., l1_origin=origin, deposits=[...])   # with deposits from L1
     chain.import_raw_block(raw)                                # a verifier: every rule checked, state root included
+
+A chain whose genesis config has an `optimism` object takes deposit transactions (rollup/deposits.py): a block
+built with an L1 origin opens with the L1-info deposit, then the user deposits in order (always included, a failing
+one with status 0), then the sequencer's transactions.
 
 The chain only grows at its head: a block whose parent is not the head is refused (this node has one sequencer and
 never reorganises).
@@ -25,6 +30,14 @@ from eth.vm import forks
 from eth_hash.auto import keccak
 from eth_utils import ValidationError
 
+from rollup.deposits import (
+    L1_BLOCK_ADDRESS,
+    L1_BLOCK_HASH_SLOT,
+    L1_BLOCK_SEQUENCE_SLOT,
+    L1Origin,
+    is_deposit,
+    l1_info_deposit,
+)
 from rollup.genesis import Genesis, split_blocks
 from rollup.store import Store, StoreError
 
@@ -107,7 +120,13 @@ class L2Chain:
         return header if self.header(header.block_number) == header else None
 
     def block(self, header: BlockHeaderAPI) -> BlockAPI:
-        return self.chain.get_block_by_header(header)
+        block = self.chain.get_block_by_header(header)
+        if any(is_deposit(tx) for tx in block.transactions):
+            # The JSON-RPC shapes show a deposit's nonce, which only its receipt records.
+            for tx, receipt in zip(block.transactions, self.receipts(header), strict=True):
+                if is_deposit(tx):
+                    tx.deposit_nonce = receipt.deposit_nonce
+        return block
 
     def receipts(self, header: BlockHeaderAPI) -> tuple[ReceiptAPI, ...]:
         vm_class = self.chain.get_vm_class(header)
@@ -143,23 +162,70 @@ class L2Chain:
             fields["parent_beacon_block_root"] = ZERO_HASH
         return vm_class.create_header_from_parent(parent, **fields)
 
+    @property
+    def takes_deposits(self) -> bool:
+        """Whether blocks may carry deposit transactions (the genesis config has an `optimism` object)."""
+        return self.genesis.optimism is not None
+
+    def l1_origin_sequence(self, origin: L1Origin) -> int:
+        """The sequence number of the next block with L1 origin `origin`: 0 if the head's L1Block records another
+        L1 block (a new epoch), else one more than the head's."""
+        state = self.state(self.head)
+        recorded = state.get_storage(L1_BLOCK_ADDRESS, L1_BLOCK_HASH_SLOT).to_bytes(32, "big")
+        if recorded != origin.hash:
+            return 0
+        return state.get_storage(L1_BLOCK_ADDRESS, L1_BLOCK_SEQUENCE_SLOT) + 1
+
     def build_block(
         self,
         transactions: Iterable[SignedTransactionAPI],
         *,
         timestamp: int,
         fee_recipient: bytes = DEFAULT_FEE_RECIPIENT,
+        l1_origin: L1Origin | None = None,
+        deposits: Sequence[SignedTransactionAPI] = (),
     ) -> BuiltBlock:
         """A new head with the transactions (in the order given) that are valid on top of the ones before them;
-        the others are returned as rejected. One database transaction: all of it is written, or nothing."""
+        the others are returned as rejected. One database transaction: all of it is written, or nothing.
+
+        With an L1 origin (a chain that takes deposits), the block opens with the L1-info deposit, then `deposits`
+        (user deposits derived from that L1 block: only in the first block of its epoch), each included whatever
+        its outcome; BlockRefused (nothing written) if they do not fit the block's gas."""
         try:
             with self.store.transaction():
-                return self._build(transactions, timestamp, fee_recipient)
+                return self._build(transactions, timestamp, fee_recipient, l1_origin, tuple(deposits))
         except BaseException:
             self._reload()
             raise
 
-    def _build(self, transactions: Iterable[SignedTransactionAPI], timestamp: int, fee_recipient: bytes) -> BuiltBlock:
+    def _system_transactions(
+        self, l1_origin: L1Origin | None, deposits: tuple[SignedTransactionAPI, ...]
+    ) -> list[SignedTransactionAPI]:
+        if l1_origin is None and not deposits:
+            return []
+        if not self.takes_deposits:
+            raise BlockRefused("this chain takes no deposits: its genesis config has no optimism object")
+        if l1_origin is None:
+            raise BlockRefused("deposits need the L1 origin they were derived from")
+        if not all(is_deposit(tx) for tx in deposits):
+            raise BlockRefused("deposits must be deposit transactions (type 0x7e)")
+        sequence = self.l1_origin_sequence(l1_origin)
+        if deposits and sequence != 0:
+            raise BlockRefused(
+                f"user deposits go in the first block of an epoch: L1 block #{l1_origin.number} already has "
+                f"{sequence} L2 block(s)"
+            )
+        return [l1_info_deposit(l1_origin, sequence), *deposits]
+
+    def _build(
+        self,
+        transactions: Iterable[SignedTransactionAPI],
+        timestamp: int,
+        fee_recipient: bytes,
+        l1_origin: L1Origin | None,
+        deposits: tuple[SignedTransactionAPI, ...],
+    ) -> BuiltBlock:
+        system = self._system_transactions(l1_origin, deposits)
         template = self.next_header(timestamp=timestamp, fee_recipient=fee_recipient)
         vm = self.chain.get_vm(template)
         vm.block_preprocessing(vm.get_block())
@@ -167,9 +233,20 @@ class L2Chain:
         included: list[SignedTransactionAPI] = []
         receipts: list[ReceiptAPI] = []
         rejected: list[tuple[SignedTransactionAPI, str]] = []
+        for tx in system:
+            try:
+                receipt, _ = vm.apply_transaction(header, tx)
+            except ValidationError as err:  # only the block's gas limit can refuse a deposit
+                raise BlockRefused(f"deposit 0x{tx.hash.hex()} cannot be included: {err}") from None
+            header = vm.add_receipt_to_header(header, receipt)
+            included.append(tx)
+            receipts.append(receipt)
         for tx in transactions:
             if header.gas_limit - header.gas_used < 21_000:
                 break
+            if is_deposit(tx):
+                rejected.append((tx, "deposit transactions come from L1, not from the sequencer's pool"))
+                continue
             try:
                 receipt, _ = vm.apply_transaction(header, tx)
             except ValidationError as err:  # raised before the transaction touches the state
@@ -206,6 +283,7 @@ class L2Chain:
                 self._place_time_forks(number, timestamp)
                 block_class = self.chain.get_vm_class_for_block_number(number).get_block_class()
                 block = rlp.decode(raw, sedes=block_class)
+                _check_deposits_first(block)
                 imported = self.chain.import_block(block).imported_block
                 self._index(imported, self.receipts(imported.header))
         except BlockRefused:
@@ -289,3 +367,14 @@ class L2Chain:
             sql += f" AND topic0 IN ({','.join('?' * len(topic0))})"
             args += list(topic0)
         return self.store.conn.execute(sql + " ORDER BY block, log_index", args).fetchall()
+
+
+def _check_deposits_first(block: BlockAPI) -> None:
+    """Deposits open a block, before every sequenced transaction (OP's order). Whether they are the ones L1 holds
+    is derivation's check, not this one's."""
+    sequenced = False
+    for index, tx in enumerate(block.transactions):
+        if not is_deposit(tx):
+            sequenced = True
+        elif sequenced:
+            raise ValidationError(f"deposit at index {index} comes after a sequenced transaction")

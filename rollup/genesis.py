@@ -142,7 +142,14 @@ class Genesis:
         if not isinstance(raw.get("alloc", {}), dict):
             raise GenesisError("genesis: alloc must be an object of address -> account")
         alloc = {_address(a, "alloc address"): _account(a, acct) for a, acct in raw.get("alloc", {}).items()}
+        _check_optimism(config)
         return cls(chain_id, block_forks, time_forks, header, alloc, config=dict(config))
+
+    @property
+    def optimism(self) -> dict[str, Any] | None:
+        """The config's `optimism` object (OP Stack genesis files have one): the chain takes deposit transactions
+        (rollup/deposits.py) from Prague on. None for a plain Ethereum chain."""
+        return self.config.get("optimism")
 
     def chain_class(self, time_fork_blocks: Sequence[int] | None = None) -> type[ChainAPI]:
         """A py-evm Chain with this schedule; `time_fork_blocks[i]` is the first block of time fork i (the ones
@@ -159,6 +166,10 @@ class Genesis:
         ordered = sorted(vms.items())
         if ordered[0][0] != 0:
             ordered.insert(0, (0, forks.FrontierVM))
+        if self.optimism is not None:
+            from rollup.deposits import RollupPragueVM
+
+            ordered = [(block, RollupPragueVM if vm is forks.PragueVM else vm) for block, vm in ordered]
         configured = tuple((block, _configure(vm)) for block, vm in ordered)
         return Chain.configure(__name__="GenesisChain", vm_configuration=configured, chain_id=self.chain_id)
 
@@ -265,6 +276,24 @@ def _time_forks(config: dict[str, Any], *, merged: bool) -> tuple[tuple[int, typ
     if later:
         raise GenesisError(f"genesis config: {later[0]} is set but {TIME_FORKS[len(out)][0]} is not")
     return tuple(out)
+
+
+# What this node's EIP-1559 arithmetic is (py-evm's, Ethereum's): an `optimism` object may only restate it.
+OPTIMISM_FEE_PARAMS = {"eip1559Elasticity": 2, "eip1559Denominator": 8, "eip1559DenominatorCanyon": 8}
+
+
+def _check_optimism(config: dict[str, Any]) -> None:
+    op = config.get("optimism")
+    if op is None:
+        return
+    if not isinstance(op, dict):
+        raise GenesisError("genesis config: optimism must be an object")
+    for key, want in OPTIMISM_FEE_PARAMS.items():
+        if key in op and _quantity(op, key, where="genesis config optimism") != want:
+            raise GenesisError(
+                f"genesis config: optimism.{key} must be {want}: this node computes base fees as Ethereum does "
+                "(elasticity 2, denominator 8)"
+            )
 
 
 def _configure(vm: type[VirtualMachineAPI]) -> type[VirtualMachineAPI]:

@@ -25,6 +25,7 @@ from eth_utils import ValidationError
 MAX_TX_BYTES = 128 * 1024  # go-ethereum's txMaxSize: four 32 KiB slots
 REPLACE_BUMP_PERCENT = 10
 BLOB_TX_TYPE = 3
+DEPOSIT_TX_TYPE = 0x7E  # OP Stack deposits (rollup/deposits.py)
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
@@ -48,6 +49,9 @@ def decode_transaction(raw: bytes, builder) -> SignedTransactionAPI:
     """A signed transaction from its canonical encoding (legacy RLP list or typed envelope); PoolError if not."""
     if not raw:
         raise PoolError("typed transaction too short")
+    if raw[0] == DEPOSIT_TX_TYPE:
+        # Deposits come from L1 (the portal's logs, derived by the node), never from a user over RPC.
+        raise PoolError("transaction type not supported: deposit transactions cannot be sent, they come from L1")
     try:
         if raw[0] >= 0xC0:
             return builder.decode(raw)

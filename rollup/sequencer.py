@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from eth.abc import BlockAPI
+from eth.abc import BlockAPI, SignedTransactionAPI
 from eth.vm.forks.london import LondonVM
 
 from rollup.chain import DEFAULT_FEE_RECIPIENT, BuiltBlock, L2Chain
+from rollup.deposits import L1Origin
 from rollup.mempool import Mempool, Pending, PoolError, decode_transaction
 
 log = logging.getLogger("rollup.sequencer")
@@ -96,13 +97,22 @@ class Sequencer:
         # Strictly increasing even when blocks come faster than one a second (block time 0 under load).
         return max(int(self.clock()) + self.time_offset, head.timestamp + 1)
 
-    def seal(self, timestamp: int | None = None) -> BuiltBlock:
-        """Seal the next block from the pool (possibly empty)."""
+    def seal(
+        self,
+        timestamp: int | None = None,
+        *,
+        l1_origin: L1Origin | None = None,
+        deposits: Sequence[SignedTransactionAPI] = (),
+    ) -> BuiltBlock:
+        """Seal the next block from the pool (possibly empty). With an L1 origin the block opens with its L1-info
+        deposit and then `deposits` (the user deposits of that L1 block), before the pool's transactions."""
         base_fee = self.base_fee_next()
         ordered = [entry.tx for entry in self.pool.ordered(self._nonce_at_head(), base_fee)]
         if timestamp is None:
             timestamp = self.timestamp_for_next()
-        built = self.chain.build_block(ordered, timestamp=timestamp, fee_recipient=self.fee_recipient)
+        built = self.chain.build_block(
+            ordered, timestamp=timestamp, fee_recipient=self.fee_recipient, l1_origin=l1_origin, deposits=deposits
+        )
         self.next_timestamp = None
         for tx in built.block.transactions:
             self.pool.remove(tx.hash)

@@ -1,11 +1,11 @@
 """Generate rollup/genesis.json: the default genesis our L2 node ships (go-ethereum format, read by
 rollup/genesis.py's `Genesis.load`).
 
-Chain id 685686, every fork up to Prague active from block 0, a 30M gas limit, the OP Stack predeploys this node
-implements (contracts/rollup: L2ToL1MessagePasser at 0x4200..0016, L1Block at 0x4200..0015) with their runtime
-bytecode as solc compiles them, and the ten public development accounts of the "test ... junk" mnemonic with
-10,000 ETH each. The output depends only on this file and the two contracts' sources, so it is checked in and
-checked for staleness:
+Chain id 685686, every fork up to Prague active from block 0, a 30M gas limit, an `optimism` config object (the
+node then takes OP Stack deposit transactions), the OP Stack predeploys this node implements (contracts/rollup:
+L2ToL1MessagePasser at 0x4200..0016, L1Block at 0x4200..0015) with their runtime bytecode as solc compiles them, and
+the ten public development accounts of the "test ... junk" mnemonic with 10,000 ETH each. The output depends only on
+this file and the two contracts' sources, so it is checked in and checked for staleness:
 
     .venv/bin/python tools/gen_l2_genesis.py           # rewrite rollup/genesis.json
     .venv/bin/python tools/gen_l2_genesis.py --check   # exit 1 if rollup/genesis.json is stale
@@ -84,6 +84,12 @@ BLOB_SCHEDULE = {
 }
 
 
+# OP Stack genesis files carry an `optimism` object; with it rollup/genesis.py runs the chain with deposit
+# transactions (type 0x7E, rollup/deposits.py). The EIP-1559 parameters restate Ethereum's (elasticity 2,
+# denominator 8), which is what the node computes; OP's own chains use 6 and 50/250.
+OPTIMISM = {"eip1559Elasticity": 2, "eip1559Denominator": 8, "eip1559DenominatorCanyon": 8}
+
+
 def dev_accounts() -> list[str]:
     """The checksummed addresses of m/44'/60'/0'/0/i for i < DEV_ACCOUNTS."""
     from eth_account import Account
@@ -114,6 +120,7 @@ def genesis() -> dict[str, Any]:
     config["terminalTotalDifficulty"] = 0
     config |= {key: 0 for key in TIME_FORKS}
     config["blobSchedule"] = BLOB_SCHEDULE
+    config["optimism"] = OPTIMISM
     code = runtime_code()
     alloc: dict[str, Any] = {}
     for name, address in sorted(PREDEPLOYS.items(), key=lambda item: item[1]):

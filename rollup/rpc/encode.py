@@ -10,6 +10,8 @@ from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth_utils import to_checksum_address
 from eth_utils.address import to_normalized_address
 
+from rollup.deposits import DEPOSIT_RECEIPT_VERSION, DEPOSIT_TX_TYPE, deposit_fields, is_deposit
+
 
 def q(value: int) -> str:
     return hex(value)
@@ -90,6 +92,8 @@ def effective_gas_price(tx: SignedTransactionAPI, base_fee: int | None) -> int:
 
 def transaction(tx: SignedTransactionAPI, header: BlockHeaderAPI | None, index: int | None) -> dict[str, Any]:
     """A transaction object; `header` None for one still in the pool."""
+    if is_deposit(tx):
+        return deposit_transaction(tx, header, index)
     type_id = tx.type_id or 0
     base_fee = getattr(header, "base_fee_per_gas", None) if header is not None else None
     out: dict[str, Any] = {
@@ -142,6 +146,39 @@ def transaction(tx: SignedTransactionAPI, header: BlockHeaderAPI | None, index: 
     return out
 
 
+def deposit_transaction(tx: SignedTransactionAPI, header: BlockHeaderAPI | None, index: int | None) -> dict[str, Any]:
+    """A deposit (type 0x7e) as op-geth's RPCTransaction shows it: gas price and signature zero, no chain id,
+    yParity or access list; sourceHash, mint and (only when set) isSystemTx; the nonce its receipt records (the
+    sender's nonce before it ran) and depositReceiptVersion."""
+    fields = deposit_fields(tx)
+    nonce = getattr(tx, "deposit_nonce", None)
+    out: dict[str, Any] = {
+        "blockHash": d(header.hash) if header is not None else None,
+        "blockNumber": q(header.block_number) if header is not None else None,
+        "blockTimestamp": q(header.timestamp) if header is not None else None,
+        "from": addr(tx.sender),
+        "gas": q(tx.gas),
+        "gasPrice": q(0),
+        "hash": d(tx.hash),
+        "input": d(tx.data),
+        "nonce": q(nonce if nonce is not None else 0),
+        "to": addr(tx.to),
+        "transactionIndex": q(index) if index is not None else None,
+        "value": q(tx.value),
+        "type": q(DEPOSIT_TX_TYPE),
+        "v": q(0),
+        "r": q(0),
+        "s": q(0),
+        "sourceHash": d(fields.source_hash),
+        "mint": q(fields.mint),
+    }
+    if fields.is_system_tx:
+        out["isSystemTx"] = True
+    if nonce is not None:
+        out["depositReceiptVersion"] = q(DEPOSIT_RECEIPT_VERSION)
+    return out
+
+
 def receipt(
     receipt_: ReceiptAPI,
     tx: SignedTransactionAPI,
@@ -153,10 +190,12 @@ def receipt(
 ) -> dict[str, Any]:
     base_fee = getattr(header, "base_fee_per_gas", None)
     type_id = tx.type_id or 0
+    deposit_nonce = receipt_.deposit_nonce if is_deposit(tx) else None
+    nonce = tx.nonce if deposit_nonce is None else deposit_nonce
     out: dict[str, Any] = {
         "blockHash": d(header.hash),
         "blockNumber": q(header.block_number),
-        "contractAddress": addr(created_address(tx.sender, tx.nonce)) if not tx.to else None,
+        "contractAddress": addr(created_address(tx.sender, nonce)) if not tx.to else None,
         "cumulativeGasUsed": q(receipt_.gas_used),
         "effectiveGasPrice": q(effective_gas_price(tx, base_fee)),
         "from": addr(tx.sender),
@@ -172,6 +211,9 @@ def receipt(
     if len(receipt_.state_root) == 32:  # before Byzantium: the post-state root instead of a status
         out["root"] = d(receipt_.state_root)
         del out["status"]
+    if deposit_nonce is not None:  # op-geth's deposit receipt fields (Regolith, Canyon)
+        out["depositNonce"] = q(deposit_nonce)
+        out["depositReceiptVersion"] = q(receipt_.deposit_receipt_version)
     if type_id == 3 and blob_gas_price is not None:
         out["blobGasUsed"] = q(len(tx.blob_versioned_hashes) * 131072)
         out["blobGasPrice"] = q(blob_gas_price)

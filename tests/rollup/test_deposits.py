@@ -406,3 +406,46 @@ def test_a_chain_without_an_optimism_config_is_plain_ethereum():
                 "alloc": {},
             }
         )
+
+
+# A real portal event on Ape's test network (the L1 of the tests)
+
+
+@pytest.fixture
+def portal(project, deployer):
+    try:
+        contract_type = project.RollupPortal
+    except AttributeError:
+        pytest.skip("contracts/rollup/RollupPortal.sol is not in this checkout")
+    return deployer.deploy(contract_type, deployer.address, 0)  # the output oracle plays no part in deposits
+
+
+def test_a_portal_event_from_l1_becomes_the_l2_deposit(project, portal, seq, alice):
+    """An EOA's deposit and a contract's (aliased) deposit, emitted by the portal on Ape's chain, parsed from the
+    receipt's raw logs and executed on L2."""
+    word = (0xBEEF).to_bytes(32, "big")
+    contract = rlp_address(alice_l2 := bytes.fromhex(alice.address[2:]), 0)
+    create = portal.depositTransaction(
+        "0x" + "00" * 20, 0, 200_000, True, INIT, value=ETH, sender=alice
+    )  # an EOA deploys on L2
+    user = alice.deploy(project.ContractUser)
+    poke = user.execute(
+        portal, 0, portal.depositTransaction.encode_input(contract, 0, 100_000, False, word), sender=alice
+    )  # an L1 contract calls the L2 contract
+    deposits = []
+    for receipt in (create, poke):
+        (log,) = [entry for entry in receipt.logs if bytes(entry["topics"][0]) == D.TRANSACTION_DEPOSITED]
+        assert log["address"] == portal.address
+        deposits.append(D.deposit_from_log(log))
+    assert deposits[0].sender == alice_l2 and deposits[0].to == b"" and D.deposit_fields(deposits[0]).mint == ETH
+    alias = D.apply_l1_alias(bytes.fromhex(user.address[2:]))
+    assert deposits[1].sender == alias and deposits[1].to == contract and deposits[1].data == word
+    block = create.block
+    o = D.L1Origin(block.number, block.timestamp, block.base_fee, bytes(block.hash))
+    assert D.deposit_fields(deposits[0]).source_hash == D.source_hash_user_deposit(o.hash, create.logs[0]["logIndex"])
+    before = state(seq).get_balance(alice_l2)  # Ape's accounts are the L2's funded dev accounts too
+    built = seq.seal(l1_origin=o, deposits=deposits)
+    assert [r.state_root for r in built.receipts] == [b"\x01"] * 3
+    st = state(seq)
+    assert st.get_balance(alice_l2) == before + ETH and st.get_code(contract) == RUNTIME
+    assert st.get_storage(contract, 0) == 0xBEEF and st.get_storage(contract, 1) == int.from_bytes(alias, "big")

@@ -1,0 +1,244 @@
+"""The batcher as it runs: anvil as L1, an L2 node process, and `python -m rollup.batcher` posting to an inbox.
+
+Every L2 block's transactions end up in the inbox's calldata, in order and decodable; a batcher killed with SIGKILL
+at random moments and restarted neither loses a block nor posts one twice (the batches decoded from L1 equal the
+L2 chain, each block once, and no frame is on L1 twice); a rewound sequencer stops it with a clear error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from eth_hash.auto import keccak
+from node_support import KEYS, rpc, start_node, transfer, web3
+from web3 import Web3
+
+from offchain.chain.anvil import Anvil
+from rollup.batch import ChannelBank, batch_from_raw_block, calldata_gas, decode_calldata, encode_batches, l1_gas_for
+from rollup.batcher import Inbox, InboxContract, L2Source, measure_l1_gas, open_inbox, posted_frames
+
+ROOT = Path(__file__).resolve().parents[2]
+INBOX = "0xfF00000000000000000000000000000000685686"  # a plain address, as OP's batch inbox
+BATCHER_KEY = KEYS[8]  # funded on anvil too: the same mnemonic
+
+
+class BatcherProcess:
+    def __init__(self, l1: str, l2: str, datadir: Path, *extra: str) -> None:
+        cmd = [sys.executable, "-m", "rollup.batcher", "--l1-rpc", l1, "--l2-rpc", l2, "--inbox", INBOX,
+               "--datadir", str(datadir), "--poll-seconds", "0.1", *extra]  # fmt: skip
+        env = {**os.environ, "ROLLUP_BATCHER_KEY": BATCHER_KEY.key.hex()}
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, text=True, start_new_session=True)  # fmt: skip
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match | None:
+        """The first line from now matching `pattern`; None if the batcher exits first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(
+                    f"no line matching {pattern!r} in {timeout} s:\n" + "\n".join(self.seen)
+                ) from None
+            if line is None:
+                return None
+            self.seen.append(line)
+            if m := re.search(pattern, line):
+                return m
+
+    def wait_posted(self, number: int, timeout: float = 30.0) -> None:
+        """Until the batcher says its cursor (at start, or after a channel) is at `number` or beyond."""
+        cursor = max([int(m.group(1)) for line in self.seen if (m := re.search(r"cursor #(\d+)", line))] or [-1])
+        while cursor < number:
+            m = self.wait_for(r"cursor #(\d+)", timeout)
+            assert m is not None, "the batcher exited:\n" + "\n".join(self.seen)
+            cursor = int(m.group(1))
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@contextlib.contextmanager
+def chains(*node_args: str):
+    with Anvil.start() as anvil, start_node("--block-time", "0", *node_args) as node:
+        yield anvil.uri, node.url
+
+
+def send_transfers(url: str, count: int, start: int = 0) -> None:
+    w3 = web3(url)
+    for i in range(start, start + count):
+        key = KEYS[i % 4]
+        raw = transfer(w3, key, KEYS[9].address, 1 + i, data=b"\x00\x01" * (i % 7), gas=21_000 + 16 * 2 * 7)
+        w3.eth.send_raw_transaction(raw)
+
+
+def l1_batches(l1_url: str, bank: ChannelBank | None = None):
+    l1 = Web3(Web3.HTTPProvider(l1_url))
+    bank = bank or ChannelBank()
+    out = []
+    for l1_block, data in posted_frames(l1, Inbox(INBOX), BATCHER_KEY.address):
+        out += bank.add_calldata(data, l1_block)
+    return out
+
+
+def l2_batches(l2_url: str):
+    source = L2Source(l2_url)
+    return [block.batch for block in source.blocks(1, source.head())]
+
+
+def test_every_block_reaches_the_inbox_in_order(tmp_path):
+    with chains() as (l1, l2):
+        send_transfers(l2, 12)
+        batcher = BatcherProcess(l1, l2, tmp_path / "batcher")
+        try:
+            assert batcher.wait_for(r"posting to address 0x") is not None
+            batcher.wait_posted(12)
+            send_transfers(l2, 5, start=12)  # more while it runs
+            batcher.wait_posted(17)
+        finally:
+            batcher.stop()
+        assert batcher.proc.returncode == 0
+        posted = l1_batches(l1)
+        assert posted == l2_batches(l2) and len(posted) == 17
+        assert [len(b.transactions) for b in posted] == [1] * 17
+        assert any(re.search(r"channel 0x[0-9a-f]{32} blocks 1-12 \(12 transactions\)", line) for line in batcher.seen)
+        assert any(re.search(r"frame 1/1 of 0x[0-9a-f]{32} in L1 block \d+ tx 0x", line) for line in batcher.seen)
+        # Nothing more to do: a restart posts nothing and --once returns.
+        again = subprocess.run(
+            [sys.executable, "-m", "rollup.batcher", "--l1-rpc", l1, "--l2-rpc", l2, "--inbox", INBOX,
+             "--datadir", str(tmp_path / "batcher"), "--once"],
+            env={**os.environ, "ROLLUP_BATCHER_KEY": BATCHER_KEY.key.hex()}, capture_output=True, text=True,
+            timeout=60, cwd=ROOT,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert "cursor #17" in again.stdout and "channel" not in again.stdout
+        assert l1_batches(l1) == posted
+
+
+def test_sigkill_at_any_moment_loses_and_repeats_nothing(tmp_path):
+    """Small frames (many L1 transactions per channel, many moments to die in), L2 blocks arriving throughout, and
+    the batcher killed three times: the L1 data decodes to the L2 chain exactly once."""
+    rng = random.Random(int(os.environ.get("BATCHER_TEST_SEED", "13")))
+    with chains() as (l1, l2):
+        send_transfers(l2, 8)
+        sending = threading.Thread(target=send_transfers, args=(l2, 16, 8))
+        sending.start()
+        datadir = tmp_path / "batcher"
+        kills = 0
+        lines: list[str] = []
+        try:
+            for round_ in range(4):
+                batcher = BatcherProcess(l1, l2, datadir, "--max-frame-bytes", "200")
+                try:
+                    assert batcher.wait_for(r"posting to") is not None, "\n".join(batcher.seen)
+                    if round_ < 3:
+                        batcher.wait_for(r"frame \d+/\d+")
+                        time.sleep(rng.uniform(0.0, 0.3))
+                        batcher.kill()
+                        kills += 1
+                    else:
+                        sending.join()
+                        batcher.wait_posted(web3(l2).eth.block_number)
+                finally:
+                    batcher.stop()
+                    lines += batcher.seen
+        finally:
+            sending.join()
+        assert kills == 3
+        resumed = [line for line in lines if "was signed before" in line]
+        print(f"{len(resumed)} frames found signed after a restart")
+        bank = ChannelBank()
+        posted = l1_batches(l1, bank)
+        assert posted == l2_batches(l2) and len(posted) == 24
+        assert bank.dropped == [] and bank.open == {}  # no frame twice, no channel left unfinished
+        frames = [(f.channel_id, f.number) for _, d in posted_frames(Web3(Web3.HTTPProvider(l1)), Inbox(INBOX),
+                  BATCHER_KEY.address) for f in decode_calldata(d)]  # fmt: skip
+        assert len(frames) == len(set(frames)) > 10
+
+
+def test_a_rewound_sequencer_stops_the_batcher(tmp_path):
+    with chains("--dev") as (l1, l2):
+        send_transfers(l2, 4)
+        batcher = BatcherProcess(l1, l2, tmp_path / "batcher")
+        try:
+            batcher.wait_posted(4)
+            assert rpc(l2, "debug_setHead", ["0x2"])["result"] is None
+            send_transfers(l2, 3, start=20)  # blocks 3, 4, 5 again, with other transfers
+            assert batcher.wait_for(r"^Error: ") is not None
+            batcher.proc.wait(30)
+        finally:
+            batcher.stop()
+        assert batcher.proc.returncode == 1
+        text = "\n".join(batcher.seen)
+        assert re.search(
+            r"L2 block #4 is now (missing|0x[0-9a-f]{64}), but the batcher posted 0x[0-9a-f]{64}", text
+        ), text
+        assert "the sequencer rewound its chain" in text
+        # A second batcher on the same datadir is refused while one runs; a datadir of another chain too.
+        first = BatcherProcess(l1, l2, tmp_path / "other")
+        try:
+            assert first.wait_for("posting to") is not None
+            second = BatcherProcess(l1, l2, tmp_path / "other")
+            assert second.proc.wait(30) == 1
+            assert second.wait_for("in use by another batcher", 5) is not None
+        finally:
+            first.stop()
+
+
+def test_inbox_targets():
+    frames = b"\x00" + b"\xab" * 40
+    contract = InboxContract(INBOX)
+    data = contract.calldata(frames)
+    assert data[:4] == keccak(b"submit(bytes)")[:4] and contract.frames_of(data) == frames
+    assert len(data) == 4 + 32 + 32 + 64  # offset, length, the frames padded to 32-byte words
+    assert contract.frames_of(b"\x00" * 4 + data[4:]) is None and contract.frames_of(data[:40]) is None
+    assert Inbox(INBOX).calldata(frames) == frames == Inbox(INBOX).frames_of(frames)
+
+
+def test_measured_l1_gas_matches_the_estimate(capsys):
+    """Plain calldata transactions to the inbox address on anvil cost exactly calldata_gas (EIP-7623's floor)."""
+    from test_batch import transfers
+
+    with Anvil.start() as anvil:
+        l1 = Web3(Web3.HTTPProvider(anvil.uri))
+        inbox = open_inbox(l1, INBOX)
+        assert inbox.kind == "address"
+        lines = []
+        for n in (1, 10, 100):
+            raws = transfers(n)
+            for compress in (True, False):
+                datas = encode_batches([batch_from_raw_block(r) for r in raws], compress=compress)
+                used = measure_l1_gas(datas, l1, inbox, BATCHER_KEY)
+                assert used == [calldata_gas(d) for d in datas]
+                assert abs(sum(used) - l1_gas_for(raws, compress)) < 200 * len(datas)  # only the channel id differs
+                lines.append(f"{n:>3} transfers, {'zlib' if compress else 'plain'}: {sum(used) / n:8.0f} L1 gas/tx")
+        with capsys.disabled():
+            print("\nmeasured on anvil: " + "; ".join(lines))

@@ -2,9 +2,11 @@
 pragma solidity ^0.8.28;
 
 import {IVerdeTypes} from "../interfaces/IVerdeTypes.sol";
+import {KaryBisection} from "./KaryBisection.sol";
 
 /// @title Bisection
-/// @notice Range and clock math of the Verde dispute game, over a dispute held in storage.
+/// @notice Range and clock math of the Verde dispute game, over a dispute held in storage: KaryBisection's
+/// generic math (shared with the rollup's OutputDispute) applied to an IVerdeTypes.Dispute.
 ///
 /// The range `(lo, hi]` always satisfies: both parties agree on the commitment at `lo` (`agreedRoot`) and
 /// disagree at `hi` (`challengerRoot != defenderRoot`). A round of a k-ary narrowing is the defender's values at
@@ -22,8 +24,7 @@ library Bisection {
     /// @param _k The arity (2..32).
     /// @return count_ The number of points.
     function pointCount(IVerdeTypes.Dispute storage _d, uint256 _k) internal view returns (uint256 count_) {
-        uint256 n = _d.hi - _d.lo;
-        count_ = n - 1 < _k - 1 ? n - 1 : _k - 1;
+        count_ = KaryBisection.pointCount(_d.hi - _d.lo, _k);
     }
 
     /// @notice The positions of the next round: `count = pointCount(k)` points
@@ -32,11 +33,7 @@ library Bisection {
     /// @param _k The arity (2..32).
     /// @return pos_ The positions.
     function positions(IVerdeTypes.Dispute storage _d, uint256 _k) internal view returns (uint64[] memory pos_) {
-        uint256 count = pointCount(_d, _k);
-        pos_ = new uint64[](count);
-        for (uint256 j; j < count; ++j) {
-            pos_[j] = _point(_d.lo, _d.hi - _d.lo, count, j);
-        }
+        pos_ = KaryBisection.positions(_d.lo, _d.hi, _k);
     }
 
     /// @notice Narrow the range to the first point `_j` where the two parties' values differ (`_j` is the
@@ -57,23 +54,14 @@ library Bisection {
         uint256 lo = _d.lo;
         uint256 n = _d.hi - lo;
         if (_j > 0) {
-            _d.lo = _point(lo, n, _count, _j - 1);
+            _d.lo = KaryBisection.point(lo, n, _count, _j - 1);
             _d.agreedRoot = _challenger[_j - 1];
         }
         if (_j < _count) {
             // INVARIANT: the roots at the new `hi` differ, because the two values at point `_j` do.
-            _d.hi = _point(lo, n, _count, _j);
+            _d.hi = KaryBisection.point(lo, n, _count, _j);
             _d.challengerRoot = _challenger[_j];
             _d.defenderRoot = _defender;
-        }
-    }
-
-    /// @dev Point `_j` of `_count` over a range of `_n` from `_lo`: `lo + n (j + 1) / (count + 1)`.
-    function _point(uint256 _lo, uint256 _n, uint256 _count, uint256 _j) private pure returns (uint64) {
-        // SAFETY: n < 2^64 and j + 1 <= count <= 31, so nothing overflows; the points increase strictly because
-        // n >= count + 1, and lie in (lo, lo + n) because 1 <= n (j + 1) / (count + 1) < n.
-        unchecked {
-            return uint64(_lo + (_n * (_j + 1)) / (_count + 1));
         }
     }
 
@@ -93,19 +81,18 @@ library Bisection {
         IVerdeTypes.Party turn = _d.turn;
         if (turn == IVerdeTypes.Party.None) return 0;
         uint64 left = turn == IVerdeTypes.Party.Challenger ? _d.challengerClock : _d.defenderClock;
-        deadline_ = _d.turnStartedAt + left;
+        deadline_ = KaryBisection.deadline(_d.turnStartedAt, left);
     }
 
     /// @notice Charge the side to move for the time since its turn started and restart the turn now.
     /// The caller checked that the deadline has not passed.
     /// @param _d The dispute.
     function charge(IVerdeTypes.Dispute storage _d) internal {
-        // SAFETY: now <= deadline = turnStartedAt + clock (checked by the caller), so neither subtraction
-        // underflows.
-        unchecked {
-            uint64 spent = uint64(block.timestamp) - _d.turnStartedAt;
-            if (_d.turn == IVerdeTypes.Party.Challenger) _d.challengerClock -= spent;
-            else _d.defenderClock -= spent;
+        uint64 started = _d.turnStartedAt;
+        if (_d.turn == IVerdeTypes.Party.Challenger) {
+            _d.challengerClock = KaryBisection.spend(started, _d.challengerClock);
+        } else {
+            _d.defenderClock = KaryBisection.spend(started, _d.defenderClock);
         }
         _d.turnStartedAt = uint64(block.timestamp);
     }

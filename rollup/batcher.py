@@ -43,7 +43,7 @@ from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_hash.auto import keccak
 from web3 import Web3
-from web3.exceptions import TransactionNotFound, Web3RPCError
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
 from rollup.batch import (
     DEFAULT_MAX_TX_BYTES,
@@ -73,6 +73,7 @@ INBOX_ABI: list[dict[str, Any]] = [
         {"name": "dataHash", "type": "bytes32", "indexed": False},
         {"name": "length", "type": "uint256", "indexed": False}]},
 ]  # fmt: skip
+UNAUTHORIZED = "0x" + keccak(b"AccessControlUnauthorizedAccount(address,bytes32)")[:4].hex()  # OpenZeppelin's
 KEY_VARIABLE = "ROLLUP_BATCHER_KEY"
 DEFAULT_MAX_CHANNEL_BYTES = 1_000_000
 BLOCKS_PER_REQUEST = 100  # raw blocks fetched in one JSON-RPC batch (3 requests each; the node takes 1,000)
@@ -142,21 +143,33 @@ def open_inbox(l1: Web3, address: str, kind: str = "auto") -> Inbox:
     return InboxContract(address) if kind == "contract" else Inbox(address)
 
 
-def posted_frames(l1: Web3, inbox: Inbox, batcher: str, first: int = 0, last: int | None = None):
-    """(L1 block, frames data) of every successful transaction from `batcher` to the inbox in L1 blocks
-    first..last, in chain order: what a verifier reads (OP authenticates batcher transactions by sender)."""
+def posted_frames(l1: Web3, inbox: Inbox, batcher: str | None = None, first: int = 0, last: int | None = None):
+    """(L1 block, frames data) of every successful batcher transaction to the inbox in L1 blocks first..last, in
+    chain order: what a verifier reads. For the contract, its BatchSubmitted events (from `batcher` only, if
+    given) name them, and the frames are each event's transaction's `submit` argument (checked against the
+    event's hash); for a plain address, every transaction to it from `batcher` (OP authenticates by sender)."""
     last = l1.eth.block_number if last is None else last
     out: list[tuple[int, bytes]] = []
+    if isinstance(inbox, InboxContract):
+        topics: list[Any] = ["0x" + BATCH_SUBMITTED_TOPIC.hex()]
+        if batcher is not None:
+            topics.append("0x" + bytes(12).hex() + Web3.to_checksum_address(batcher)[2:].lower())
+        logs = l1.eth.get_logs({"address": inbox.address, "topics": topics, "fromBlock": first, "toBlock": last})
+        for event in logs:
+            tx = l1.eth.get_transaction(event["transactionHash"])
+            frames = inbox.frames_of(bytes(tx["input"])) if tx.get("to") == inbox.address else None
+            if frames is not None and keccak(frames) == bytes(event["data"])[:32]:
+                out.append((event["blockNumber"], frames))
+        return out
     for number in range(first, last + 1):
         block = l1.eth.get_block(number, full_transactions=True)
         for tx in block.transactions:
-            if tx.get("to") != inbox.address or tx["from"] != Web3.to_checksum_address(batcher):
+            if tx.get("to") != inbox.address:
                 continue
-            if l1.eth.get_transaction_receipt(tx["hash"]).status != 1:
+            if batcher is not None and tx["from"] != Web3.to_checksum_address(batcher):
                 continue
-            frames = inbox.frames_of(bytes(tx["input"]))
-            if frames is not None:
-                out.append((number, frames))
+            if l1.eth.get_transaction_receipt(tx["hash"]).status == 1:
+                out.append((number, inbox.frames_of(bytes(tx["input"]))))
     return out
 
 
@@ -241,7 +254,13 @@ class L1Sender:
         return 2 * base + tip, tip
 
     def sign(self, to: str, data: bytes, nonce: int, max_fee: int, tip: int) -> tuple[bytes, bytes]:
-        gas = self.l1.eth.estimate_gas({"from": self.address, "to": to, "data": data})
+        try:
+            gas = self.l1.eth.estimate_gas({"from": self.address, "to": to, "data": data})
+        except ContractLogicError as err:
+            reason = str(err)
+            if (err.data or "").startswith(UNAUTHORIZED):
+                reason = f"AccessControlUnauthorizedAccount: {self.address} does not hold BATCHER_ROLE"
+            raise BatcherError(f"the inbox {to} refuses the batcher's transaction: {reason}") from None
         tx = {
             "type": 2,
             "chainId": self.chain_id,

@@ -19,13 +19,23 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from eth_hash.auto import keccak
 from node_support import KEYS, rpc, start_node, transfer, web3
 from web3 import Web3
 
 from offchain.chain.anvil import Anvil
 from rollup.batch import ChannelBank, batch_from_raw_block, calldata_gas, decode_calldata, encode_batches, l1_gas_for
-from rollup.batcher import Inbox, InboxContract, L2Source, measure_l1_gas, open_inbox, posted_frames
+from rollup.batcher import (
+    Batcher,
+    BatcherError,
+    Inbox,
+    InboxContract,
+    L2Source,
+    measure_l1_gas,
+    open_inbox,
+    posted_frames,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 INBOX = "0xfF00000000000000000000000000000000685686"  # a plain address, as OP's batch inbox
@@ -202,6 +212,10 @@ def test_a_rewound_sequencer_stops_the_batcher(tmp_path):
             r"L2 block #4 is now (missing|0x[0-9a-f]{64}), but the batcher posted 0x[0-9a-f]{64}", text
         ), text
         assert "the sequencer rewound its chain" in text
+        # The datadir belongs to this chain, inbox and key: another inbox is refused.
+        with pytest.raises(BatcherError, match="holds the batches of inbox 0xfF0+685686, not 0x0+dEaD"):
+            Batcher(Web3(Web3.HTTPProvider(l1)), L2Source(l2), Inbox("0x" + "0" * 36 + "dEaD"), BATCHER_KEY,
+                    tmp_path / "batcher")  # fmt: skip
         # A second batcher on the same datadir is refused while one runs; a datadir of another chain too.
         first = BatcherProcess(l1, l2, tmp_path / "other")
         try:

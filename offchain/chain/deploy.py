@@ -1,9 +1,12 @@
 """Deploy the contract set to any network Ape reaches, and remember it per network.
 
-`ape run deploy` calls `deploy_all`. Addresses go to `deployments/<ecosystem>-<network>-<provider>.json`
-in the working directory (or `$VERDE_DEPLOYMENTS_DIR`), with the chain id and genesis hash; a later run on
-the same chain reuses every contract whose code is still there and whose `version()` matches, and deploys
-only what is missing. A fresh chain (another genesis hash, or the code gone) gets a fresh set.
+`ape run deploy` calls `deploy_all`; `ape run deploy --rollup` calls `deploy_rollup`, which deploys the rollup's
+L1 contracts (L2OutputOracle, RollupPortal, BatchInbox: docs/rollup.md, "Settlement on L1: contracts") instead.
+Addresses go to `deployments/<ecosystem>-<network>-<provider>.json` in the working directory (or
+`$VERDE_DEPLOYMENTS_DIR`), with the chain id and genesis hash; both sets can live in one record, and deploying one
+keeps the other's entries. A later run on the same chain reuses every contract whose code is still there and whose
+`version()` matches, and deploys only what is missing. A fresh chain (another genesis hash, or the code gone) gets a
+fresh set.
 """
 
 from __future__ import annotations
@@ -32,6 +35,22 @@ class DeployConfig:
     verde_bond_wei: int = 10**16  # the bond a challenger posts to open a dispute (a defender posts none)
     verde_clock_s: int = 3_600  # each dispute party's chess clock
     verde_reward_bps: int = 5_000  # share of a losing solver's stake that goes to the winner
+
+
+@dataclass(frozen=True)
+class RollupConfig:
+    """Constructor settings of the rollup's L1 contracts (defaults: a short demo on rollup/genesis.json's L2)."""
+
+    submission_interval: int = 10  # L2 blocks between two outputs
+    l2_block_time: int = 1  # the least seconds between two L2 block timestamps (our sequencer's spacing)
+    starting_block_number: int = 0  # the L2 block outputs count from: rollup/genesis.json's genesis
+    starting_timestamp: int = 0  # that block's L2 timestamp (rollup/genesis.json: 0)
+    finalization_period_s: int = 60  # seconds before an undisputed output is final (OP mainnet: 7 days)
+    proof_maturity_delay_s: int = 30  # seconds between proving a withdrawal and finalizing it
+    proposer_bond_wei: int = 10**16  # the bond posted with every output
+
+
+ROLLUP_NAMES = ("L2OutputOracle", "RollupPortal", "BatchInbox")
 
 
 @dataclass
@@ -107,48 +126,153 @@ def deploy_all(deployer: Any, *, config: DeployConfig = DeployConfig(), fresh: b
     config
         Constructor settings.
     fresh
-        Ignore any recorded deployment and deploy everything anew.
+        Ignore any recorded deployment of this set and deploy it anew.
 
     Returns
     -------
     Deployment
         The contract instances and which of them were reused or deployed.
     """
-    from ape import chain, project
+    from ape import chain
 
     path = deployments_file()
-    record = {} if fresh else _load_record(path, chain)
-    recorded = record.get("config")
+    record = _load_record(path, chain)
+    _check_settings(path, None if fresh else record.get("config"), config)
+    admin = config.admin or deployer.address
+    known = {} if fresh else record.get("contracts", {})
+    out = _deploy_set(deployer, _constructors(config, admin), known, chained=False)
+    _grant_dispute_role(out, deployer)
+    _write_record(path, _merged_record(record, chain, "config", config, out))
+    return out
+
+
+def deploy_rollup(
+    deployer: Any,
+    *,
+    config: RollupConfig = RollupConfig(),  # noqa: B008
+    proposers: tuple[str, ...] = (),
+    batchers: tuple[str, ...] = (),
+    fresh: bool = False,
+) -> Deployment:
+    """Deploy (or reuse) the rollup's L1 contracts, grant their roles, and record them in the network's deployments
+    file beside whatever else is recorded there.
+
+    The deployer holds DEFAULT_ADMIN_ROLE of the oracle and the inbox. DISPUTE_ROLE of the oracle is left to the
+    output dispute game, granted when that is deployed.
+
+    Parameters
+    ----------
+    deployer
+        The Ape account that pays for and sends the deployments.
+    config
+        Constructor settings.
+    proposers
+        Addresses given the oracle's PROPOSER_ROLE; the deployer when empty.
+    batchers
+        Addresses given the inbox's BATCHER_ROLE; the deployer when empty.
+    fresh
+        Ignore any recorded deployment of the rollup set and deploy it anew.
+
+    Returns
+    -------
+    Deployment
+        The three contracts and which of them were reused or deployed.
+    """
+    from ape import chain
+
+    path = deployments_file()
+    record = _load_record(path, chain)
+    _check_settings(path, None if fresh else record.get("rollup_config"), config)
+    known = {} if fresh else record.get("contracts", {})
+    constructors = _rollup_constructors(config, deployer.address)
+    # chained: a new oracle needs a new portal (its oracle is immutable); the inbox is independent but cheap.
+    out = _deploy_set(deployer, constructors, known, chained=True)
+    oracle, inbox = out.contracts["L2OutputOracle"], out.contracts["BatchInbox"]
+    _grant(oracle, oracle.PROPOSER_ROLE(), proposers or (deployer.address,), deployer)
+    _grant(inbox, inbox.BATCHER_ROLE(), batchers or (deployer.address,), deployer)
+    _write_record(path, _merged_record(record, chain, "rollup_config", config, out))
+    return out
+
+
+def _rollup_constructors(config: RollupConfig, admin: str) -> list[tuple[str, Callable[[dict[str, Any]], list[Any]]]]:
+    return [
+        (
+            "L2OutputOracle",
+            lambda done: [
+                config.submission_interval,
+                config.l2_block_time,
+                config.starting_block_number,
+                config.starting_timestamp,
+                config.finalization_period_s,
+                config.proposer_bond_wei,
+                admin,
+            ],
+        ),
+        ("RollupPortal", lambda done: [done["L2OutputOracle"].address, config.proof_maturity_delay_s]),
+        ("BatchInbox", lambda done: [admin]),
+    ]
+
+
+def _check_settings(path: Path, recorded: dict[str, Any] | None, config: Any) -> None:
+    """Refuse to reuse contracts recorded with other constructor settings: recording these would describe what is
+    not on chain."""
     wanted = json.loads(json.dumps(asdict(config)))
     if recorded is not None and recorded != wanted:
-        # Reusing contracts built with other settings while recording these would describe what is not on chain.
         changed = ", ".join(f"{k} {recorded.get(k)} -> {v}" for k, v in wanted.items() if recorded.get(k) != v)
         raise DeployError(f"the deployment recorded for this chain in {path} was made with other settings "
                           f"({changed}): deploy a new set with --fresh, or drop the changed options")  # fmt: skip
-    admin = config.admin or deployer.address
+
+
+def _deploy_set(
+    deployer: Any,
+    constructors: list[tuple[str, Callable[[dict[str, Any]], list[Any]]]],
+    known: dict[str, Any],
+    *,
+    chained: bool,
+) -> Deployment:
+    """Reuse each recorded contract that is still there, deploy the others; with `chained`, every contract after
+    one deployed anew is deployed anew too (it may point at the earlier ones)."""
+    from ape import chain, project
+
     out = Deployment()
-    for name, args in _constructors(config, admin):
+    for name, args in constructors:
         contract_type = getattr(project, name)
-        known = record.get("contracts", {}).get(name)
-        instance = _reusable(contract_type, known, chain)
+        instance = None if (chained and out.deployed) else _reusable(contract_type, known.get(name), chain)
         if instance is not None:
             out.reused.append(name)
         else:
             instance = deployer.deploy(contract_type, *args(out.contracts))
             out.deployed.append(name)
         out.contracts[name] = instance
-    _grant_dispute_role(out, deployer)
+    return out
 
-    record = {
+
+def _merged_record(record: dict[str, Any], chain: Any, key: str, config: Any, out: Deployment) -> dict[str, Any]:
+    """The record with this set's settings and contracts, keeping the other set's entries that are still on chain
+    (a recorded contract that is gone would make `load_deployment` refuse the whole record)."""
+    from ape import project
+
+    contracts = {
+        name: known
+        for name, known in record.get("contracts", {}).items()
+        if name not in out.contracts and _reusable(getattr(project, name), known, chain) is not None
+    }
+    contracts.update({name: {"address": c.address, "version": c.version()} for name, c in out.contracts.items()})
+    merged = {k: v for k, v in record.items() if k not in ("chain_id", "genesis", "contracts", key)}
+    return {
         "chain_id": chain.chain_id,
         "genesis": chain.blocks[0].hash.hex(),
-        "config": asdict(config),
-        "contracts": {
-            name: {"address": c.address, "version": c.version()} for name, c in out.contracts.items()
-        },
+        key: asdict(config),
+        **merged,
+        "contracts": contracts,
     }
-    _write_record(path, record)
-    return out
+
+
+def _grant(contract: Any, role: bytes, accounts: tuple[str, ...], deployer: Any) -> None:
+    """Grant `role` to each of `accounts` that lacks it (the deployer is the contract's admin)."""
+    for account in accounts:
+        if not contract.hasRole(role, account):
+            contract.grantRole(role, account, sender=deployer)
 
 
 def _grant_dispute_role(out: Deployment, deployer: Any) -> None:

@@ -1,0 +1,42 @@
+"""Fixtures for the rollup's L1 contracts: L2OutputOracle, RollupPortal and BatchInbox, deployed per test (Ape
+restores the chain after each; module-scoped deployments would break that isolation here).
+
+Roles: `deployer` is governance (DEFAULT_ADMIN_ROLE), `alice` and `bob` propose outputs (PROPOSER_ROLE), `referee`
+stands in for the output dispute game (DISPUTE_ROLE), `carol` posts batches (BATCHER_ROLE), `eve` is an outsider.
+
+Run: `.venv/bin/ape test tests/rollup/l1 -q -p no:cacheprovider`
+"""
+
+from __future__ import annotations
+
+import pytest
+
+SUBMISSION_INTERVAL = 1  # L2 blocks between outputs: every block can be proposed, as the tests' L2 makes one
+L2_BLOCK_TIME = 1  # the least spacing of our L2's block timestamps
+FINALIZATION_PERIOD = 600  # seconds before an undisputed output is final
+PROOF_MATURITY_DELAY = 300  # seconds between proving and finalizing a withdrawal
+BOND = 10**16  # wei per output
+
+
+@pytest.fixture
+def oracle(project, deployer, alice, bob, referee):
+    """The output oracle counting from L2 genesis (block 0, timestamp 0 in rollup/genesis.json)."""
+    oracle = deployer.deploy(
+        project.L2OutputOracle, SUBMISSION_INTERVAL, L2_BLOCK_TIME, 0, 0, FINALIZATION_PERIOD, BOND, deployer
+    )
+    for proposer in (alice, bob):
+        oracle.grantRole(oracle.PROPOSER_ROLE(), proposer, sender=deployer)
+    oracle.grantRole(oracle.DISPUTE_ROLE(), referee, sender=deployer)
+    return oracle
+
+
+@pytest.fixture
+def portal(project, deployer, oracle):
+    return deployer.deploy(project.RollupPortal, oracle, PROOF_MATURITY_DELAY)
+
+
+@pytest.fixture
+def inbox(project, deployer, carol):
+    inbox = deployer.deploy(project.BatchInbox, deployer)
+    inbox.grantRole(inbox.BATCHER_ROLE(), carol, sender=deployer)
+    return inbox

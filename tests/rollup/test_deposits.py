@@ -16,6 +16,7 @@ from node_support import conformance_api
 
 import rollup.rpc.server  # noqa: F401  (registers every method)
 from rollup import deposits as D
+from rollup import derive
 from rollup.chain import BlockRefused
 from rollup.genesis import Genesis, GenesisError
 from rollup.node import DEFAULT_GENESIS, open_node
@@ -449,3 +450,74 @@ def test_a_portal_event_from_l1_becomes_the_l2_deposit(project, portal, seq, ali
     st = state(seq)
     assert st.get_balance(alice_l2) == before + ETH and st.get_code(contract) == RUNTIME
     assert st.get_storage(contract, 0) == 0xBEEF and st.get_storage(contract, 1) == int.from_bytes(alias, "big")
+
+
+# Derivation: deposits from the portal's logs, the sequencing window
+
+
+def test_the_sequencer_takes_each_l1_blocks_deposits_and_a_verifier_agrees(chain, portal, seq, alice, bob):
+    start = chain.blocks.head.number
+    l1 = derive.L1Deposits(chain.provider.web3, portal.address, start=start)
+    first = portal.depositTransaction(BOB, ETH, 50_000, False, b"", value=ETH, sender=alice)
+    chain.mine(2)
+    second = portal.depositTransaction(BOB, 2 * ETH, 50_000, False, b"", value=2 * ETH, sender=bob)
+    later = chain.blocks.head.timestamp + 100  # L2 time past every L1 block: the origin advances every block
+    while derive.chain_origin(seq.chain) is None or derive.chain_origin(seq.chain).number < l1.head_number():
+        origin, deposits = derive.next_origin(seq.chain, l1, later)
+        seq.seal(later, l1_origin=origin, deposits=deposits)
+        later += 1
+    assert state(seq).get_balance(BOB) == 3 * ETH
+    numbers: dict[int, int] = {}  # L1 block -> first L2 block of its epoch
+    for n in range(1, seq.chain.head.block_number + 1):
+        numbers.setdefault(derive.chain_origin(seq.chain, seq.chain.header(n)).number, n)
+    for receipt in (first, second):  # each deposit in the first L2 block of its L1 block's epoch
+        block = seq.chain.block(seq.chain.header(numbers[receipt.block_number]))
+        assert [D.is_deposit(tx) for tx in block.transactions] == [True, True]
+    for number in range(1, seq.chain.head.block_number + 1):
+        derive.check_block(seq.chain, seq.chain.header(number), l1)
+    # The L2 stays on an L1 block until L2 time reaches the next one's.
+    seq.seal(later, l1_origin=derive.next_origin(seq.chain, l1, later)[0])
+    chain.mine(1)
+    assert derive.next_origin(seq.chain, l1, chain.blocks.head.timestamp - 1)[1] == []
+
+
+def test_a_verifier_refuses_invented_or_missing_deposits(chain, portal, seq, alice):
+    l1 = derive.L1Deposits(chain.provider.web3, portal.address, start=chain.blocks.head.number)
+    portal.depositTransaction(BOB, 0, 50_000, False, b"", value=ETH, sender=alice)
+    later = chain.blocks.head.timestamp + 100
+    other = open_node(DEFAULT_GENESIS, None, block_time=60, producing=True)
+    for node in (seq, other):
+        origin, deposits = derive.next_origin(node.chain, l1, later)
+        node.seal(later, l1_origin=origin, deposits=deposits)  # l1.start: no deposits there
+        origin, deposits = derive.next_origin(node.chain, l1, later + 1)
+        assert len(deposits) == 1
+    invented = user_deposit(origin, 9, from_=ALICE, to=BOB, mint=100 * ETH)
+    seq.seal(later + 1, l1_origin=origin, deposits=[invented])  # mints what L1 never locked
+    other.seal(later + 1, l1_origin=origin)  # leaves the deposit out
+    for node in (seq, other):
+        with pytest.raises(derive.DerivationError, match="are not L1's"):
+            derive.check_block(node.chain, node.chain.head, l1)
+
+
+def test_an_epoch_whose_window_closed_is_forced_in(chain, portal, seq, alice):
+    rules = derive.SequencingRules(window=4)
+    l1 = derive.L1Deposits(chain.provider.web3, portal.address, start=chain.blocks.head.number)
+    later = chain.blocks.head.timestamp + 1000
+    origin, _ = derive.next_origin(seq.chain, l1, later)
+    seq.seal(later, l1_origin=origin)
+    receipt = portal.depositTransaction(BOB, ETH, 50_000, False, b"", value=ETH, sender=alice)
+    # A censoring sequencer keeps building on its old origin while L1 moves on.
+    for _ in range(3):
+        later += 1
+        seq.seal(later, l1_origin=origin)
+    chain.mine(rules.window - 1)
+    assert derive.overdue_epoch(seq.chain, l1, rules) is None  # the window is still open
+    chain.mine(1)
+    assert derive.overdue_epoch(seq.chain, l1, rules) == receipt.block_number
+    forced, deposits = derive.forced_origin(seq.chain, l1, rules)
+    assert forced.number == receipt.block_number and len(deposits) == 1
+    later += 1
+    built = seq.chain.build_block([], timestamp=later, l1_origin=forced, deposits=deposits)
+    assert state(seq).get_balance(BOB) == ETH and len(built.block.transactions) == 2
+    derive.check_block(seq.chain, seq.chain.head, l1)
+    assert derive.overdue_epoch(seq.chain, l1, rules) is None

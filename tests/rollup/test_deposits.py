@@ -238,6 +238,14 @@ def l1block(seq) -> tuple:
     return tuple(out)
 
 
+def test_deposits_that_do_not_fit_the_block_refuse_it_whole(seq):
+    o = origin()
+    huge = user_deposit(o, 0, from_=ALICE, to=BOB, mint=ETH, gas=seq.chain.head.gas_limit)  # after the L1-info one
+    with pytest.raises(BlockRefused, match="cannot be included"):
+        seq.seal(l1_origin=o, deposits=[huge])
+    assert seq.chain.head.block_number == 0 and state(seq).get_balance(ALICE) == 0
+
+
 def test_a_replica_re_executing_the_blocks_reaches_the_same_state(seq):
     o = origin()
     seq.seal(l1_origin=o, deposits=[user_deposit(o, 0, from_=ALICE, to=BOB, mint=ETH, value=ETH // 2)])

@@ -25,7 +25,15 @@ from node_support import KEYS, rpc, start_node, transfer, web3
 from web3 import Web3
 
 from offchain.chain.anvil import Anvil
-from rollup.batch import ChannelBank, batch_from_raw_block, calldata_gas, decode_calldata, encode_batches, l1_gas_for
+from rollup.batch import (
+    ChannelBank,
+    batch_from_raw_block,
+    calldata_gas,
+    decode_calldata,
+    encode_batches,
+    l1_gas_for,
+    read_batches,
+)
 from rollup.batcher import (
     Batcher,
     BatcherError,
@@ -39,12 +47,13 @@ from rollup.batcher import (
 
 ROOT = Path(__file__).resolve().parents[2]
 INBOX = "0xfF00000000000000000000000000000000685686"  # a plain address, as OP's batch inbox
+OTHER_INBOX = "0xfF00000000000000000000000000000000685687"  # another test's, on the same L1
 BATCHER_KEY = KEYS[8]  # funded on anvil too: the same mnemonic
 
 
 class BatcherProcess:
-    def __init__(self, l1: str, l2: str, datadir: Path, *extra: str) -> None:
-        cmd = [sys.executable, "-m", "rollup.batcher", "--l1-rpc", l1, "--l2-rpc", l2, "--inbox", INBOX,
+    def __init__(self, l1: str, l2: str, datadir: Path, *extra: str, inbox: str = INBOX) -> None:
+        cmd = [sys.executable, "-m", "rollup.batcher", "--l1-rpc", l1, "--l2-rpc", l2, "--inbox", inbox,
                "--datadir", str(datadir), "--poll-seconds", "0.1", *extra]  # fmt: skip
         env = {**os.environ, "ROLLUP_BATCHER_KEY": BATCHER_KEY.key.hex()}
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -102,6 +111,13 @@ def chains(*node_args: str):
         yield anvil.uri, node.url
 
 
+@pytest.fixture(scope="module")
+def shared():
+    """An anvil L1 and an L2 node for the tests that only add blocks (each posts to its own inbox)."""
+    with chains() as urls:
+        yield urls
+
+
 def send_transfers(url: str, count: int, start: int = 0) -> None:
     w3 = web3(url)
     for i in range(start, start + count):
@@ -110,11 +126,11 @@ def send_transfers(url: str, count: int, start: int = 0) -> None:
         w3.eth.send_raw_transaction(raw)
 
 
-def l1_batches(l1_url: str, bank: ChannelBank | None = None):
+def l1_batches(l1_url: str, bank: ChannelBank | None = None, inbox: str = INBOX):
     l1 = Web3(Web3.HTTPProvider(l1_url))
     bank = bank or ChannelBank()
     out = []
-    for l1_block, data in posted_frames(l1, Inbox(INBOX), BATCHER_KEY.address):
+    for l1_block, data in posted_frames(l1, Inbox(inbox), BATCHER_KEY.address):
         out += bank.add_calldata(data, l1_block)
     return out
 
@@ -124,74 +140,76 @@ def l2_batches(l2_url: str):
     return [block.batch for block in source.blocks(1, source.head())]
 
 
-def test_every_block_reaches_the_inbox_in_order(tmp_path):
-    with chains() as (l1, l2):
-        send_transfers(l2, 12)
-        batcher = BatcherProcess(l1, l2, tmp_path / "batcher")
-        try:
-            assert batcher.wait_for(r"posting to address 0x") is not None
-            batcher.wait_posted(12)
-            send_transfers(l2, 5, start=12)  # more while it runs
-            batcher.wait_posted(17)
-        finally:
-            batcher.stop()
-        assert batcher.proc.returncode == 0
-        posted = l1_batches(l1)
-        assert posted == l2_batches(l2) and len(posted) == 17
-        assert [len(b.transactions) for b in posted] == [1] * 17
-        assert any(re.search(r"channel 0x[0-9a-f]{32} blocks 1-12 \(12 transactions\)", line) for line in batcher.seen)
-        assert any(re.search(r"frame 1/1 of 0x[0-9a-f]{32} in L1 block \d+ tx 0x", line) for line in batcher.seen)
-        # Nothing more to do: a restart posts nothing and --once returns.
-        again = subprocess.run(
-            [sys.executable, "-m", "rollup.batcher", "--l1-rpc", l1, "--l2-rpc", l2, "--inbox", INBOX,
-             "--datadir", str(tmp_path / "batcher"), "--once"],
-            env={**os.environ, "ROLLUP_BATCHER_KEY": BATCHER_KEY.key.hex()}, capture_output=True, text=True,
-            timeout=60, cwd=ROOT,
-        )  # fmt: skip
-        assert again.returncode == 0, again.stderr
-        assert "cursor #17" in again.stdout and "channel" not in again.stdout
-        assert l1_batches(l1) == posted
+def test_every_block_reaches_the_inbox_in_order(tmp_path, shared):
+    l1, l2 = shared
+    start = web3(l2).eth.block_number
+    send_transfers(l2, 12)
+    batcher = BatcherProcess(l1, l2, tmp_path / "batcher")
+    try:
+        assert batcher.wait_for(r"posting to address 0x") is not None
+        batcher.wait_posted(start + 12)
+        send_transfers(l2, 5, start=12)  # more while it runs
+        batcher.wait_posted(start + 17)
+    finally:
+        batcher.stop()
+    assert batcher.proc.returncode == 0
+    posted = l1_batches(l1)
+    assert posted == l2_batches(l2) and len(posted) == start + 17
+    assert [len(b.transactions) for b in posted[start:]] == [1] * 17
+    channel = rf"channel 0x[0-9a-f]{{32}} blocks 1-{start + 12} \({start + 12} transactions\)"
+    assert any(re.search(channel, line) for line in batcher.seen), batcher.seen
+    assert any(re.search(r"frame 1/1 of 0x[0-9a-f]{32} in L1 block \d+ tx 0x", line) for line in batcher.seen)
+    # Nothing more to do: a restart posts nothing and --once returns.
+    again = subprocess.run(
+        [sys.executable, "-m", "rollup.batcher", "--l1-rpc", l1, "--l2-rpc", l2, "--inbox", INBOX,
+         "--datadir", str(tmp_path / "batcher"), "--once"],
+        env={**os.environ, "ROLLUP_BATCHER_KEY": BATCHER_KEY.key.hex()}, capture_output=True, text=True,
+        timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"cursor #{start + 17}" in again.stdout and "channel" not in again.stdout
+    assert l1_batches(l1) == posted
 
 
-def test_sigkill_at_any_moment_loses_and_repeats_nothing(tmp_path):
+def test_sigkill_at_any_moment_loses_and_repeats_nothing(tmp_path, shared):
     """Small frames (many L1 transactions per channel, many moments to die in), L2 blocks arriving throughout, and
     the batcher killed three times: the L1 data decodes to the L2 chain exactly once."""
     rng = random.Random(int(os.environ.get("BATCHER_TEST_SEED", "13")))
-    with chains() as (l1, l2):
-        send_transfers(l2, 8)
-        sending = threading.Thread(target=send_transfers, args=(l2, 16, 8))
-        sending.start()
-        datadir = tmp_path / "batcher"
-        kills = 0
-        lines: list[str] = []
-        try:
-            for round_ in range(4):
-                batcher = BatcherProcess(l1, l2, datadir, "--max-frame-bytes", "200")
-                try:
-                    assert batcher.wait_for(r"posting to") is not None, "\n".join(batcher.seen)
-                    if round_ < 3:
-                        batcher.wait_for(r"frame \d+/\d+")
-                        time.sleep(rng.uniform(0.0, 0.3))
-                        batcher.kill()
-                        kills += 1
-                    else:
-                        sending.join()
-                        batcher.wait_posted(web3(l2).eth.block_number)
-                finally:
-                    batcher.stop()
-                    lines += batcher.seen
-        finally:
-            sending.join()
-        assert kills == 3
-        resumed = [line for line in lines if "was signed before" in line]
-        print(f"{len(resumed)} frames found signed after a restart")
-        bank = ChannelBank()
-        posted = l1_batches(l1, bank)
-        assert posted == l2_batches(l2) and len(posted) == 24
-        assert bank.dropped == [] and bank.open == {}  # no frame twice, no channel left unfinished
-        frames = [(f.channel_id, f.number) for _, d in posted_frames(Web3(Web3.HTTPProvider(l1)), Inbox(INBOX),
-                  BATCHER_KEY.address) for f in decode_calldata(d)]  # fmt: skip
-        assert len(frames) == len(set(frames)) > 10
+    l1, l2 = shared
+    send_transfers(l2, 8)
+    sending = threading.Thread(target=send_transfers, args=(l2, 16, 8))
+    sending.start()
+    datadir = tmp_path / "batcher"
+    kills = 0
+    lines: list[str] = []
+    try:
+        for round_ in range(4):
+            batcher = BatcherProcess(l1, l2, datadir, "--max-frame-bytes", "200", inbox=OTHER_INBOX)
+            try:
+                assert batcher.wait_for(r"posting to") is not None, "\n".join(batcher.seen)
+                if round_ < 3:
+                    batcher.wait_for(r"frame \d+/\d+")
+                    time.sleep(rng.uniform(0.0, 0.3))
+                    batcher.kill()
+                    kills += 1
+                else:
+                    sending.join()
+                    batcher.wait_posted(web3(l2).eth.block_number)
+            finally:
+                batcher.stop()
+                lines += batcher.seen
+    finally:
+        sending.join()
+    assert kills == 3
+    resumed = [line for line in lines if "was signed before" in line]
+    print(f"{len(resumed)} frames found signed after a restart")
+    bank = ChannelBank()
+    posted = l1_batches(l1, bank, OTHER_INBOX)
+    assert posted == l2_batches(l2) and len(posted) >= 24
+    assert bank.dropped == [] and bank.open == {}  # no frame twice, no channel left unfinished
+    frames = [(f.channel_id, f.number) for _, d in posted_frames(Web3(Web3.HTTPProvider(l1)), Inbox(OTHER_INBOX),
+              BATCHER_KEY.address) for f in decode_calldata(d)]  # fmt: skip
+    assert len(frames) == len(set(frames)) > 10
 
 
 def test_a_rewound_sequencer_stops_the_batcher(tmp_path):
@@ -256,3 +274,60 @@ def test_measured_l1_gas_matches_the_estimate(capsys):
                 lines.append(f"{n:>3} transfers, {'zlib' if compress else 'plain'}: {sum(used) / n:8.0f} L1 gas/tx")
         with capsys.disabled():
             print("\nmeasured on anvil: " + "; ".join(lines))
+
+
+def _deploy(w3: Web3, key, contract_type, *args) -> str:
+    abi = [item.model_dump(mode="json", by_alias=True) for item in contract_type.abi]
+    factory = w3.eth.contract(abi=abi, bytecode=contract_type.deployment_bytecode.bytecode)
+    tx = factory.constructor(*args).build_transaction({"from": key.address, "nonce": w3.eth.get_transaction_count(
+        key.address)})  # fmt: skip
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(key.sign_transaction(tx).raw_transaction)
+    )
+    assert receipt.status == 1
+    return receipt.contractAddress
+
+
+@pytest.mark.skipif(
+    not (ROOT / "contracts" / "rollup" / "BatchInbox.sol").exists(), reason="contracts/rollup/BatchInbox.sol not here"
+)
+def test_the_batch_inbox_contract(project, tmp_path, shared, capsys):
+    """The batcher calls BatchInbox.submit(bytes) when the inbox has code; derivation finds the frames by its
+    BatchSubmitted events; a key without BATCHER_ROLE is refused with that reason; the L1 gas per transaction."""
+    from test_batch import transfers
+
+    admin = KEYS[0]
+    l1_url, l2 = shared
+    l1 = Web3(Web3.HTTPProvider(l1_url))
+    address = _deploy(l1, admin, project.BatchInbox.contract_type, admin.address)
+    inbox = open_inbox(l1, address)
+    assert isinstance(inbox, InboxContract)
+    abi = [item.model_dump(mode="json", by_alias=True) for item in project.BatchInbox.contract_type.abi]
+    contract = l1.eth.contract(address=address, abi=abi)
+    send_transfers(l2, 6)
+    refused = Batcher(l1, L2Source(l2), inbox, BATCHER_KEY, tmp_path / "refused", say=lambda _: None)
+    with pytest.raises(BatcherError, match=f"{BATCHER_KEY.address} does not hold BATCHER_ROLE"):
+        refused.run(once=True)
+    refused.close()
+    role = contract.functions.BATCHER_ROLE().call()
+    grant = contract.functions.grantRole(role, BATCHER_KEY.address).build_transaction(
+        {"from": admin.address, "nonce": l1.eth.get_transaction_count(admin.address)}
+    )
+    l1.eth.wait_for_transaction_receipt(l1.eth.send_raw_transaction(admin.sign_transaction(grant).raw_transaction))
+    said: list[str] = []
+    batcher = Batcher(l1, L2Source(l2), inbox, BATCHER_KEY, tmp_path / "batcher", max_frame_bytes=300, say=said.append)
+    batcher.run(once=True)
+    batcher.close()
+    frames = posted_frames(l1, inbox, BATCHER_KEY.address)
+    assert len(frames) == contract.functions.nextNonce().call() > 1
+    assert read_batches([f for _, f in frames]) == l2_batches(l2)
+    assert posted_frames(l1, inbox, KEYS[7].address) == []
+
+    lines = []
+    for n in (1, 10, 100):
+        batches = [batch_from_raw_block(r) for r in transfers(n)]
+        for compress in (True, False):
+            used = measure_l1_gas(encode_batches(batches, compress=compress), l1, inbox, BATCHER_KEY)
+            lines.append(f"{n:>3} transfers, {'zlib' if compress else 'plain'}: {sum(used) / n:8.0f} L1 gas/tx")
+    with capsys.disabled():
+        print("\nBatchInbox.submit on anvil: " + "; ".join(lines))

@@ -288,9 +288,6 @@ def _deploy(w3: Web3, key, contract_type, *args) -> str:
     return receipt.contractAddress
 
 
-@pytest.mark.skipif(
-    not (ROOT / "contracts" / "rollup" / "BatchInbox.sol").exists(), reason="contracts/rollup/BatchInbox.sol not here"
-)
 def test_the_batch_inbox_contract(project, tmp_path, shared, capsys):
     """The batcher calls BatchInbox.submit(bytes) when the inbox has code; derivation finds the frames by its
     BatchSubmitted events; a key without BATCHER_ROLE is refused with that reason; the L1 gas per transaction."""

@@ -92,7 +92,8 @@ contract L2OutputOracle is IL2OutputOracle, AccessControl, ReentrancyGuardTransi
 
     /// @param _submissionInterval L2 blocks between two outputs (> 0).
     /// @param _l2BlockTime The least seconds between two L2 blocks' timestamps (> 0; 1 on our L2).
-    /// @param _startingBlockNumber The L2 block outputs count from (the first output is one interval later).
+    /// @param _startingBlockNumber The L2 block outputs count from (the first output is one interval later;
+    /// below 2**64, so every output's block number fits OP's uint128 field).
     /// @param _startingTimestamp The L2 timestamp of `_startingBlockNumber` (not after L1's now).
     /// @param _finalizationPeriodSeconds Seconds before an undisputed output is final.
     /// @param _proposerBond Wei every output is posted with (may be 0).
@@ -108,6 +109,7 @@ contract L2OutputOracle is IL2OutputOracle, AccessControl, ReentrancyGuardTransi
     ) {
         if (_submissionInterval == 0) revert OracleInvalidConfig("submission interval is 0");
         if (_l2BlockTime == 0) revert OracleInvalidConfig("L2 block time is 0");
+        if (_startingBlockNumber > type(uint64).max) revert OracleInvalidConfig("starting block above 2**64");
         if (_startingTimestamp > block.timestamp) revert OracleInvalidConfig("starting timestamp in the future");
         if (_admin == address(0)) revert OracleInvalidConfig("admin is address(0)");
         SUBMISSION_INTERVAL = _submissionInterval;
@@ -134,9 +136,9 @@ contract L2OutputOracle is IL2OutputOracle, AccessControl, ReentrancyGuardTransi
         if (msg.value != PROPOSER_BOND) revert OracleWrongBond(msg.value, PROPOSER_BOND);
 
         uint256 index = _outputs.length;
-        // SAFETY: block.timestamp and a block number below 2**128 for any chain that will ever exist; the
-        // block number is `latestBlockNumber() + SUBMISSION_INTERVAL`, checked above to be under block.timestamp
-        // divided by L2_BLOCK_TIME >= 1, so it fits too.
+        // SAFETY: both casts are exact. block.timestamp is far below 2**128; the block number is below
+        // _STARTING_BLOCK_NUMBER (< 2**64, constructor) + block.timestamp, since the check above gives
+        // (_l2BlockNumber - _STARTING_BLOCK_NUMBER) * L2_BLOCK_TIME < block.timestamp with L2_BLOCK_TIME >= 1.
         _outputs.push(
             Types.OutputProposal({
                 outputRoot: _outputRoot,

@@ -92,6 +92,7 @@ def test_constructor_invalid_config_reverts(project, deployer):
         ((0, 1, 0, 0, 1, 0, deployer), "submission interval is 0"),
         ((1, 0, 0, 0, 1, 0, deployer), "L2 block time is 0"),
         ((1, 1, 0, 2**40, 1, 0, deployer), "starting timestamp in the future"),
+        ((1, 1, 2**64, 0, 1, 0, deployer), "starting block above 2**64"),
         ((1, 1, 0, 0, 1, 0, ZERO), "admin is address(0)"),
     ]:
         with ape.reverts(project.L2OutputOracle.OracleInvalidConfig, reason=reason):

@@ -1,7 +1,8 @@
 """Fixtures for the rollup's L1 contracts: L2OutputOracle, RollupPortal and BatchInbox, deployed per test (Ape
 restores the chain after each; module-scoped deployments would break that isolation here).
 
-Roles: `deployer` is governance (DEFAULT_ADMIN_ROLE), `alice` and `bob` propose outputs (PROPOSER_ROLE), `referee`
+Roles: `deployer` is governance (DEFAULT_ADMIN_ROLE), `alice` proposes outputs (PROPOSER_ROLE; `bob` too with
+`bob_proposes`), `referee`
 stands in for the output dispute game (DISPUTE_ROLE), `carol` posts batches (BATCHER_ROLE), `eve` is an outsider.
 
 Run: `.venv/bin/ape test tests/rollup/l1 -q -p no:cacheprovider`
@@ -19,15 +20,21 @@ BOND = 10**16  # wei per output
 
 
 @pytest.fixture
-def oracle(project, deployer, alice, bob, referee):
+def oracle(project, deployer, alice, referee):
     """The output oracle counting from L2 genesis (block 0, timestamp 0 in rollup/genesis.json)."""
     oracle = deployer.deploy(
         project.L2OutputOracle, SUBMISSION_INTERVAL, L2_BLOCK_TIME, 0, 0, FINALIZATION_PERIOD, BOND, deployer
     )
-    for proposer in (alice, bob):
-        oracle.grantRole(oracle.PROPOSER_ROLE(), proposer, sender=deployer)
+    oracle.grantRole(oracle.PROPOSER_ROLE(), alice, sender=deployer)
     oracle.grantRole(oracle.DISPUTE_ROLE(), referee, sender=deployer)
     return oracle
+
+
+@pytest.fixture
+def bob_proposes(oracle, deployer, bob):
+    """`bob` a second proposer (one grant more, only where a test needs two)."""
+    oracle.grantRole(oracle.PROPOSER_ROLE(), bob, sender=deployer)
+    return bob
 
 
 @pytest.fixture

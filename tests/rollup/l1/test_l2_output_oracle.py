@@ -136,11 +136,11 @@ def test_output_is_final_only_after_the_period_and_then_its_bond_is_claimable(or
         oracle.claim(sender=alice)
 
 
-def test_disputed_output_and_every_later_one_are_not_final(oracle, alice, bob, referee, chain):
+def test_disputed_output_and_every_later_one_are_not_final(oracle, alice, referee, chain):
     """While output 1 is disputed, outputs 1 and 2 stay non-final past their period (0 is final); closing the
     dispute makes them final."""
-    for proposer in (alice, bob, alice):
-        _propose(oracle, proposer)
+    for _ in range(3):
+        _propose(oracle, alice)
     tx = oracle.setDisputed(1, True, sender=referee)
     assert tx.events == [oracle.OutputDisputeMarked(l2OutputIndex=1, disputed=True, openDisputes=1)]
     _age(chain, FINALIZATION_PERIOD + 1)
@@ -181,10 +181,11 @@ def test_final_output_cannot_be_disputed_or_deleted(oracle, alice, referee, chai
 
 
 def test_delete_removes_the_output_and_every_later_one_and_credits_the_bonds(
-    oracle, alice, bob, carol, referee, chain, accounts
+    oracle, alice, bob_proposes, carol, referee, chain, accounts
 ):
     """Deleting output 1 of 0..3 leaves output 0; output 1's bond goes to the beneficiary, 2's and 3's back to
     their proposers; the next proposal is for output 1's block again."""
+    bob = bob_proposes
     for proposer in (alice, bob, alice, bob):
         _propose(oracle, proposer)
     oracle.setDisputed(2, True, sender=referee)

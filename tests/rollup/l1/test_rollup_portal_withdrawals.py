@@ -152,14 +152,14 @@ def test_prove_twice_reverts(portal, bob, proven):
         _prove(portal, proven, bob)
 
 
-def test_output_deleted_after_proving_blocks_finalization(portal, oracle, bob, dave, referee, chain, proven):
+def test_output_deleted_after_proving_blocks_finalization(portal, oracle, alice, bob, referee, chain, proven):
     """An output deleted by the dispute role takes the proofs against it along: finalizing is refused, also
     once another root is posted at its index, and no value moves."""
     oracle.deleteL2Outputs(0, referee, sender=referee)
     _age(chain, FINALIZATION_PERIOD + 1)
     with ape.reverts(portal.PortalOutputRemoved, withdrawalHash=proven.withdrawal_hash, l2OutputIndex=0):
         portal.finalizeWithdrawal(proven.tx, sender=bob)
-    _propose(oracle, bob, proven, root=b"\x66" * 32)
+    _propose(oracle, alice, proven, root=b"\x66" * 32)
     _age(chain, FINALIZATION_PERIOD + 1)
     with ape.reverts(portal.PortalOutputRemoved, withdrawalHash=proven.withdrawal_hash, l2OutputIndex=0):
         portal.finalizeWithdrawal(proven.tx, sender=bob)
@@ -174,7 +174,7 @@ def test_withdrawal_proven_again_after_its_output_is_replaced(portal, oracle, al
     _propose(oracle, alice, w)
     _prove(portal, w, bob)
     oracle.deleteL2Outputs(0, referee, sender=referee)
-    _propose(oracle, bob, w, root=b"\x66" * 32)  # another root at index 0
+    _propose(oracle, alice, w, root=b"\x66" * 32)  # another root at index 0
     w2 = w.later[0]
     _propose(oracle, alice, w2)  # output 1: block 2, which still holds the withdrawal
     _prove(portal, w2, bob, index=1)
@@ -189,7 +189,7 @@ def test_same_root_reposted_at_the_index_revives_the_proof(portal, oracle, alice
     """A proof binds an output index and root: when the deleted output is posted again with the same root, the
     proof holds again (a new one is refused) and the withdrawal finalizes after the new output's period."""
     oracle.deleteL2Outputs(0, referee, sender=referee)
-    _propose(oracle, bob, proven)
+    _propose(oracle, alice, proven)
     with ape.reverts(portal.PortalAlreadyProven, withdrawalHash=proven.withdrawal_hash, l2OutputIndex=0):
         _prove(portal, proven, bob)
     _age(chain, FINALIZATION_PERIOD + 1)

@@ -9,6 +9,7 @@ Run: `.venv/bin/ape test tests/rollup/dispute -q -p no:cacheprovider -s`
 from __future__ import annotations
 
 import ape
+import pytest
 from eth_abi import encode
 from eth_utils import keccak
 from output_dispute_support import (
@@ -130,20 +131,20 @@ def test_lying_proposer_is_pinned_to_its_block_and_transaction_over_1024_blocks(
 
 
 def test_lying_challenger_loses_its_bond_and_the_output_stays(dispute, oracle, propose, open_game, alice, bob):
-    """A challenger whose own chain is wrong (from transaction 2 of block 1500) disputes an honest output over
-    (1024, 2048]: it is pinned to its own wrong transaction, the committee decides for the proposer, the
-    challenger's bond goes to the proposer and the output stays, no longer disputed."""
-    propose(HONEST, count=2)
-    game = open_game(1, challenger_l2=ToyL2(bad=(1500, 2)), defender_l2=HONEST)
-    assert _event(game.opening, dispute, "DisputeOpened").agreedRoot == HONEST.output_root(INTERVAL)
+    """A challenger whose own chain is wrong (from transaction 2 of block 100) disputes an honest output over
+    (64, 128]: it is pinned to its own wrong transaction, the committee decides for the proposer, the challenger's
+    bond goes to the proposer and the output stays, no longer disputed."""
+    propose(HONEST, count=2, interval=64)
+    game = open_game(1, challenger_l2=ToyL2(bad=(100, 2)), defender_l2=HONEST)
+    assert _event(game.opening, dispute, "DisputeOpened").agreedRoot == HONEST.output_root(64)
     game.play_to_committee()
     d = game.d
-    assert (d.l2Block, d.txIndex) == (1500, 2)
+    assert (d.l2Block, d.txIndex) == (100, 2)
 
     resolved = _event(game.verdict(Party.DEFENDER), dispute, "DisputeResolved")
     assert (resolved.winner, resolved.how, resolved.outputRemoved) == (Party.DEFENDER, Resolution.COMMITTEE, False)
     assert oracle.nextOutputIndex() == 2 and not oracle.disputed(1)
-    assert oracle.getL2Output(1).outputRoot == HONEST.output_root(2 * INTERVAL)
+    assert oracle.getL2Output(1).outputRoot == HONEST.output_root(128)
     assert dispute.bondCredit(alice) == CHALLENGER_BOND and dispute.bondCredit(bob) == 0
     assert oracle.bondCredit(bob) == 0 and oracle.bondCredit(alice) == 0
     dispute.withdrawBond(sender=alice)
@@ -154,19 +155,19 @@ def test_wrong_message_passer_root_is_judged_as_the_block(dispute, oracle, propo
     """The proposer's state is right but its output's message passer root is not: the challenger agrees with the
     block's state root and disputes the block; the committee judges the block (record kind Block, pre-state the
     parent's state root, the two output roots) and the output is deleted."""
-    liar = ToyL2(bad_passer=INTERVAL)
-    propose(liar, count=1)
+    liar = ToyL2(bad_passer=64)
+    propose(liar, count=1, interval=64)
     game = open_game(0, challenger_l2=HONEST, defender_l2=liar)
     game.bisect()
-    assert game.d.l2Block == INTERVAL
+    assert game.d.l2Block == 64
     game.reveal()
     r = game.answer_block()
     assert r.method_called.name == "disputeBlock"
     game.evidence()
     d = game.d
     assert d.kind == Kind.BLOCK and d.phase == Phase.COMMITTEE
-    assert d.agreedRoot == HONEST.state_root(INTERVAL, 0)
-    assert d.blockOutputRoot == liar.output_root(INTERVAL) and d.challengerRoot == HONEST.output_root(INTERVAL)
+    assert d.agreedRoot == HONEST.state_root(64, 0)
+    assert d.blockOutputRoot == liar.output_root(64) and d.challengerRoot == HONEST.output_root(64)
     game.verdict(Party.CHALLENGER)
     assert oracle.nextOutputIndex() == 0 and oracle.bondCredit(bob) == PROPOSER_BOND
 
@@ -222,3 +223,35 @@ def test_dispute_over_an_output_deleted_by_an_earlier_one_leaves_the_new_output_
 
     fresh = open_game(1)
     assert fresh.dispute_id != old.dispute_id and oracle.disputed(1)
+
+
+def _pinned_at(game) -> tuple[int, int]:
+    game.play_to_committee()
+    d = game.d
+    return d.l2Block, d.txIndex
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("bad_block", "bad_tx"),
+    [(1, 0), (64, 0), (37, 7), (2, 2), (63, 0)],  # the range's first block, its last, a last transaction (37 has 8)
+)
+def test_lie_at_the_edges_is_pinned_exactly(propose, open_game, bad_block, bad_tx):
+    liar = ToyL2(bad=(bad_block, bad_tx))
+    assert bad_tx < liar.tx_count(bad_block)
+    propose(liar, count=1, interval=64)
+    assert _pinned_at(open_game(0, defender_l2=liar)) == (bad_block, bad_tx)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bad_block", [1025, 1040, 1535, 1536, 1537, 1983, 2047, 2048])
+def test_lie_anywhere_in_1024_blocks_is_pinned_exactly(propose, open_game, bad_block):
+    """Over output 1 (blocks (1024, 2048]), a lie at the last transaction of any block is pinned exactly."""
+    liar = ToyL2(bad=(bad_block, ToyL2().tx_count(bad_block) - 1))
+    propose(liar, count=2)
+    assert _pinned_at(open_game(1, defender_l2=liar)) == liar.bad
+
+
+def test_the_game_fits_the_code_size_limit(project):
+    """EIP-170: 24,576 bytes of runtime code."""
+    assert len(project.OutputDispute.contract_type.get_runtime_bytecode()) < 24_576

@@ -18,7 +18,8 @@ import {Types} from "@eth-optimism/contracts-bedrock/src/libraries/Types.sol";
 ///
 /// Obligations of an implementation:
 /// - `proposeL2Output` MUST accept only the block `nextBlockNumber()`, only from a PROPOSER_ROLE holder, only
-///   with `msg.value == PROPOSER_BOND`, and MUST refuse the zero root.
+///   with `msg.value == PROPOSER_BOND`, and MUST refuse the zero root. It SHOULD bound the outputs that deleting
+///   a disputed output removes, so a dispute can always be resolved within a block's gas.
 /// - `isFinalized(i)` MUST be false while output `i` or any earlier output is disputed, for an output that does
 ///   not exist (never posted or deleted), and until `block.timestamp > timestamp + FINALIZATION_PERIOD_SECONDS`.
 /// - A final output MUST NOT be deleted or disputed; deleting or disputing a non-final output MUST always be
@@ -70,6 +71,9 @@ interface IL2OutputOracle {
     error OracleOutputInFuture(uint256 l2BlockNumber, uint256 earliestL2Timestamp, uint256 l1Timestamp);
     /// @notice The zero output root was posted.
     error OracleZeroOutputRoot();
+    /// @notice `maximum` outputs already stand at or after the first disputed output `firstDisputed`: proposals
+    /// wait until its dispute ends, so deleting it (and every later output) always fits in a block.
+    error OracleDisputeBacklog(uint256 firstDisputed, uint256 maximum);
     /// @notice msg.value was `sent`; a proposal needs exactly `required`.
     error OracleWrongBond(uint256 sent, uint256 required);
     /// @notice Output `l2OutputIndex` does not exist: `nextOutputIndex` outputs are posted.

@@ -30,6 +30,8 @@ import {IL2OutputOracle} from "../interfaces/IL2OutputOracle.sol";
 /// slower). It refuses only block numbers whose timestamp cannot yet have been reached, never a real block.
 /// NOTE: Outputs are not checked here beyond their order and bond; what makes a wrong output removable is the
 /// dispute game holding DISPUTE_ROLE. Whoever holds DEFAULT_ADMIN_ROLE appoints proposers and that game.
+/// NOTE: While an output is disputed, at most MAX_OUTPUTS_PAST_DISPUTE outputs may stand at or after it; further
+/// proposals are refused until the dispute ends, so its resolution always fits in a block.
 /// CAUTION: A dispute opened with `setDisputed(i, true)` must be closed with `setDisputed(i, false)` or by
 /// deleting the output; until then output `i` and all later outputs stay non-final.
 contract L2OutputOracle is IL2OutputOracle, AccessControl, ReentrancyGuardTransient {
@@ -52,6 +54,11 @@ contract L2OutputOracle is IL2OutputOracle, AccessControl, ReentrancyGuardTransi
 
     /// @inheritdoc IL2OutputOracle
     bytes32 public constant DISPUTE_ROLE = keccak256("DISPUTE_ROLE");
+
+    /// @notice The most outputs that may stand at or after the first disputed one. Deleting an output deletes every
+    /// later one in a loop (about 15,000-35,000 gas each); without a bound, proposals made during a long dispute
+    /// could make its resolution too big for a block, and the dispute could never end.
+    uint256 public constant MAX_OUTPUTS_PAST_DISPUTE = 128;
 
     /// @dev `_firstDisputed` when no output is disputed.
     uint256 internal constant _NONE = type(uint256).max;
@@ -132,10 +139,15 @@ contract L2OutputOracle is IL2OutputOracle, AccessControl, ReentrancyGuardTransi
         uint256 earliest = computeL2Timestamp(_l2BlockNumber);
         if (earliest >= block.timestamp) revert OracleOutputInFuture(_l2BlockNumber, earliest, block.timestamp);
         if (_outputRoot == bytes32(0)) revert OracleZeroOutputRoot();
+        uint256 index = _outputs.length;
+        // INVARIANT: deleting a disputed output removes at most MAX_OUTPUTS_PAST_DISPUTE outputs.
+        uint256 first = _firstDisputed;
+        if (first != _NONE && index - first >= MAX_OUTPUTS_PAST_DISPUTE) {
+            revert OracleDisputeBacklog(first, MAX_OUTPUTS_PAST_DISPUTE);
+        }
         // INVARIANT: every output holds exactly one bond.
         if (msg.value != PROPOSER_BOND) revert OracleWrongBond(msg.value, PROPOSER_BOND);
 
-        uint256 index = _outputs.length;
         // SAFETY: both casts are exact. block.timestamp is far below 2**128; the block number is below
         // _STARTING_BLOCK_NUMBER (< 2**64, constructor) + block.timestamp, since the check above gives
         // (_l2BlockNumber - _STARTING_BLOCK_NUMBER) * L2_BLOCK_TIME < block.timestamp with L2_BLOCK_TIME >= 1.

@@ -7,6 +7,7 @@ Run: `.venv/bin/ape test tests/rollup/l1/test_l2_output_oracle.py -q -p no:cache
 from __future__ import annotations
 
 import ape
+import pytest
 from conftest import BOND, FINALIZATION_PERIOD
 
 ROOT = b"\x11" * 32
@@ -241,3 +242,20 @@ def test_dispute_and_delete_refusals(oracle, alice, referee, eve):
         oracle.deleteL2Outputs(1, referee, sender=referee)
     with ape.reverts(oracle.OracleZeroBeneficiary):
         oracle.deleteL2Outputs(0, ZERO, sender=referee)
+
+
+@pytest.mark.slow
+def test_proposals_wait_while_a_dispute_has_its_backlog(oracle, alice, referee):
+    """With output 0 disputed, MAX_OUTPUTS_PAST_DISPUTE outputs may stand from it on; the next proposal waits
+    until the dispute ends, and deleting all of them fits well in a block."""
+    maximum = oracle.MAX_OUTPUTS_PAST_DISPUTE()
+    _propose(oracle, alice)
+    oracle.setDisputed(0, True, sender=referee)
+    for _ in range(maximum - 1):
+        _propose(oracle, alice)
+    with ape.reverts(oracle.OracleDisputeBacklog, firstDisputed=0, maximum=maximum):
+        _propose(oracle, alice)
+    tx = oracle.deleteL2Outputs(0, referee, sender=referee)
+    assert oracle.nextOutputIndex() == 0 and tx.gas_used < 6_000_000
+    print(f"\ndeleting {maximum} outputs: {tx.gas_used} gas")
+    _propose(oracle, alice)

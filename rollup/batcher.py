@@ -309,7 +309,7 @@ class BatcherStore:
         except BlockingIOError:
             self._lock.close()
             raise BatcherError(f"{datadir} is in use by another batcher") from None
-        self.db = sqlite3.connect(datadir / "batcher.sqlite", isolation_level=None)
+        self.db = sqlite3.connect(datadir / "batcher.sqlite", isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a handful of writes per L1 transaction: make each durable
         self.db.executescript(SCHEMA)

@@ -328,3 +328,38 @@ def test_the_batch_inbox_contract(project, tmp_path, shared, capsys):
             lines.append(f"{n:>3} transfers, {'zlib' if compress else 'plain'}: {sum(used) / n:8.0f} L1 gas/tx")
     with capsys.disabled():
         print("\nBatchInbox.submit on anvil: " + "; ".join(lines))
+
+
+def test_a_transaction_stuck_in_the_pool_is_replaced_not_repeated(tmp_path, shared):
+    """L1 stops mining: after --resubmit-seconds the batcher signs the frame again with 25% more fee and the same
+    nonce; once L1 mines, one of the versions lands and the frame is on L1 once."""
+    _, l2 = shared
+    send_transfers(l2, 2)
+    with Anvil.start() as anvil:
+        l1 = Web3(Web3.HTTPProvider(anvil.uri))
+        anvil.rpc("evm_setAutomine", [False])
+        said: list[str] = []
+        batcher = Batcher(l1, L2Source(l2), Inbox(INBOX), BATCHER_KEY, tmp_path / "b", resubmit_seconds=0.5,
+                          poll_seconds=0.05, say=said.append)  # fmt: skip
+        runner = threading.Thread(target=batcher.run, kwargs={"once": True})
+        runner.start()
+        deadline = time.monotonic() + 20
+        while len(batcher_txs := _signed(tmp_path / "b")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        anvil.rpc("evm_setAutomine", [True])
+        anvil.rpc("evm_mine")
+        runner.join(30)
+        assert not runner.is_alive()
+        batcher.close()
+        assert len(batcher_txs) >= 3 and len({nonce for nonce, _ in batcher_txs}) == 1
+        fees = [fee for _, fee in batcher_txs]
+        assert fees == sorted(fees) and fees[1] >= fees[0] * 1.25
+        frames = posted_frames(l1, Inbox(INBOX), BATCHER_KEY.address)
+        assert len(frames) == 1 and read_batches([frames[0][1]]) == l2_batches(l2)
+
+
+def _signed(datadir: Path) -> list[tuple[int, int]]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(datadir / "batcher.sqlite")) as db:
+        return db.execute("SELECT nonce, max_fee FROM txs ORDER BY sent_at").fetchall()

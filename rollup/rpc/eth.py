@@ -385,7 +385,7 @@ def _rewards(api: Api, header: BlockHeaderAPI, percentiles: list[float]) -> list
     receipts = api.chain.receipts(header)
     used, previous = [], 0
     for tx, receipt in zip(blk.transactions, receipts, strict=True):
-        tip = encode.effective_gas_price(tx, base_fee) - base_fee
+        tip = max(0, encode.effective_gas_price(tx, base_fee) - base_fee)  # a deposit pays no tip (op-geth: 0)
         used.append((tip, receipt.gas_used - previous))
         previous = receipt.gas_used
     used.sort()

@@ -529,3 +529,10 @@ def test_an_epoch_whose_window_closed_is_forced_in(chain, portal, seq, alice):
     assert state(seq).get_balance(BOB) == ETH and len(built.block.transactions) == 2
     derive.check_block(seq.chain, seq.chain.head, l1)
     assert derive.overdue_epoch(seq.chain, l1, rules) is None
+
+
+def test_fee_history_counts_a_deposits_tip_as_zero(seq):
+    o = origin()
+    seq.seal(l1_origin=o, deposits=[user_deposit(o, 0, from_=ALICE, to=BOB, mint=ETH, value=1)])
+    history = call(seq, "eth_feeHistory", "0x1", "latest", [0, 50, 100])
+    assert history["reward"] == [["0x0", "0x0", "0x0"]]  # op-geth: a deposit pays no tip (it was negative here)

@@ -24,8 +24,9 @@ from typing import Any
 
 import click
 from eth_account import Account
+from eth_utils import keccak
 from web3 import Web3
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import ContractCustomError, TransactionNotFound
 
 log = logging.getLogger("rollup.proposer")
 
@@ -37,6 +38,14 @@ ORACLE_ABI: list[dict[str, Any]] = [
     {"type": "function", "name": "PROPOSER_BOND", "stateMutability": "view", "inputs": [],
      "outputs": [{"name": "", "type": "uint256"}]},
 ]  # fmt: skip
+# Refusals that pass with time (L1's clock, a dispute closing): the proposer waits on these.
+WAIT_ERRORS = {
+    name: "0x" + keccak(text=signature)[:4].hex()
+    for name, signature in (
+        ("OracleOutputInFuture", "OracleOutputInFuture(uint256,uint256,uint256)"),
+        ("OracleDisputeBacklog", "OracleDisputeBacklog(uint256,uint256)"),
+    )
+}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS proposals (
     l2_block INTEGER PRIMARY KEY, output_root BLOB NOT NULL, tx_hash BLOB NOT NULL, raw BLOB NOT NULL,
@@ -90,6 +99,9 @@ class Proposer:
         if "error" in output:
             raise ProposerError(f"the L2 node gave no output for block {next_block}: {output['error']}")
         root = bytes.fromhex(output["result"]["outputRoot"][2:])
+        waiting = self._would_wait(root, next_block)
+        if waiting is not None:
+            return waiting
         raw, tx_hash = self._sign(root, next_block)
         self.db.execute(
             "INSERT OR REPLACE INTO proposals VALUES (?, ?, ?, ?, ?)", (next_block, root, tx_hash, raw, time.time())
@@ -99,6 +111,20 @@ class Proposer:
         if receipt.status == 0:
             raise ProposerError(f"the oracle refused the output of block {next_block} (tx 0x{tx_hash.hex()})")
         return f"proposed block {next_block}: output 0x{root.hex()} (L1 block {receipt.blockNumber})"
+
+    def _would_wait(self, root: bytes, block: int) -> str | None:
+        """Ask the oracle first (a call, nothing sent): an output it takes later (L1 time not yet past the block's,
+        or too many outputs standing behind an open dispute) is a reason to wait, not to fail."""
+        bond = self.oracle.functions.PROPOSER_BOND().call()
+        try:
+            self.oracle.functions.proposeL2Output(root, block).call({"from": self.key.address, "value": bond})
+        except ContractCustomError as err:
+            data = err.data if isinstance(err.data, str) else ""
+            for name, selector in WAIT_ERRORS.items():
+                if data.startswith(selector):
+                    return f"waiting to propose block {block}: the oracle says {name}"
+            raise ProposerError(f"the oracle would refuse the output of block {block}: {data}") from None
+        return None
 
     def _sign(self, root: bytes, block: int) -> tuple[bytes, bytes]:
         bond = self.oracle.functions.PROPOSER_BOND().call()

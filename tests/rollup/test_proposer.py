@@ -63,3 +63,14 @@ def test_a_crash_before_sending_and_an_l1_reorg_lose_nothing_and_post_nothing_tw
     assert oracle.functions.nextBlockNumber().call() == 6
     assert oracle.functions.latestOutputIndex().call() == 1
     assert restarted.step() == "waiting for L2 block 6 (head 5)"
+
+
+def test_an_output_the_oracle_takes_only_later_is_waited_for_not_failed(chains, project):
+    l1, l2, _, datadir = chains
+    now = l1.eth.get_block("latest").timestamp
+    # L2 blocks at least a day apart: block 2 cannot exist on L1's clock yet (OP's "output in the future").
+    oracle, _ = deploy(l1, KEYS[0], project.L2OutputOracle, INTERVAL, 86_400, 0, now, 3600, BOND, KEYS[0].address)
+    send(l1, KEYS[0], oracle.functions.grantRole(oracle.functions.PROPOSER_ROLE().call(), KEYS[1].address))
+    proposer = Proposer(l1, l2, oracle.address, KEYS[1], datadir)
+    assert proposer.step() == "waiting to propose block 2: the oracle says OracleOutputInFuture"
+    assert proposer.pending() is None and oracle.functions.nextOutputIndex().call() == 0

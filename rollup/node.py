@@ -21,8 +21,10 @@ from pathlib import Path
 import click
 from aiohttp import web
 from eth_utils import is_hex_address, to_canonical_address
+from web3 import Web3
 
 from rollup.chain import DEFAULT_FEE_RECIPIENT, BlockRefused, L2Chain
+from rollup.derive import L1Deposits
 from rollup.genesis import ChainFileError, Genesis, GenesisError
 from rollup.rpc.api import Api
 from rollup.rpc.server import MAX_BODY_BYTES, Server
@@ -31,6 +33,7 @@ from rollup.store import Store, StoreError
 
 DEFAULT_GENESIS = Path(__file__).with_name("genesis.json")
 DEFAULT_PORT = 9545  # the OP Stack devnet's L2 port; anvil keeps 8545 for L1
+L1_POLL_SECONDS = 1.0
 log = logging.getLogger("rollup.node")
 
 
@@ -47,12 +50,15 @@ def open_node(
     fee_recipient: bytes = DEFAULT_FEE_RECIPIENT,
     synchronous: str = "NORMAL",
     dev: bool = False,
+    l1: L1Deposits | None = None,
 ) -> Sequencer:
     genesis = Genesis.load(genesis_path)
     store = Store.open(datadir, synchronous=synchronous) if datadir is not None else Store.memory()
     try:
         chain = L2Chain(genesis, store)
-        return Sequencer(chain, block_time=block_time, producing=producing, fee_recipient=fee_recipient, dev=dev)
+        return Sequencer(
+            chain, block_time=block_time, producing=producing, fee_recipient=fee_recipient, dev=dev, l1=l1
+        )
     except BaseException:
         store.close()
         raise
@@ -79,10 +85,14 @@ async def serve(sequencer: Sequencer, host: str, port: int, max_body_bytes: int)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    ticker = asyncio.create_task(_produce(sequencer)) if sequencer.producing and sequencer.block_time > 0 else None
+    tasks = []
+    if sequencer.producing and sequencer.block_time > 0:
+        tasks.append(asyncio.create_task(_produce(sequencer)))
+    if sequencer.producing and sequencer.block_time == 0 and sequencer.l1 is not None:
+        tasks.append(asyncio.create_task(_follow_l1(sequencer, L1_POLL_SECONDS)))
     await stop.wait()
-    if ticker is not None:
-        ticker.cancel()
+    for task in tasks:
+        task.cancel()
     await runner.cleanup()
 
 
@@ -96,6 +106,18 @@ async def _produce(sequencer: Sequencer) -> None:
             sequencer.seal()
         except Exception:  # a block that cannot be built is logged; the next tick tries again
             log.exception("sealing a block failed")
+
+
+async def _follow_l1(sequencer: Sequencer, poll: float) -> None:
+    # With a block per transaction, nothing else would seal the blocks that bring L1's deposits in: seal one
+    # whenever the next L1 block is due as an origin (one L2 block per L1 block, as OP's epochs go).
+    while True:
+        try:
+            while sequencer.origin_due():
+                sequencer.seal()
+        except Exception as err:  # an L1 node away for a while: the next poll tries again
+            log.warning("following L1: %s: %s", type(err).__name__, err)
+        await asyncio.sleep(poll)
 
 
 def _address(ctx, param, value: str) -> bytes:
@@ -151,6 +173,17 @@ def _address(ctx, param, value: str) -> bytes:
 )
 @click.option("--max-body-bytes", type=click.IntRange(1024), default=MAX_BODY_BYTES, show_default=True)
 @click.option(
+    "--l1-rpc", default=None, help="Follow this L1: every block names an L1 origin and carries its deposits."
+)
+@click.option("--portal", default=None, help="The RollupPortal's address on that L1 (needed with --l1-rpc).")
+@click.option(
+    "--l1-start",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="The first L1 block the rollup reads (the portal's deployment block): the first block's origin.",
+)
+@click.option(
     "--dev",
     is_flag=True,
     help="Answer the dev methods: evm_snapshot/evm_revert (rewinding history, for `ape test`), evm_mine, "
@@ -168,6 +201,9 @@ def main(
     fee_recipient: bytes,
     sync: str,
     max_body_bytes: int,
+    l1_rpc: str | None,
+    portal: str | None,
+    l1_start: int,
     dev: bool,
     verbose: bool,
 ) -> None:
@@ -177,6 +213,7 @@ def main(
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    l1 = _l1(l1_rpc, portal, l1_start)
     try:
         sequencer = open_node(
             genesis_path,
@@ -186,6 +223,7 @@ def main(
             fee_recipient=fee_recipient,
             synchronous=sync.upper(),
             dev=dev,
+            l1=l1,
         )
     except (GenesisError, StoreError) as err:
         raise click.ClickException(str(err)) from None
@@ -202,6 +240,23 @@ def main(
         asyncio.run(serve(sequencer, host, port, max_body_bytes))
     finally:
         sequencer.chain.store.close()
+
+
+def _l1(l1_rpc: str | None, portal: str | None, start: int) -> L1Deposits | None:
+    if l1_rpc is None and portal is None:
+        return None
+    if l1_rpc is None or portal is None:
+        raise click.UsageError("--l1-rpc and --portal go together")
+    if not is_hex_address(portal):
+        raise click.BadParameter(f"{portal!r} is not a 20-byte hex address", param_hint="--portal")
+    w3 = Web3(Web3.HTTPProvider(l1_rpc, request_kwargs={"timeout": 10}))
+    if not w3.is_connected():
+        raise click.ClickException(f"no L1 answers at {l1_rpc}")
+    if not w3.eth.get_code(Web3.to_checksum_address(portal)):
+        raise click.ClickException(
+            f"no contract at {portal} on the L1 at {l1_rpc}: deploy it with `ape run deploy --rollup`"
+        )
+    return L1Deposits(w3, Web3.to_checksum_address(portal), start=start)
 
 
 if __name__ == "__main__":

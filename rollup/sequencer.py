@@ -17,9 +17,12 @@ from eth.vm.forks.london import LondonVM
 
 from rollup.chain import DEFAULT_FEE_RECIPIENT, BuiltBlock, L2Chain
 from rollup.deposits import L1Origin
+from rollup.derive import L1Deposits, chain_origin, next_origin
 from rollup.mempool import Mempool, Pending, PoolError, decode_transaction
 
 log = logging.getLogger("rollup.sequencer")
+# What an L1 node that is down or restarting raises through web3.py.
+L1_UNREACHABLE = (ConnectionError, OSError, TimeoutError)
 
 
 class Sequencer:
@@ -33,11 +36,13 @@ class Sequencer:
         clock: Callable[[], float] = time.time,
         per_sender: int = 64,
         dev: bool = False,
+        l1: L1Deposits | None = None,
     ) -> None:
         self.chain = chain
         self.block_time = block_time
         self.producing = producing
         self.dev = dev  # answers the dev methods (time travel, evm_revert)
+        self.l1 = l1  # following an L1: every block names its L1 origin and carries that origin's deposits
         self.fee_recipient = fee_recipient
         self.clock = clock
         self.pool = Mempool(chain_id=chain.chain_id, per_sender=per_sender)
@@ -87,7 +92,10 @@ class Sequencer:
         head = self.chain.head
         entry = self.pool.admit(tx, raw, self.chain.state(head), gas_limit=head.gas_limit)
         if self.producing and self.block_time == 0:
-            self.seal()
+            try:
+                self.seal()
+            except L1_UNREACHABLE as err:  # accepted all the same: sealed once the L1 answers again
+                log.warning("L1 unreachable, 0x%s waits in the pool: %s", entry.hash.hex(), err)
         return entry.hash
 
     def timestamp_for_next(self) -> int:
@@ -110,6 +118,8 @@ class Sequencer:
         ordered = [entry.tx for entry in self.pool.ordered(self._nonce_at_head(), base_fee)]
         if timestamp is None:
             timestamp = self.timestamp_for_next()
+        if l1_origin is None and self.l1 is not None:
+            l1_origin, deposits = next_origin(self.chain, self.l1, timestamp)
         built = self.chain.build_block(
             ordered, timestamp=timestamp, fee_recipient=self.fee_recipient, l1_origin=l1_origin, deposits=deposits
         )
@@ -131,6 +141,18 @@ class Sequencer:
                 built.block.hash.hex(),
             )
         return built
+
+    def origin_due(self) -> bool:
+        """Following an L1: whether the next block would move to a new L1 origin (the next L1 block exists and L2
+        time has reached it), so that its deposits should be sealed now rather than with the next transaction."""
+        if self.l1 is None:
+            return False
+        current = chain_origin(self.chain)
+        if current is None:
+            return True
+        if current.number >= self.l1.head_number():
+            return False
+        return self.l1.origin(current.number + 1).timestamp <= self.timestamp_for_next()
 
     def rewind(self, number: int) -> None:
         """Make block `number` the head again (a dev node's evm_revert); transactions of the dropped blocks are

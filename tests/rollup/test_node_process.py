@@ -243,5 +243,7 @@ def test_wrong_arguments_are_refused_with_a_clear_message(tmp_path):
     bad.write_text('{"config": {"chainId": 0}}')
     assert "chainId must not be 0" in fails("--genesis", str(bad))
     assert "not a 20-byte hex address" in fails("--fee-recipient", "0x1234")
+    nobody = "http://127.0.0.1:9"  # the discard port: nothing listens
+    assert f"no L1 answers at {nobody}" in fails("--l1-rpc", nobody, "--portal", "0x" + "11" * 20)
     with start_node("--datadir", str(tmp_path / "l2")):
         assert "another node is using this datadir" in fails("--datadir", str(tmp_path / "l2"))

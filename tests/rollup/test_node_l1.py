@@ -6,12 +6,19 @@ Run: `.venv/bin/ape test tests/rollup/test_node_l1.py -q -p no:cacheprovider`.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_hash.auto import keccak
 from node_support import KEYS, deploy, send, start_node, transfer, web3
+from web3 import Web3
 
 from offchain.chain.anvil import Anvil
 from rollup.output import MESSAGE_PASSER
@@ -61,3 +68,27 @@ def test_l1_deposits_reach_the_l2_with_their_sender_value_and_calldata(project):
             # Sequenced transactions go on as before, after the block's deposits.
             sent = l2.eth.wait_for_transaction_receipt(l2.eth.send_raw_transaction(transfer(l2, KEYS[5], receiver, 1)))
             assert sent.status == 1 and l2.eth.get_balance(receiver) == ETH + 1
+
+
+@pytest.mark.slow
+def test_the_users_path_deploy_follow_and_ape_run_deposit(tmp_path):
+    """What docs/rollup.md tells a user to run: `ape run deploy --rollup` on the L1, a node following it, and
+    `ape run deposit --l2-rpc`, which waits until the L2 has the deposit."""
+    ape = str(Path(sys.executable).with_name("ape"))
+    env = {**os.environ, "VERDE_DEPLOYMENTS_DIR": str(tmp_path)}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([ape, "run", *args], capture_output=True, text=True, timeout=180, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    with Anvil.start() as anvil:
+        network = ["--network", f"ethereum:local:{anvil.uri}"]
+        run("deploy", "--rollup", *network, "--account", "TEST::0")
+        (record,) = tmp_path.glob("*.json")
+        portal = json.loads(record.read_text())["contracts"]["RollupPortal"]["address"]
+        with start_node("--block-time", "0", "--l1-rpc", anvil.uri, "--portal", portal) as node:
+            out = run("deposit", *network, "--account", "TEST::3", "--eth", "1.5", "--to", "0x" + "be" * 20,
+                      "--l2-rpc", node.url)  # fmt: skip
+            assert "succeeded" in out
+            assert web3(node.url).eth.get_balance(Web3.to_checksum_address("0x" + "be" * 20)) == 15 * ETH // 10

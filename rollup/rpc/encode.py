@@ -84,6 +84,13 @@ def block(blk: BlockAPI, size: int, *, full: bool) -> dict[str, Any]:
     return out
 
 
+def _location(header: BlockHeaderAPI | None) -> dict[str, Any]:
+    """Where a transaction stands: its block's hash, number and time, or nulls while it is in the pool."""
+    if header is None:
+        return {"blockHash": None, "blockNumber": None, "blockTimestamp": None}
+    return {"blockHash": d(header.hash), "blockNumber": q(header.block_number), "blockTimestamp": q(header.timestamp)}
+
+
 def effective_gas_price(tx: SignedTransactionAPI, base_fee: int | None) -> int:
     if base_fee is None or tx.type_id in (None, 0, 1):
         return tx.gas_price
@@ -97,9 +104,7 @@ def transaction(tx: SignedTransactionAPI, header: BlockHeaderAPI | None, index: 
     type_id = tx.type_id or 0
     base_fee = getattr(header, "base_fee_per_gas", None) if header is not None else None
     out: dict[str, Any] = {
-        "blockHash": d(header.hash) if header is not None else None,
-        "blockNumber": q(header.block_number) if header is not None else None,
-        "blockTimestamp": q(header.timestamp) if header is not None else None,
+        **_location(header),
         "from": addr(tx.sender),
         "gas": q(tx.gas),
         "gasPrice": q(effective_gas_price(tx, base_fee) if header is not None else tx.max_fee_per_gas),
@@ -153,9 +158,7 @@ def deposit_transaction(tx: SignedTransactionAPI, header: BlockHeaderAPI | None,
     fields = deposit_fields(tx)
     nonce = getattr(tx, "deposit_nonce", None)
     out: dict[str, Any] = {
-        "blockHash": d(header.hash) if header is not None else None,
-        "blockNumber": q(header.block_number) if header is not None else None,
-        "blockTimestamp": q(header.timestamp) if header is not None else None,
+        **_location(header),
         "from": addr(tx.sender),
         "gas": q(tx.gas),
         "gasPrice": q(0),

@@ -106,15 +106,13 @@ def _block_json(api: Api, header: BlockHeaderAPI | None, full: bool) -> dict[str
 @method("eth_getBlockByNumber")
 def get_block_by_number(api: Api, params: Any) -> dict[str, Any] | None:
     selector, full = positional(params, required=2)
-    header = api.block_header(_number_selector(selector), allow_missing=True)
-    return _block_json(api, header, arg(1, boolean, full))
+    return _block_json(api, _header_by_number(api, selector), arg(1, boolean, full))
 
 
 @method("eth_getBlockByHash")
 def get_block_by_hash(api: Api, params: Any) -> dict[str, Any] | None:
     block_hash, full = positional(params, required=2)
-    header = api.chain.header_by_hash(arg(0, hash32, block_hash))
-    return _block_json(api, header, arg(1, boolean, full))
+    return _block_json(api, _header_by_hash(api, block_hash), arg(1, boolean, full))
 
 
 def _number_selector(selector: Any) -> Any:
@@ -124,32 +122,40 @@ def _number_selector(selector: Any) -> Any:
     return encode.q(arg(0, lambda v: quantity(v, "block number"), selector))
 
 
+def _header_by_number(api: Api, selector: Any) -> BlockHeaderAPI | None:
+    return api.block_header(_number_selector(selector), allow_missing=True)
+
+
+def _header_by_hash(api: Api, block_hash: Any) -> BlockHeaderAPI | None:
+    return api.chain.header_by_hash(arg(0, hash32, block_hash))
+
+
+def _count(api: Api, header: BlockHeaderAPI | None, field: str) -> str | None:
+    return None if header is None else encode.q(len(getattr(api.chain.block(header), field)))
+
+
 @method("eth_getBlockTransactionCountByNumber")
 def tx_count_by_number(api: Api, params: Any) -> str | None:
     (selector,) = positional(params, required=1)
-    header = api.block_header(_number_selector(selector), allow_missing=True)
-    return None if header is None else encode.q(len(api.chain.block(header).transactions))
+    return _count(api, _header_by_number(api, selector), "transactions")
 
 
 @method("eth_getBlockTransactionCountByHash")
 def tx_count_by_hash(api: Api, params: Any) -> str | None:
     (block_hash,) = positional(params, required=1)
-    header = api.chain.header_by_hash(arg(0, hash32, block_hash))
-    return None if header is None else encode.q(len(api.chain.block(header).transactions))
+    return _count(api, _header_by_hash(api, block_hash), "transactions")
 
 
 @method("eth_getUncleCountByBlockNumber")
 def uncle_count_by_number(api: Api, params: Any) -> str | None:
     (selector,) = positional(params, required=1)
-    header = api.block_header(_number_selector(selector), allow_missing=True)
-    return None if header is None else encode.q(len(api.chain.block(header).uncles))
+    return _count(api, _header_by_number(api, selector), "uncles")
 
 
 @method("eth_getUncleCountByBlockHash")
 def uncle_count_by_hash(api: Api, params: Any) -> str | None:
     (block_hash,) = positional(params, required=1)
-    header = api.chain.header_by_hash(arg(0, hash32, block_hash))
-    return None if header is None else encode.q(len(api.chain.block(header).uncles))
+    return _count(api, _header_by_hash(api, block_hash), "uncles")
 
 
 # Transactions and receipts
@@ -177,15 +183,13 @@ def get_transaction_by_hash(api: Api, params: Any) -> dict[str, Any] | None:
 @method("eth_getTransactionByBlockHashAndIndex")
 def tx_by_hash_and_index(api: Api, params: Any) -> dict[str, Any] | None:
     block_hash, index = positional(params, required=2)
-    header = api.chain.header_by_hash(arg(0, hash32, block_hash))
-    return _tx_in_block(api, header, arg(1, quantity, index))
+    return _tx_in_block(api, _header_by_hash(api, block_hash), arg(1, quantity, index))
 
 
 @method("eth_getTransactionByBlockNumberAndIndex")
 def tx_by_number_and_index(api: Api, params: Any) -> dict[str, Any] | None:
     selector, index = positional(params, required=2)
-    header = api.block_header(_number_selector(selector), allow_missing=True)
-    return _tx_in_block(api, header, arg(1, quantity, index))
+    return _tx_in_block(api, _header_by_number(api, selector), arg(1, quantity, index))
 
 
 def block_receipts(api: Api, header: BlockHeaderAPI) -> list[dict[str, Any]]:

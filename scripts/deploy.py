@@ -6,11 +6,15 @@
     ape run deploy --rollup --network ethereum:local:node --account TEST::0   # the rollup's L1 contracts instead
 
 Running it again on the same chain reuses what is deployed; `--fresh` deploys a new set. `--rollup` deploys the
-L1 side of our L2 (L2OutputOracle, RollupPortal, BatchInbox; docs/rollup.md) with the settings of the `--rollup`
-options, and grants PROPOSER_ROLE and BATCHER_ROLE to `--proposer` and `--batcher` (the deployer by default).
+L1 side of our L2 (L2OutputOracle, RollupPortal, BatchInbox, OutputDispute; docs/rollup.md) with the settings of
+the `--rollup` options, grants PROPOSER_ROLE and BATCHER_ROLE to `--proposer` and `--batcher` (the deployer by
+default) and the oracle's DISPUTE_ROLE to the dispute game, and sets the game's committee to the `--committee`
+addresses with `--committee-threshold` (none by default: disputes then expire, deleting the output).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -80,6 +84,42 @@ def _addresses(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
     callback=_addresses,
     help="--rollup: an address given BATCHER_ROLE (repeatable; default: the deployer).",
 )
+@click.option(
+    "--genesis",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="--rollup: the L2's genesis file; the dispute game starts from its genesis output root "
+    "[default: rollup/genesis.json].",
+)
+@click.option(
+    "--dispute-bond",
+    type=click.IntRange(min=1),
+    default=_DEMO.dispute_bond_wei,
+    show_default=True,
+    help="--rollup: wei a challenger posts to dispute an output.",
+)
+@click.option(
+    "--dispute-clock",
+    type=click.IntRange(min=1),
+    default=_DEMO.dispute_clock_s,
+    show_default=True,
+    help="--rollup: seconds on each side's clock in an output dispute, and the committee's.",
+)
+@click.option(
+    "--committee",
+    multiple=True,
+    metavar="ADDRESS",
+    callback=_addresses,
+    help="--rollup: a member of the output dispute committee (repeatable). Default: no committee is set, and "
+    "every output dispute then expires (the output is deleted) instead of being judged.",
+)
+@click.option(
+    "--committee-threshold",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="--rollup: signatures of --committee members a verdict needs (required with --committee).",
+)
 def cli(
     account,
     fresh: bool,
@@ -91,7 +131,14 @@ def cli(
     proposer_bond: int,
     proposers: tuple[str, ...],
     batchers: tuple[str, ...],
+    genesis: Path | None,
+    dispute_bond: int,
+    dispute_clock: int,
+    committee: tuple[str, ...],
+    committee_threshold: int | None,
 ) -> None:
+    if bool(committee) != (committee_threshold is not None):
+        raise click.UsageError("--committee and --committee-threshold go together")
     try:
         if rollup:
             config = RollupConfig(
@@ -99,8 +146,19 @@ def cli(
                 finalization_period_s=finalization_period,
                 proof_maturity_delay_s=proof_maturity_delay,
                 proposer_bond_wei=proposer_bond,
+                dispute_bond_wei=dispute_bond,
+                dispute_clock_s=dispute_clock,
+                **({"genesis": genesis} if genesis is not None else {}),
             )
-            deployment = deploy_rollup(account, config=config, proposers=proposers, batchers=batchers, fresh=fresh)
+            deployment = deploy_rollup(
+                account,
+                config=config,
+                proposers=proposers,
+                batchers=batchers,
+                committee=committee,
+                committee_threshold=committee_threshold or 0,
+                fresh=fresh,
+            )
         else:
             deployment = deploy_all(account, config=DeployConfig(stage_durations=(stage_seconds,) * 3), fresh=fresh)
     except DeployError as err:

@@ -1,7 +1,8 @@
 """Deploy the contract set to any network Ape reaches, and remember it per network.
 
 `ape run deploy` calls `deploy_all`; `ape run deploy --rollup` calls `deploy_rollup`, which deploys the rollup's
-L1 contracts (L2OutputOracle, RollupPortal, BatchInbox: docs/rollup.md, "Settlement on L1: contracts") instead.
+L1 contracts (L2OutputOracle, RollupPortal, BatchInbox, OutputDispute: docs/rollup.md, "Settlement on L1:
+contracts") instead.
 Addresses go to `deployments/<ecosystem>-<network>-<provider>.json` in the working directory (or
 `$VERDE_DEPLOYMENTS_DIR`), with the chain id and genesis hash; both sets can live in one record, and deploying one
 keeps the other's entries. A later run on the same chain reuses every contract whose code is still there and whose
@@ -48,9 +49,24 @@ class RollupConfig:
     finalization_period_s: int = 60  # seconds before an undisputed output is final (OP mainnet: 7 days)
     proof_maturity_delay_s: int = 30  # seconds between proving a withdrawal and finalizing it
     proposer_bond_wei: int = 10**16  # the bond posted with every output
+    # The L2's genesis file: the dispute game's starting output root is its genesis block's output root.
+    genesis: Path = field(default_factory=lambda: _default_genesis())
+    dispute_bond_wei: int = 10**17  # the bond a challenger posts to open an output dispute
+    dispute_clock_s: int = 3_600  # each side's chess clock per dispute, and the committee's
+    blocks_arity: int = 16  # the output dispute's block bisection arity
+    txs_arity: int = 16  # its transaction bisection arity
 
 
-ROLLUP_NAMES = ("L2OutputOracle", "RollupPortal", "BatchInbox")
+ROLLUP_NAMES = ("L2OutputOracle", "RollupPortal", "BatchInbox", "OutputDispute")
+# Recorded settings an older record may lack: it was made before OutputDispute was deployed with the set.
+_DISPUTE_SETTINGS = ("starting_output_root", "dispute_bond_wei", "dispute_clock_s", "blocks_arity", "txs_arity")
+
+
+def _default_genesis() -> Path:
+    # Imported here: rollup.node loads py-evm, which the system set's deployment never needs.
+    from rollup.node import DEFAULT_GENESIS
+
+    return DEFAULT_GENESIS
 
 
 @dataclass
@@ -137,12 +153,12 @@ def deploy_all(deployer: Any, *, config: DeployConfig = DeployConfig(), fresh: b
 
     path = deployments_file()
     record = _load_record(path, chain)
-    _check_settings(path, None if fresh else record.get("config"), config)
+    _check_settings(path, None if fresh else record.get("config"), _settings(config))
     admin = config.admin or deployer.address
     known = {} if fresh else record.get("contracts", {})
     out = _deploy_set(deployer, _constructors(config, admin), known, chained=False)
     _grant_dispute_role(out, deployer)
-    _write_record(path, _merged_record(record, chain, "config", config, out))
+    _write_record(path, _merged_record(record, chain, "config", _settings(config), out))
     return out
 
 
@@ -152,13 +168,16 @@ def deploy_rollup(
     config: RollupConfig = RollupConfig(),  # noqa: B008
     proposers: tuple[str, ...] = (),
     batchers: tuple[str, ...] = (),
+    committee: tuple[str, ...] = (),
+    committee_threshold: int = 0,
     fresh: bool = False,
 ) -> Deployment:
     """Deploy (or reuse) the rollup's L1 contracts, grant their roles, and record them in the network's deployments
     file beside whatever else is recorded there.
 
-    The deployer holds DEFAULT_ADMIN_ROLE of the oracle and the inbox. DISPUTE_ROLE of the oracle is left to the
-    output dispute game, granted when that is deployed.
+    The deployer holds DEFAULT_ADMIN_ROLE of the oracle, the inbox and the output dispute game; the game holds the
+    oracle's DISPUTE_ROLE. Its starting output root is the output root of the L2 genesis block in
+    `config.genesis`, whose number and timestamp must be the oracle's starting block and timestamp.
 
     Parameters
     ----------
@@ -170,31 +189,109 @@ def deploy_rollup(
         Addresses given the oracle's PROPOSER_ROLE; the deployer when empty.
     batchers
         Addresses given the inbox's BATCHER_ROLE; the deployer when empty.
+    committee
+        The dispute game's attestor committee, set (a new epoch) unless it is already the one in force; when empty
+        none is set, and a dispute opened while the game has no committee can only expire.
+    committee_threshold
+        The signatures the committee needs (1..len(committee)); with `committee` only.
     fresh
         Ignore any recorded deployment of the rollup set and deploy it anew.
 
     Returns
     -------
     Deployment
-        The three contracts and which of them were reused or deployed.
+        The four contracts and which of them were reused or deployed.
     """
     from ape import chain
 
+    _check_committee(committee, committee_threshold)  # before anything is sent
     path = deployments_file()
     record = _load_record(path, chain)
-    _check_settings(path, None if fresh else record.get("rollup_config"), config)
+    settings = _rollup_settings(config)
     known = {} if fresh else record.get("contracts", {})
-    constructors = _rollup_constructors(config, deployer.address)
-    # chained: a new oracle needs a new portal (its oracle is immutable); the inbox is independent but cheap.
+    # A record from before the game was part of the set lacks its settings; the game is deployed now with these.
+    optional = _DISPUTE_SETTINGS if "OutputDispute" not in known else ()
+    _check_settings(path, None if fresh else record.get("rollup_config"), settings, optional=optional)
+    constructors = _rollup_constructors(config, deployer.address, bytes.fromhex(settings["starting_output_root"][2:]))
+    # chained: a new oracle needs a new portal and game (their oracle is immutable); the inbox is independent but
+    # cheap.
     out = _deploy_set(deployer, constructors, known, chained=True)
-    oracle, inbox = out.contracts["L2OutputOracle"], out.contracts["BatchInbox"]
+    oracle, inbox, game = (out.contracts[name] for name in ("L2OutputOracle", "BatchInbox", "OutputDispute"))
     _grant(oracle, oracle.PROPOSER_ROLE(), proposers or (deployer.address,), deployer)
     _grant(inbox, inbox.BATCHER_ROLE(), batchers or (deployer.address,), deployer)
-    _write_record(path, _merged_record(record, chain, "rollup_config", config, out))
+    _grant(oracle, oracle.DISPUTE_ROLE(), (game.address,), deployer)
+    if committee:
+        _set_committee(game, committee, committee_threshold, deployer)
+    _write_record(path, _merged_record(record, chain, "rollup_config", settings, out))
     return out
 
 
-def _rollup_constructors(config: RollupConfig, admin: str) -> list[tuple[str, Callable[[dict[str, Any]], list[Any]]]]:
+def _rollup_settings(config: RollupConfig) -> dict[str, Any]:
+    """What is recorded and compared for the rollup set: the constructor settings, with the genesis file replaced
+    by the starting output root computed from it (the same L2 from another path, or another checkout, is not a
+    change; another genesis is)."""
+    settings = {k: v for k, v in asdict(config).items() if k != "genesis"}
+    root = genesis_output_root(config.genesis, config.starting_block_number, config.starting_timestamp)
+    return {**settings, "starting_output_root": "0x" + root.hex()}
+
+
+def genesis_output_root(genesis: Path, starting_block_number: int = 0, starting_timestamp: int = 0) -> bytes:
+    """OP's output root of the L2 genesis block in `genesis` (rollup/output.py), read from an in-memory chain.
+
+    Raises DeployError unless the genesis block is the oracle's starting block at its starting timestamp: the
+    game agrees on this root as the state before output 0, and the oracle dates outputs from that block.
+    """
+    from rollup.node import open_node
+    from rollup.output import output_at
+
+    if not Path(genesis).is_file():
+        raise DeployError(f"no L2 genesis file at {genesis}")
+    sequencer = open_node(Path(genesis), None, block_time=0, producing=False)
+    try:
+        header = sequencer.chain.genesis_header
+        if (header.block_number, header.timestamp) != (starting_block_number, starting_timestamp):
+            raise DeployError(
+                f"the oracle starts at L2 block {starting_block_number}, timestamp {starting_timestamp}, but the "
+                f"genesis in {genesis} is block {header.block_number} at timestamp {header.timestamp}"
+            )
+        return output_at(sequencer.chain, header).root
+    finally:
+        sequencer.chain.store.close()
+
+
+def _check_committee(members: tuple[str, ...], threshold: int) -> None:
+    """The game's own rules (OutputDisputeBadCommitteeSetup), refused before a deployment is half done."""
+    from ape import convert
+    from ape.types import AddressType
+
+    if not members:
+        if threshold:
+            raise DeployError("a committee threshold needs committee members (--committee)")
+        return
+    addresses = [convert(m, AddressType) for m in members]
+    if len(set(addresses)) != len(addresses) or any(int(a, 16) == 0 for a in addresses):
+        raise DeployError("committee members must be distinct non-zero addresses")
+    if len(addresses) > 32:
+        raise DeployError(f"a committee has at most 32 members (OutputDispute.MAX_COMMITTEE), not {len(addresses)}")
+    if not 1 <= threshold <= len(addresses):
+        raise DeployError(f"the committee threshold must be 1..{len(addresses)} (its members), not {threshold}")
+
+
+def _set_committee(game: Any, members: tuple[str, ...], threshold: int, deployer: Any) -> None:
+    """Set the committee unless it is the one in force: each setCommittee opens a new epoch, and rerunning the same
+    deployment must not."""
+    current, current_threshold = game.committee()
+    if [m.lower() for m in current] == [m.lower() for m in members] and current_threshold == threshold:
+        return
+    if not game.hasRole(game.DEFAULT_ADMIN_ROLE(), deployer.address):
+        raise DeployError(f"{deployer.address} is not the admin of OutputDispute at {game.address}: its admin sets "
+                          "the committee")  # fmt: skip
+    game.setCommittee(list(members), threshold, sender=deployer)
+
+
+def _rollup_constructors(
+    config: RollupConfig, admin: str, starting_output_root: bytes
+) -> list[tuple[str, Callable[[dict[str, Any]], list[Any]]]]:
     return [
         (
             "L2OutputOracle",
@@ -210,13 +307,32 @@ def _rollup_constructors(config: RollupConfig, admin: str) -> list[tuple[str, Ca
         ),
         ("RollupPortal", lambda done: [done["L2OutputOracle"].address, config.proof_maturity_delay_s]),
         ("BatchInbox", lambda done: [admin]),
+        (
+            "OutputDispute",
+            lambda done: [
+                done["L2OutputOracle"].address,
+                admin,
+                starting_output_root,
+                config.dispute_bond_wei,
+                config.dispute_clock_s,
+                config.blocks_arity,
+                config.txs_arity,
+            ],
+        ),
     ]
 
 
-def _check_settings(path: Path, recorded: dict[str, Any] | None, config: Any) -> None:
+def _settings(config: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(asdict(config)))
+
+
+def _check_settings(
+    path: Path, recorded: dict[str, Any] | None, wanted: dict[str, Any], *, optional: tuple[str, ...] = ()
+) -> None:
     """Refuse to reuse contracts recorded with other constructor settings: recording these would describe what is
-    not on chain."""
-    wanted = json.loads(json.dumps(asdict(config)))
+    not on chain. Keys in `optional` may be missing from the record (no recorded contract used them)."""
+    if recorded is not None:
+        recorded = {**{k: wanted[k] for k in optional if k not in recorded}, **recorded}
     if recorded is not None and recorded != wanted:
         changed = ", ".join(f"{k} {recorded.get(k)} -> {v}" for k, v in wanted.items() if recorded.get(k) != v)
         raise DeployError(f"the deployment recorded for this chain in {path} was made with other settings "
@@ -247,7 +363,9 @@ def _deploy_set(
     return out
 
 
-def _merged_record(record: dict[str, Any], chain: Any, key: str, config: Any, out: Deployment) -> dict[str, Any]:
+def _merged_record(
+    record: dict[str, Any], chain: Any, key: str, settings: dict[str, Any], out: Deployment
+) -> dict[str, Any]:
     """The record with this set's settings and contracts, keeping the other set's entries that are still on chain
     (a recorded contract that is gone would make `load_deployment` refuse the whole record)."""
     from ape import project
@@ -262,7 +380,7 @@ def _merged_record(record: dict[str, Any], chain: Any, key: str, config: Any, ou
     return {
         "chain_id": chain.chain_id,
         "genesis": chain.blocks[0].hash.hex(),
-        key: asdict(config),
+        key: settings,
         **merged,
         "contracts": contracts,
     }

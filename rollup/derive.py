@@ -212,3 +212,9 @@ def check_block(chain: L2Chain, header: BlockHeaderAPI, l1: L1Deposits) -> None:
             f"block {header.block_number}: deposits {[tx.hash.hex()[:12] for tx in got]} are not L1's "
             f"{[tx.hash.hex()[:12] for tx in expected]}"
         )
+
+
+def forced_timestamp(parent: BlockHeaderAPI, origin: L1Origin) -> int:
+    """The time of the block derivation builds for an overdue epoch: the first second after its parent that is not
+    before its L1 origin. The sequencer and every verifier compute the same, so they agree on its hash."""
+    return max(parent.timestamp + 1, origin.timestamp)

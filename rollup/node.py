@@ -24,7 +24,7 @@ from eth_utils import is_hex_address, to_canonical_address
 from web3 import Web3
 
 from rollup.chain import DEFAULT_FEE_RECIPIENT, BlockRefused, L2Chain
-from rollup.derive import L1Deposits
+from rollup.derive import OP_MAINNET_RULES, SEQUENCING_WINDOW, L1Deposits, SequencingRules
 from rollup.genesis import ChainFileError, Genesis, GenesisError
 from rollup.rpc.api import Api
 from rollup.rpc.server import MAX_BODY_BYTES, Server
@@ -51,13 +51,20 @@ def open_node(
     synchronous: str = "NORMAL",
     dev: bool = False,
     l1: L1Deposits | None = None,
+    rules: SequencingRules = OP_MAINNET_RULES,
 ) -> Sequencer:
     genesis = Genesis.load(genesis_path)
     store = Store.open(datadir, synchronous=synchronous) if datadir is not None else Store.memory()
     try:
         chain = L2Chain(genesis, store)
         return Sequencer(
-            chain, block_time=block_time, producing=producing, fee_recipient=fee_recipient, dev=dev, l1=l1
+            chain,
+            block_time=block_time,
+            producing=producing,
+            fee_recipient=fee_recipient,
+            dev=dev,
+            l1=l1,
+            rules=rules,
         )
     except BaseException:
         store.close()
@@ -184,6 +191,14 @@ def _address(ctx, param, value: str) -> bytes:
     help="The first L1 block the rollup reads (the portal's deployment block): the first block's origin.",
 )
 @click.option(
+    "--sequencing-window",
+    type=click.IntRange(1),
+    default=SEQUENCING_WINDOW,
+    show_default=True,
+    help="L1 blocks within which an L1 block's deposits must reach the L2; past it the epoch is forced in (the "
+    "verifier must use the same).",
+)
+@click.option(
     "--dev",
     is_flag=True,
     help="Answer the dev methods: evm_snapshot/evm_revert (rewinding history, for `ape test`), evm_mine, "
@@ -204,6 +219,7 @@ def main(
     l1_rpc: str | None,
     portal: str | None,
     l1_start: int,
+    sequencing_window: int,
     dev: bool,
     verbose: bool,
 ) -> None:
@@ -224,6 +240,7 @@ def main(
             synchronous=sync.upper(),
             dev=dev,
             l1=l1,
+            rules=SequencingRules(window=sequencing_window),
         )
     except (GenesisError, StoreError) as err:
         raise click.ClickException(str(err)) from None

@@ -17,7 +17,15 @@ from eth.vm.forks.london import LondonVM
 
 from rollup.chain import DEFAULT_FEE_RECIPIENT, BuiltBlock, L2Chain
 from rollup.deposits import L1Origin
-from rollup.derive import L1Deposits, chain_origin, next_origin
+from rollup.derive import (
+    OP_MAINNET_RULES,
+    L1Deposits,
+    SequencingRules,
+    chain_origin,
+    forced_origin,
+    forced_timestamp,
+    next_origin,
+)
 from rollup.mempool import Mempool, Pending, PoolError, decode_transaction
 
 log = logging.getLogger("rollup.sequencer")
@@ -37,8 +45,10 @@ class Sequencer:
         per_sender: int = 64,
         dev: bool = False,
         l1: L1Deposits | None = None,
+        rules: SequencingRules = OP_MAINNET_RULES,
     ) -> None:
         self.chain = chain
+        self.rules = rules  # the sequencing window: an epoch left behind that long is forced in, as derivation does
         self.block_time = block_time
         self.producing = producing
         self.dev = dev  # answers the dev methods (time travel, evm_revert)
@@ -114,11 +124,14 @@ class Sequencer:
     ) -> BuiltBlock:
         """Seal the next block from the pool (possibly empty). With an L1 origin the block opens with its L1-info
         deposit and then `deposits` (the user deposits of that L1 block), before the pool's transactions."""
+        if l1_origin is None and self.l1 is not None:
+            self._seal_overdue_epochs()
         base_fee = self.base_fee_next()
         ordered = [entry.tx for entry in self.pool.ordered(self._nonce_at_head(), base_fee)]
         if timestamp is None:
             timestamp = self.timestamp_for_next()
         if l1_origin is None and self.l1 is not None:
+            timestamp = max(timestamp, self.chain.head.timestamp + 1)  # after any overdue epoch's block
             l1_origin, deposits = next_origin(self.chain, self.l1, timestamp)
         built = self.chain.build_block(
             ordered, timestamp=timestamp, fee_recipient=self.fee_recipient, l1_origin=l1_origin, deposits=deposits
@@ -141,6 +154,22 @@ class Sequencer:
                 built.block.hash.hex(),
             )
         return built
+
+    def _seal_overdue_epochs(self) -> None:
+        # Back after a long stop (the L1 went on for a whole sequencing window): derivation builds each overdue epoch
+        # as a block of its own, without sequenced transactions (rollup/derivation.py); building the same blocks
+        # here keeps this chain the one every verifier derives, instead of one they all drop.
+        while (forced := forced_origin(self.chain, self.l1, self.rules)) is not None:
+            origin, deposits = forced
+            built = self.chain.build_block(
+                [],
+                timestamp=forced_timestamp(self.chain.head, origin),
+                fee_recipient=self.fee_recipient,
+                l1_origin=origin,
+                deposits=deposits,
+            )
+            log.warning("block %d: L1 epoch #%d was overdue, sealed as derivation forces it", built.block.number,
+                        origin.number)  # fmt: skip
 
     def origin_due(self) -> bool:
         """Following an L1: whether the next block would move to a new L1 origin (the next L1 block exists and L2

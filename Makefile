@@ -100,3 +100,10 @@ bench-l2: setup
 # execution client (docs/conformance.md); pass/total per method, table in out/bench-rpc.json; not part of `make test`.
 bench-rpc: setup
 	$(BIN)/python benchmarks/bench_rpc.py
+
+.PHONY: bench-rollup
+# Settling the L2 on L1 (anvil, real contracts, real node processes): L1 gas per L2 transaction posted against the same
+# transactions executed on L1, deposit latency, the 1,024-block output dispute's moves and gas (docs/rollup.md).
+# out/bench-rollup.json and out/bench-rollup.png; about 1.5 minutes.
+bench-rollup: setup
+	$(BIN)/python benchmarks/bench_rollup.py

@@ -636,9 +636,11 @@ class Batcher:
 # Keys
 
 
-def load_key(account: str | None, key_file: Path | None) -> Any:
-    """The batcher's signing key: an Ape account (keyfile alias, passphrase from APE_ACCOUNTS_<alias>_PASSPHRASE or
-    asked once; or TEST::N), a file holding a hex private key, or $ROLLUP_BATCHER_KEY."""
+def load_key(
+    account: str | None, key_file: Path | None, *, variable: str = KEY_VARIABLE, what: str = "batcher"
+) -> Any:
+    """A process's signing key (the batcher's by default): an Ape account (keyfile alias, passphrase from
+    APE_ACCOUNTS_<alias>_PASSPHRASE or asked once; or TEST::N), a file holding a hex private key, or $`variable`."""
     if account is not None:
         from ape import accounts  # slow to import: only when asked for
 
@@ -648,23 +650,23 @@ def load_key(account: str | None, key_file: Path | None) -> Any:
             keyfile = accounts.load(account).keyfile
         except KeyError as err:
             raise click.ClickException(str(err).strip("'\"")) from None
-        variable = f"APE_ACCOUNTS_{account}_PASSPHRASE"
-        passphrase = os.environ.get(variable)
+        passphrase_variable = f"APE_ACCOUNTS_{account}_PASSPHRASE"
+        passphrase = os.environ.get(passphrase_variable)
         if passphrase is None:
             if not sys.stdin.isatty():
-                raise click.ClickException(f"the passphrase of {account}: set {variable}, or run in a terminal")
+                raise click.ClickException(f"the passphrase of {account}: set {passphrase_variable} or use a terminal")
             passphrase = click.prompt(f"Passphrase of {account}", hide_input=True, err=True)
         try:
             return Account.from_key(Account.decrypt(keyfile, passphrase))
         except ValueError:
             raise click.ClickException(f"cannot unlock {account}: wrong passphrase") from None
-    text = key_file.read_text().strip() if key_file is not None else os.environ.get(KEY_VARIABLE, "")
+    text = key_file.read_text().strip() if key_file is not None else os.environ.get(variable, "")
     if not text:
-        raise click.ClickException(f"no batcher key: --account ALIAS, --key-file FILE, or set {KEY_VARIABLE}")
+        raise click.ClickException(f"no {what} key: --account ALIAS, --key-file FILE, or set {variable}")
     try:
         return Account.from_key(text)
     except Exception as err:
-        raise click.ClickException(f"the batcher key is not a private key: {err}") from None
+        raise click.ClickException(f"the {what} key is not a private key: {err}") from None
 
 
 # Measuring

@@ -11,19 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 import rollup.rpc.server  # noqa: F401  (registers every method)
 from rollup.node import DEFAULT_GENESIS, open_node
 from rollup.rpc.api import METHODS, Api
+from rollup.withdraw import (
+    INITIATE_WITHDRAWAL,
+    MESSAGE_PASSER,
+    OutputRootProof,
+    WithdrawalTransaction,
+    output_root_proof_from,
+    storage_proof_from,
+    storage_slot,
+    withdrawal_from_receipt,
+)
 
 L2_CHAIN_ID = 685686
-MESSAGE_PASSER = "0x4200000000000000000000000000000000000016"
-INITIATE_WITHDRAWAL = keccak(b"initiateWithdrawal(address,uint256,bytes)")[:4]
-MESSAGE_PASSED = keccak(b"MessagePassed(uint256,address,address,uint256,uint256,bytes,bytes32)")
 Account.enable_unaudited_hdwallet_features()
 # A development account funded in rollup/genesis.json (the public mnemonic's m/44'/60'/0'/0/9).
 DEV_KEY = Account.from_mnemonic(
@@ -33,24 +39,19 @@ DEV_KEY = Account.from_mnemonic(
 
 @dataclass(frozen=True)
 class L2Withdrawal:
-    """One withdrawal as an L1 relayer sees it."""
+    """One withdrawal as an L1 relayer sees it (rollup/withdraw.py's pieces, proven at one block)."""
 
-    tx: tuple[int, str, str, int, int, bytes]  # OP's Types.WithdrawalTransaction: nonce, sender, target, value,
-    # gasLimit, data (from the MessagePassed event)
+    tx: WithdrawalTransaction  # OP's Types.WithdrawalTransaction, from the MessagePassed event
     withdrawal_hash: bytes  # Hashing.hashWithdrawal(tx), as the event reports it
     l2_block: int  # the L2 block holding it (the output to propose)
-    output_root_proof: tuple[bytes, bytes, bytes, bytes]  # version 0, stateRoot, passer storage root, blockHash
+    output_root_proof: OutputRootProof  # version 0, stateRoot, passer storage root, blockHash
     storage_proof: list[bytes]  # eth_getProof(passer, [slot]).storageProof[0].proof
     later: tuple[L2Withdrawal, ...] = ()  # the same withdrawal proven at each later block asked for
 
     @property
     def output_root(self) -> bytes:
         """OP's output root: keccak256(version ‖ stateRoot ‖ messagePasserStorageRoot ‖ blockHash)."""
-        return keccak(b"".join(self.output_root_proof))
-
-
-def _hex(value: str) -> bytes:
-    return bytes.fromhex(value[2:])
+        return self.output_root_proof.root
 
 
 def withdraw_on_l2(
@@ -87,32 +88,23 @@ def withdraw_on_l2(
         tx_hash = seq.submit(DEV_KEY.sign_transaction(tx).raw_transaction)
         receipt = METHODS["eth_getTransactionReceipt"](api, ["0x" + tx_hash.hex()])
         assert receipt["status"] == "0x1", receipt
-        (log,) = [entry for entry in receipt["logs"] if _hex(entry["topics"][0]) == MESSAGE_PASSED]
-        nonce = int(log["topics"][1], 16)
-        sender = to_checksum_address(log["topics"][2][-40:])
-        to = to_checksum_address(log["topics"][3][-40:])
-        sent_value, sent_gas, sent_data, withdrawal_hash = abi_decode(
-            ["uint256", "uint256", "bytes", "bytes32"], _hex(log["data"])
-        )
-        first = int(receipt["blockNumber"], 16)
+        withdrawal = withdrawal_from_receipt(receipt)
         for nonce_after in range(1, later_blocks + 1):
             transfer = dict(to=DEV_KEY.address, value=1, nonce=nonce_after, chainId=L2_CHAIN_ID, gas=21_000)
             transfer.update(maxFeePerGas=2 * 10**9, maxPriorityFeePerGas=10**6)
             seq.submit(DEV_KEY.sign_transaction(transfer).raw_transaction)
-        slot = "0x" + keccak(abi_encode(["bytes32", "uint256"], [withdrawal_hash, 0])).hex()
+        slot = "0x" + storage_slot(withdrawal.withdrawal_hash).hex()
         proven = []
-        for number in range(first, first + later_blocks + 1):
-            block = METHODS["eth_getBlockByNumber"](api, [hex(number), False])
+        for number in range(withdrawal.l2_block, withdrawal.l2_block + later_blocks + 1):
+            output = METHODS["optimism_outputAtBlock"](api, [hex(number)])
             proof = METHODS["eth_getProof"](api, [MESSAGE_PASSER, [slot], hex(number)])
-            assert int(proof["storageProof"][0]["value"], 16) == 1  # sentMessages[hash] == true
-            roots = (b"\x00" * 32, _hex(block["stateRoot"]), _hex(proof["storageHash"]), _hex(block["hash"]))
             proven.append(
                 L2Withdrawal(
-                    tx=(nonce, sender, to, sent_value, sent_gas, sent_data),
-                    withdrawal_hash=withdrawal_hash,
+                    tx=withdrawal.tx,
+                    withdrawal_hash=withdrawal.withdrawal_hash,
                     l2_block=number,
-                    output_root_proof=roots,
-                    storage_proof=[_hex(node) for node in proof["storageProof"][0]["proof"]],
+                    output_root_proof=output_root_proof_from(output),
+                    storage_proof=storage_proof_from(proof, withdrawal),
                 )
             )
         return replace(proven[0], later=tuple(proven[1:]))

@@ -91,7 +91,10 @@ class Proposer:
                 return f"resent the proposal of block {last.l2_block}"
             if receipt.status == 0:
                 raise ProposerError(f"the oracle refused the output of block {last.l2_block} (0x{last.tx_hash.hex()})")
-            return f"waiting for the oracle to count block {last.l2_block}"
+            # Taken, and no longer counted: a dispute deleted it (with every later output). Propose again, from
+            # what the L2 says now.
+            self.db.execute("DELETE FROM proposals WHERE l2_block >= ?", (next_block,))
+            log.warning("the output of block %d was deleted from the oracle; proposing again", last.l2_block)
         head = self.l2.eth.block_number
         if head < next_block:
             return f"waiting for L2 block {next_block} (head {head})"

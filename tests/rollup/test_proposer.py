@@ -74,3 +74,17 @@ def test_an_output_the_oracle_takes_only_later_is_waited_for_not_failed(chains, 
     proposer = Proposer(l1, l2, oracle.address, KEYS[1], datadir)
     assert proposer.step() == "waiting to propose block 2: the oracle says OracleOutputInFuture"
     assert proposer.pending() is None and oracle.functions.nextOutputIndex().call() == 0
+
+
+def test_an_output_a_dispute_deleted_is_proposed_again(chains):
+    l1, l2, oracle, datadir = chains
+    proposer = Proposer(l1, l2, oracle.address, KEYS[1], datadir)
+    assert proposer.step().startswith("proposed block 2")
+    assert proposer.step().startswith("proposed block 4")
+    # The dispute game (here an account holding its role) deletes output 0 and every later one.
+    send(l1, KEYS[0], oracle.functions.grantRole(oracle.functions.DISPUTE_ROLE().call(), KEYS[0].address))
+    send(l1, KEYS[0], oracle.functions.deleteL2Outputs(0, KEYS[0].address))
+    assert oracle.functions.nextBlockNumber().call() == 2
+    assert proposer.step().startswith("proposed block 2")
+    assert proposer.step().startswith("proposed block 4")
+    assert oracle.functions.nextOutputIndex().call() == 2

@@ -290,9 +290,6 @@ class RollupSystem:
         add("node", node + (["--dev"] if cfg.dev else []), self.l2_uri)
         add("batcher", ["rollup.batcher", *l1, "--l2-rpc", self.l2_uri, "--inbox", a["BatchInbox"],
                         "--datadir", str(wd / "batcher"), "--key-file", self._key_file("batcher"), *poll])  # fmt: skip
-        add("proposer", ["rollup.proposer", *l1, "--l2-rpc", self.l2_uri, "--oracle", a["L2OutputOracle"],
-                         "--datadir", str(wd / "proposer"), "--key-file", self._key_file("proposer"),
-                         *poll])  # fmt: skip
         if cfg.verifier:
             port = free_port()
             self.verifier_uri = f"http://127.0.0.1:{port}"
@@ -301,9 +298,17 @@ class RollupSystem:
                              "--batcher", self._keys["batcher"].address, "--l1-start", str(self.l1_start),
                              "--datadir", str(wd / "verifier"), "--port", str(port),
                              "--key-file", self._key_file("challenger")], self.verifier_uri)  # fmt: skip
-        for i in range(cfg.committee or 0):
-            add(f"committee{i}", ["rollup.committee", *l1, "--game", a["OutputDispute"],
-                                  "--key-file", self._key_file(f"committee{i}")])  # fmt: skip
+        # From the verifier's chain when there is one: it holds only blocks whose batches are on L1 (the safe head),
+        # so an output never covers a block a lost batch would change.
+        add("proposer", ["rollup.proposer", *l1, "--l2-rpc", self.verifier_uri or self.l2_uri,
+                         "--oracle", a["L2OutputOracle"], "--datadir", str(wd / "proposer"),
+                         "--key-file", self._key_file("proposer"), *poll])  # fmt: skip
+        if cfg.committee:
+            # One process holding every member's key: a verdict needs `threshold` signatures in one transaction, and
+            # the members have no channel of their own to gather them (docs/rollup.md, "The committee's replay").
+            keys = [arg for i in range(cfg.committee) for arg in ("--key-file", self._key_file(f"committee{i}"))]
+            add("committee", ["rollup.committee", *l1, "--game", a["OutputDispute"], "--l1-start",
+                              str(self.l1_start), *keys])  # fmt: skip
 
     def _key_file(self, name: str) -> str:
         return str(self.workdir / "keys" / f"{name}.key")
@@ -317,7 +322,7 @@ class RollupSystem:
     # ------------------------------------------------------------------ crash tests
 
     def kill(self, name: str) -> None:
-        """SIGKILL one process (`node`, `batcher`, `proposer`, `verifier`, `committee<i>`)."""
+        """SIGKILL one process (`node`, `batcher`, `proposer`, `verifier`, `committee`)."""
         self._service(name).kill()
 
     def stop(self, name: str) -> None:

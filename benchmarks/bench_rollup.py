@@ -1,7 +1,7 @@
 """What settling our L2 on L1 costs and how long it takes: L1 gas per L2 transaction posted, deposit latency, the
-output dispute's moves and gas, and (once rollup/verifier.py exists) how long a verifier takes to catch a wrong output.
+output dispute's moves and gas, and how long the verifier takes to catch a wrong output.
 
-    make bench-rollup        # or: .venv/bin/python benchmarks/bench_rollup.py [--deposits 11] [--peers 50]
+    make bench-rollup    # or: .venv/bin/python benchmarks/bench_rollup.py [--peers 50] [--deposits 11] [--catches 5]
 
 Batches. Our L2 node (`--block-time 0 --dev`, a block per transaction) and an anvil with the L2's chain id and the
 same funded accounts run the same signed transactions, byte for byte: IdentityRegistry and SwarmCoordinator
@@ -26,6 +26,13 @@ transactions in it), the challenger plays the honest chain and wins by the commi
 (rollup/dispute_play.py, the toy L2 the dispute tests play). Moves as the contract counts them; gas of every call
 from the opening to the verdict.
 
+Verifier. anvil (deployed at once, then a block a second) with the oracle (an output every 16 L2 blocks), portal,
+BatchInbox and OutputDispute; a node following it, `python -m rollup.batcher` and `python -m rollup.verifier` (its
+defaults: 1 s poll, no confirmations) with the challenger's key, all processes. Once the verifier has derived the
+blocks from L1 (the steady state: a proposer posts only what is on L1), the proposer posts `--catches` wrong output
+roots one after another, each timed from its L1 receipt appearing to the verifier's dispute against it appearing
+(`disputeOfOutput`, polled every 10 ms): seconds, and L1 blocks between the two transactions.
+
 Prints a progress line per measurement, writes out/bench-rollup.json and out/bench-rollup.png (L1 gas per L2
 transaction by batch size), and as its last line:
 `rollup: l1_gas_per_tx=<x> deposit_blocks=<d> dispute_moves=<m> dispute_gas=<g>`, x the L1 gas per transfer of 100
@@ -39,6 +46,7 @@ import random
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from functools import cache
 from pathlib import Path
@@ -55,7 +63,7 @@ from web3 import Web3  # noqa: E402
 from web3.exceptions import TransactionNotFound  # noqa: E402
 from web3.logs import DISCARD  # noqa: E402
 
-from offchain.chain.anvil import Anvil  # noqa: E402
+from offchain.chain.anvil import Anvil, free_port  # noqa: E402
 from rollup.batch import batch_from_raw_block, encode_batches, l1_gas_for  # noqa: E402
 from rollup.batcher import Inbox, InboxContract, measure_l1_gas  # noqa: E402
 from rollup.conformance import NodeProcess  # noqa: E402
@@ -75,6 +83,7 @@ SIZES = (1, 10, 100)
 TRANSFERS = max(SIZES)
 L1_BLOCK = "0x4200000000000000000000000000000000000015"
 INTERVAL = 1_024
+VERIFIER_INTERVAL = 16  # L2 blocks per output where the verifier is timed: short, so the blocks exist in seconds
 BAD = (700, 3)
 CHALLENGER_BOND, PROPOSER_BOND, CLOCK = 10**17, 10**18, 3_600
 OUT = ROOT / "out"
@@ -376,17 +385,111 @@ def _dispute() -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------- verifier (TO FILL IN)
+# ---------------------------------------------------------------- verifier
 
 
-def _verifier_catch() -> dict[str, Any] | None:
-    """VERIFIER, NOT YET MEASURED: how long `python -m rollup.verifier` takes from a wrong output landing on L1 to
-    its dispute being opened. To be written once rollup/verifier.py is on main (its engineer is writing it now):
-    anvil, the oracle and the dispute game, an L2 node and the batcher, a proposer posting a wrong root, the
-    verifier started against them, timed until the oracle marks the output disputed. Until then None, and the
-    JSON's `verifier` is null."""
-    say("[verifier] not measured yet: waits for python -m rollup.verifier on main")
-    return None
+def _verifier_catch(samples: int) -> dict[str, Any]:
+    """Seconds and L1 blocks from a wrong output's L1 receipt to the verifier's `openDispute` against it."""
+    from rollup.chain import L2Chain
+    from rollup.genesis import Genesis
+    from rollup.node import DEFAULT_GENESIS
+    from rollup.output import output_at
+    from rollup.store import Store
+    from rollup.system import Service
+
+    started = time.perf_counter()
+    admin, proposer, sender, challenger, batcher = KEYS[0], KEYS[1], KEYS[2], KEYS[6], KEYS[7]
+    l2_blocks = VERIFIER_INTERVAL * samples
+    with Anvil.start() as anvil, tempfile.TemporaryDirectory(prefix="bench-rollup-") as tmp:
+        workdir, l1 = Path(tmp), _web3(anvil.uri)
+        say("[verifier] the L1 contracts, a node following L1, python -m rollup.batcher and python -m rollup.verifier")
+        oracle, _ = deploy(l1, admin, "L2OutputOracle", VERIFIER_INTERVAL, 1, 0, 0, 3600, PROPOSER_BOND, admin.address)
+        portal, deployed = deploy(l1, admin, "RollupPortal", oracle.address, 60)
+        inbox, _ = deploy(l1, admin, "BatchInbox", admin.address)
+        genesis = L2Chain(Genesis.load(DEFAULT_GENESIS), Store.memory())
+        agreed = output_at(genesis, genesis.head).root  # the game's starting root: the L2 genesis output
+        genesis.store.close()
+        game, _ = deploy(l1, admin, "OutputDispute", oracle.address, admin.address, agreed, CHALLENGER_BOND, CLOCK,
+                         16, 16)  # fmt: skip
+        transact(oracle, "grantRole", oracle.functions.PROPOSER_ROLE().call(), proposer.address, sender=admin)
+        transact(oracle, "grantRole", oracle.functions.DISPUTE_ROLE().call(), game.address, sender=admin)
+        transact(inbox, "grantRole", inbox.functions.BATCHER_ROLE().call(), batcher.address, sender=admin)
+        transact(game, "setCommittee", [m.address for m in COMMITTEE], THRESHOLD, sender=admin)
+        # Deployed at once (automine); from here a block a second, as the deposits' L1.
+        anvil.rpc("evm_setIntervalMining", [1])
+        for name, key in (("batcher", batcher), ("challenger", challenger)):
+            path = workdir / f"{name}.key"
+            path.touch(mode=0o600)
+            path.write_text(key.key.hex() + "\n")
+        start = str(deployed.blockNumber)
+        node_args = ["--port", "0", "--block-time", "0", "--l1-rpc", anvil.uri, "--portal", portal.address,
+                     "--l1-start", start]  # fmt: skip
+        with NodeProcess.launch(node_args, timeout=60) as node:
+            l2 = _web3(node.url)
+            nonce = l2.eth.get_transaction_count(sender.address)
+            while l2.eth.block_number < l2_blocks:  # a transfer a block, so the outputs' blocks exist in seconds
+                tx = {"chainId": CHAIN_ID, "nonce": nonce, "to": admin.address, "value": 1, "gas": 21_000, **FEE}
+                l2.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
+                nonce += 1
+            verifier_url = f"http://127.0.0.1:{free_port()}"
+            services = [
+                Service("batcher", ["rollup.batcher", "--l1-rpc", anvil.uri, "--l2-rpc", node.url, "--inbox",
+                                    inbox.address, "--datadir", str(workdir / "batcher"), "--key-file",
+                                    str(workdir / "batcher.key"), "--poll-seconds", "0.5"],
+                        workdir / "batcher.log"),
+                Service("verifier", ["rollup.verifier", "--l1-rpc", anvil.uri, "--portal", portal.address,
+                                     "--inbox", inbox.address, "--batcher", batcher.address, "--oracle",
+                                     oracle.address, "--game", game.address, "--l1-start", start, "--port",
+                                     verifier_url.rsplit(":", 1)[1], "--key-file", str(workdir / "challenger.key")],
+                        workdir / "verifier.log", verifier_url),
+            ]  # fmt: skip
+            try:
+                for service in services:
+                    service.start(120)
+                derived = _web3(verifier_url)
+                # Steady state: the verifier has derived the blocks before their outputs are posted, as it has
+                # when the proposer posts only what is on L1.
+                _poll(lambda: derived.eth.block_number >= l2_blocks or None, timeout=120, every=0.2)
+                say(f"[verifier] derived #{derived.eth.block_number} from L1; {samples} wrong outputs ...")
+                out = []
+                for i in range(samples):
+                    time.sleep(random.uniform(1, 4))  # every phase of the L1 slot and of the verifier's 1 s poll
+                    block = VERIFIER_INTERVAL * (i + 1)
+                    fn = oracle.functions.proposeL2Output(keccak(b"a wrong output %d" % i), block)
+                    tx = fn.build_transaction({"from": proposer.address, "value": PROPOSER_BOND, "gas": 500_000,
+                                               "nonce": l1.eth.get_transaction_count(proposer.address)})  # fmt: skip
+                    posted = l1.eth.send_raw_transaction(proposer.sign_transaction(tx).raw_transaction)
+                    receipt = _poll(lambda h=posted: l1.eth.get_transaction_receipt(h))
+                    seen_posted = time.perf_counter()
+                    assert receipt.status == 1, "the wrong output was refused"
+                    _poll(lambda i=i: game.functions.disputeOfOutput(i).call() or None, timeout=60)
+                    seen_disputed = time.perf_counter()
+                    (opened,) = game.events.DisputeOpened().get_logs(
+                        from_block=receipt.blockNumber, argument_filters={"outputIndex": i}
+                    )
+                    sample = {
+                        "output": i,
+                        "l2_block": block,
+                        "l1_block": receipt.blockNumber,
+                        "dispute_l1_block": opened.blockNumber,
+                        "blocks": opened.blockNumber - receipt.blockNumber,
+                        "seconds": seen_disputed - seen_posted,
+                    }
+                    out.append(sample)
+                    say(f"[verifier] {i + 1}/{samples}: output {i} (L2 #{block}) posted in L1 #{sample['l1_block']}, "
+                        f"disputed in #{sample['dispute_l1_block']}: {sample['seconds']:.2f} s, "
+                        f"{sample['blocks']} L1 blocks")  # fmt: skip
+            finally:
+                for service in services:
+                    service.stop()
+    seconds = [s["seconds"] for s in out]
+    return {
+        "samples": out,
+        "median_seconds": statistics.median(seconds),
+        "max_seconds": max(seconds),
+        "median_blocks": statistics.median(s["blocks"] for s in out),
+        "seconds": time.perf_counter() - started,
+    }
 
 
 # ---------------------------------------------------------------- report
@@ -435,7 +538,10 @@ def _fmt(x: float) -> str:
     help="Swarm peers, each one vote commit and one reveal (even, at least 50 for a batch of 100 votes).",
 )
 @click.option("--deposits", type=click.IntRange(1), default=11, show_default=True, help="Deposits timed.")
-def main(peers: int, deposits: int) -> None:
+@click.option(
+    "--catches", type=click.IntRange(1), default=5, show_default=True, help="Wrong outputs the verifier meets."
+)
+def main(peers: int, deposits: int, catches: int) -> None:
     if peers % 2 or 2 * peers < max(SIZES):
         raise click.BadParameter(f"an even number of at least {max(SIZES) // 2}", param_hint="--peers")
     started = time.perf_counter()
@@ -443,7 +549,7 @@ def main(peers: int, deposits: int) -> None:
     batches = _batches(peers)
     deposit = _deposits(deposits)
     dispute = _dispute()
-    verifier = _verifier_catch()
+    verifier = _verifier_catch(catches)
 
     rows = batches["rows"]
     best = next(r for r in rows if r["workload"] == "transfers" and r["txs"] == 100 and r["compressed"])
@@ -461,7 +567,8 @@ def main(peers: int, deposits: int) -> None:
         "deposit_seconds": deposit["median_seconds"],
         "dispute_moves": dispute["moves"],
         "dispute_gas": dispute["gas"],
-        "verifier_catch_seconds": None if verifier is None else verifier["seconds"],
+        "verifier_catch_seconds": verifier["median_seconds"],
+        "verifier_catch_blocks": verifier["median_blocks"],
     }
     OUT.mkdir(exist_ok=True)
     report = {"summary": summary, "batches": batches, "deposits": deposit, "dispute": dispute,
@@ -470,6 +577,9 @@ def main(peers: int, deposits: int) -> None:
     _plot(rows, OUT / "bench-rollup.png")
     say(f"deposits: median {_fmt(deposit['median_blocks'])} L1 blocks ({deposit['median_seconds']:.2f} s), "
         f"at most {deposit['max_blocks']} ({deposit['max_seconds']:.2f} s), over {deposits}")  # fmt: skip
+    say(f"verifier: a wrong output disputed a median {verifier['median_seconds']:.2f} s "
+        f"({_fmt(verifier['median_blocks'])} L1 blocks) after it landed, at most {verifier['max_seconds']:.2f} s, "
+        f"over {catches}")  # fmt: skip
     say(f"votes: 100 in one zlib channel cost {votes['l1_gas_inbox'] / 100:,.0f} L1 gas each against "
         f"{votes['baseline_l1_gas'] / 100:,.0f} executed on L1: ratio {summary['votes_ratio']:.3f}")  # fmt: skip
     say(f"baseline: 100 transfers in one zlib channel cost {x:,.0f} L1 gas each against {base:,.0f} as plain L1 "

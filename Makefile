@@ -103,7 +103,7 @@ bench-rpc: setup
 
 .PHONY: bench-rollup
 # Settling the L2 on L1 (anvil, real contracts, real node processes): L1 gas per L2 transaction posted against the same
-# transactions executed on L1, deposit latency, the 1,024-block output dispute's moves and gas (docs/rollup.md).
-# out/bench-rollup.json and out/bench-rollup.png; about 1.5 minutes.
+# transactions executed on L1, deposit latency, the 1,024-block output dispute's moves and gas, and how soon the
+# verifier disputes a wrong output (docs/rollup.md, Measurements). out/bench-rollup.json and .png; about 1.5 minutes.
 bench-rollup: setup
 	$(BIN)/python benchmarks/bench_rollup.py

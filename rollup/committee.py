@@ -41,15 +41,14 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from rollup.abi import contract_abi
 from rollup.batcher import load_key
+from rollup.dispute_play import Kind, Party, Phase
 from rollup.genesis import Genesis, GenesisError
 from rollup.node import DEFAULT_GENESIS
-from rollup.replay import Evidence, Party, ReplayError, decode_header, judge
+from rollup.replay import Evidence, ReplayError, decode_header, judge
 
 log = logging.getLogger("rollup.committee")
 
 # IOutputDispute's enums, as the contract numbers them.
-PHASE_COMMITTEE, PHASE_RESOLVED = 5, 6
-KIND_TRANSACTION, KIND_BLOCK = 1, 2
 LOG_RANGE = 10_000  # L1 blocks per eth_getLogs request (public nodes cap the range)
 # RecordSealed's record: keccak256(abi.encode(kind, l2Block, txIndex, txCount, blockHash, preRoot, defenderPostRoot,
 # challengerPostRoot, defenderEvidence, challengerEvidence)).
@@ -121,16 +120,16 @@ class Committee:
     def _handle(self, sealed: Sealed) -> str:
         dispute_id = sealed.dispute_id
         phase = self.game.functions.disputeOf(dispute_id).call()[self._phase_at]
-        if phase != PHASE_COMMITTEE:
+        if phase != Phase.COMMITTEE:
             self.finished.add(dispute_id)
-            return "already resolved" if phase == PHASE_RESOLVED else f"not waiting for the committee (phase {phase})"
-        if sealed.kind == KIND_BLOCK:
+            return "already resolved" if phase == Phase.RESOLVED else f"not waiting for the committee (phase {phase})"
+        if sealed.kind == Kind.BLOCK:
             self.finished.add(dispute_id)
             return (
                 "Kind.Block (the challenger disputes the block, not its execution) is not judged by this tool: "
                 "left to expire, and the contract deletes the output on expiry"
             )
-        if sealed.kind != KIND_TRANSACTION:
+        if sealed.kind != Kind.TRANSACTION:
             self.finished.add(dispute_id)
             return f"a record of kind {sealed.kind}, which this tool does not know: skipped"
         deadline = self.game.functions.moveDeadline(dispute_id).call()

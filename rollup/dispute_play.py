@@ -16,6 +16,7 @@ so its moves and gas are those of a real L2 of the same block and transaction co
 from __future__ import annotations
 
 import dataclasses
+from enum import IntEnum
 from functools import cached_property
 from typing import Any
 
@@ -28,31 +29,31 @@ ZERO32 = b"\x00" * 32
 EMPTY_OMMERS = keccak(rlp.encode([]))
 
 
-class Phase:
+class Phase(IntEnum):
     """Mirror of IOutputDispute.Phase."""
 
     NONE, BLOCKS, BLOCK, TRANSACTIONS, EVIDENCE, COMMITTEE, RESOLVED = range(7)
 
 
-class Party:
+class Party(IntEnum):
     """Mirror of IOutputDispute.Party."""
 
     NONE, CHALLENGER, DEFENDER = range(3)
 
 
-class Kind:
+class Kind(IntEnum):
     """Mirror of IOutputDispute.Kind."""
 
     NONE, TRANSACTION, BLOCK = range(3)
 
 
-class Resolution:
+class Resolution(IntEnum):
     """Mirror of IOutputDispute.Resolution."""
 
     NONE, COMMITTEE, TIMEOUT, EXPIRED = range(4)
 
 
-class HeaderCheck:
+class HeaderCheck(IntEnum):
     """Mirror of IOutputDispute.HeaderCheck."""
 
     ENCODING, HASH, PARENT, STATE_ROOT, NUMBER = range(5)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from functools import cache
 from typing import Any
 
@@ -53,6 +52,7 @@ from trie import HexaryTrie
 from trie.exceptions import MissingTrieNode
 
 from rollup.chain import L2Chain
+from rollup.dispute_play import Party
 from rollup.genesis import Genesis
 
 WITNESS_VERSION = 1
@@ -68,14 +68,6 @@ class ReplayError(ValueError):
 class WitnessError(ReplayError):
     """The witness does not suffice: a node, code or ancestor header the step reads is missing, or the transaction
     is not the header's transaction at that index (its inclusion proof fails)."""
-
-
-class Party(IntEnum):
-    """IOutputDispute.Party."""
-
-    NONE = 0
-    CHALLENGER = 1
-    DEFENDER = 2
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,13 @@ from offchain.chain.anvil import Anvil
 from rollup.chain import L2Chain
 from rollup.committee import Committee, main
 from rollup.deposits import L1Origin, new_deposit, source_hash_user_deposit
+from rollup.dispute_play import Party
 from rollup.genesis import Genesis
 from rollup.mempool import decode_transaction
 from rollup.node import DEFAULT_GENESIS
 from rollup.output import output_at
 from rollup.replay import (
     Evidence,
-    Party,
     ReplayError,
     Witness,
     WitnessError,

@@ -184,8 +184,11 @@ def main(l1_rpc: str, l2_rpc: str, oracle: str, datadir: Path, key_file: Path | 
         raise click.ClickException(f"--oracle {oracle!r} is not an address")
     l1, l2 = Web3(Web3.HTTPProvider(l1_rpc)), Web3(Web3.HTTPProvider(l2_rpc))
     for name, w3, url in (("L1", l1, l1_rpc), ("L2", l2, l2_rpc)):
+        # Started with (or before) its nodes, or while one restarts: wait for it rather than exit.
         if not w3.is_connected():
-            raise click.ClickException(f"no {name} node answers at {url}")
+            click.echo(f"no {name} node answers at {url} yet; trying again every {poll_seconds:g} s", err=True)
+        while not w3.is_connected():
+            time.sleep(poll_seconds)
     proposer = Proposer(l1, l2, oracle, _key(key_file), datadir)
     said = ""
     while True:

@@ -1,7 +1,8 @@
 """The rollup's processes killed with SIGKILL (their pid, not their group) and restarted, one after the other, while
-users send transactions: the sequencer, the batcher and the proposer each come back where they were. Afterwards the
-verifier, which derives the chain from L1 alone, holds every block the sequencer made (none lost), every batch on L1
-extends a different block (none posted twice), and the oracle holds one output per interval, each the verifier's.
+users send transactions: the sequencer, the batcher, the proposer and the verifier each come back where they were.
+Afterwards the verifier, which derives the chain from L1 alone, holds every block the sequencer made (none lost), every
+batch on L1 extends a different block (none posted twice), and the oracle holds one output per interval, each the
+verifier's.
 
 Run: `.venv/bin/ape test tests/rollup/test_system_crashes.py -q -p no:cacheprovider`.
 """
@@ -18,7 +19,7 @@ from rollup.system import DEMO_ROLLUP, RollupSystem, SystemConfig
 INTERVAL = DEMO_ROLLUP.submission_interval
 
 
-def test_sequencer_batcher_and_proposer_killed_and_restarted_lose_and_repeat_nothing(tmp_path):
+def test_sequencer_batcher_proposer_and_verifier_killed_and_restarted_lose_and_repeat_nothing(tmp_path):
     with RollupSystem(tmp_path / "system", SystemConfig(committee=0)) as system:
         l1, l2 = system.l1_web3(), system.l2_web3()
         sent: list[bytes] = []
@@ -29,7 +30,7 @@ def test_sequencer_batcher_and_proposer_killed_and_restarted_lose_and_repeat_not
 
         traffic(3)
         system.wait(lambda: system.batches() > 0, 60, "a first batch")
-        for name in ("node", "batcher", "proposer"):
+        for name in ("node", "batcher", "proposer", "verifier"):
             system.kill(name)  # SIGKILL, mid-whatever it was doing
             system.restart(name)
             l2 = system.l2_web3()

@@ -56,6 +56,7 @@ class Sequencer:
         self.fee_recipient = fee_recipient
         self.clock = clock
         self.pool = Mempool(chain_id=chain.chain_id, per_sender=per_sender)
+        self.read_only: str | None = None  # why transactions are refused here (a verifier's replica), if they are
         self.next_timestamp: int | None = None  # evm_setNextBlockTimestamp
         self.time_offset = 0  # evm_increaseTime
         self._restore_pool()
@@ -98,6 +99,8 @@ class Sequencer:
 
     def submit(self, raw: bytes) -> bytes:
         """Admit a raw signed transaction; PoolError if refused (nothing changes). Returns its hash."""
+        if self.read_only is not None:
+            raise PoolError(self.read_only)
         tx = decode_transaction(raw, self._builder())
         head = self.chain.head
         entry = self.pool.admit(tx, raw, self.chain.state(head), gas_limit=head.gas_limit)

@@ -233,6 +233,8 @@ def main(
         replica = open_node(genesis_path, datadir, block_time=0, producing=False, fee_recipient=fee_recipient)
     except (GenesisError, StoreError) as err:
         raise click.ClickException(str(err)) from None
+    # Its chain is L1's: a transaction sent here would never be sealed, so it is refused rather than kept.
+    replica.read_only = "this is a verifier: it holds only what L1 holds; send transactions to the sequencer"
     try:
         try:
             deriver = Deriver(replica.chain, L1Deposits(l1, portal, start=l1_start), open_inbox(l1, inbox),

@@ -9,7 +9,9 @@ Run: `.venv/bin/ape test tests/rollup/test_system_crashes.py -q -p no:cacheprovi
 
 from __future__ import annotations
 
+import pytest
 from node_support import KEYS, transfer, web3
+from web3.exceptions import Web3RPCError
 
 from rollup.abi import contract_abi
 from rollup.batch import read_batches
@@ -58,4 +60,6 @@ def test_sequencer_batcher_proposer_and_verifier_killed_and_restarted_lose_and_r
             want = verifier.provider.make_request("optimism_outputAtBlock", [hex(block)])["result"]["outputRoot"]
             assert "0x" + bytes(root).hex() == want
         assert "WRONG" not in system.log("verifier").read_text()
-
+        # A replica of what L1 holds takes no transactions: the user is told where to send them.
+        with pytest.raises(Web3RPCError, match="send transactions to the sequencer"):
+            verifier.eth.send_raw_transaction(transfer(l2, KEYS[2], KEYS[3].address, 1))

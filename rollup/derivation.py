@@ -48,9 +48,8 @@ from rollup.derive import (
     DerivationError,
     L1Deposits,
     SequencingRules,
+    build_forced_block,
     chain_origin,
-    forced_origin,
-    forced_timestamp,
 )
 from rollup.mempool import PoolError, decode_transaction
 
@@ -187,21 +186,14 @@ class Deriver:
         for why in self.bank.dropped[seen:]:
             self._drop(f"L1 block #{number}: {why}")
         self._build_waiting(at)
-        while (forced := forced_origin(self.chain, at, self.rules)) is not None:
-            origin, deposits = forced
-            built = self.chain.build_block(
-                [],
-                timestamp=forced_timestamp(self.chain.head, origin),
-                fee_recipient=self.fee_recipient,
-                l1_origin=origin,
-                deposits=deposits,
-            )
+        while (forced := build_forced_block(self.chain, at, self.rules, self.fee_recipient)) is not None:
+            built, origin = forced
             log.warning(
                 "L2 block %d: epoch #%d forced in at L1 block #%d (its sequencing window closed), %d deposit(s)",
                 built.block.number,
                 origin.number,
                 number,
-                len(deposits),
+                len(built.block.transactions) - 1,
             )
             self._build_waiting(at)
         if len(self.waiting) > MAX_FUTURE_BATCHES:

@@ -29,7 +29,7 @@ from typing import Any
 
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI
 
-from rollup.chain import L2Chain
+from rollup.chain import BuiltBlock, L2Chain
 from rollup.deposits import (
     L1_BLOCK_ADDRESS,
     L1_BLOCK_HASH_SLOT,
@@ -212,6 +212,25 @@ def check_block(chain: L2Chain, header: BlockHeaderAPI, l1: L1Deposits) -> None:
             f"block {header.block_number}: deposits {[tx.hash.hex()[:12] for tx in got]} are not L1's "
             f"{[tx.hash.hex()[:12] for tx in expected]}"
         )
+
+
+def build_forced_block(
+    chain: L2Chain, l1: L1Deposits, rules: SequencingRules, fee_recipient: bytes
+) -> tuple[BuiltBlock, L1Origin] | None:
+    """Build the block derivation puts in for the next overdue epoch (`forced_origin`), with its origin; None when no
+    epoch is overdue. The sequencer and the verifier both build it, so they agree on it."""
+    forced = forced_origin(chain, l1, rules)
+    if forced is None:
+        return None
+    origin, deposits = forced
+    built = chain.build_block(
+        [],
+        timestamp=forced_timestamp(chain.head, origin),
+        fee_recipient=fee_recipient,
+        l1_origin=origin,
+        deposits=deposits,
+    )
+    return built, origin
 
 
 def forced_timestamp(parent: BlockHeaderAPI, origin: L1Origin) -> int:

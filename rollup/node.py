@@ -71,7 +71,10 @@ def open_node(
         raise
 
 
-async def serve(sequencer: Sequencer, host: str, port: int, max_body_bytes: int) -> None:
+async def start_server(
+    sequencer: Sequencer, host: str, port: int, max_body_bytes: int = MAX_BODY_BYTES
+) -> tuple[web.AppRunner, int]:
+    """The JSON-RPC server over `sequencer`'s chain, listening; (its runner, to clean up; the port it got)."""
     api = Api(sequencer, client_version=client_version())
     runner = web.AppRunner(Server(api, max_body_bytes=max_body_bytes).app(), access_log=None)
     await runner.setup()
@@ -81,7 +84,11 @@ async def serve(sequencer: Sequencer, host: str, port: int, max_body_bytes: int)
     except OSError as err:
         await runner.cleanup()
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
-    bound = site._server.sockets[0].getsockname()[1]  # the real port when 0 asked for any free one
+    return runner, site._server.sockets[0].getsockname()[1]  # the real port when 0 asked for any free one
+
+
+async def serve(sequencer: Sequencer, host: str, port: int, max_body_bytes: int) -> None:
+    runner, bound = await start_server(sequencer, host, port, max_body_bytes)
     head = sequencer.chain.head
     print(
         f"rollup node: serving http://{host}:{bound} chain id {sequencer.chain.chain_id} "

@@ -21,9 +21,8 @@ from rollup.derive import (
     OP_MAINNET_RULES,
     L1Deposits,
     SequencingRules,
+    build_forced_block,
     chain_origin,
-    forced_origin,
-    forced_timestamp,
     next_origin,
 )
 from rollup.mempool import Mempool, Pending, PoolError, decode_transaction
@@ -162,15 +161,8 @@ class Sequencer:
         # Back after a long stop (the L1 went on for a whole sequencing window): derivation builds each overdue epoch
         # as a block of its own, without sequenced transactions (rollup/derivation.py); building the same blocks
         # here keeps this chain the one every verifier derives, instead of one they all drop.
-        while (forced := forced_origin(self.chain, self.l1, self.rules)) is not None:
-            origin, deposits = forced
-            built = self.chain.build_block(
-                [],
-                timestamp=forced_timestamp(self.chain.head, origin),
-                fee_recipient=self.fee_recipient,
-                l1_origin=origin,
-                deposits=deposits,
-            )
+        while (forced := build_forced_block(self.chain, self.l1, self.rules, self.fee_recipient)) is not None:
+            built, origin = forced
             log.warning("block %d: L1 epoch #%d was overdue, sealed as derivation forces it", built.block.number,
                         origin.number)  # fmt: skip
 

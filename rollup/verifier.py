@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from aiohttp import web
 from web3 import Web3
 
 from rollup.abi import contract_abi
@@ -35,10 +34,8 @@ from rollup.derivation import DEFAULT_CHANNEL_TIMEOUT, Deriver
 from rollup.derive import SEQUENCING_WINDOW, DerivationError, L1Deposits, SequencingRules
 from rollup.dispute import ChainView, Player
 from rollup.genesis import GenesisError
-from rollup.node import DEFAULT_GENESIS, _address, client_version, open_node
+from rollup.node import DEFAULT_GENESIS, _address, open_node, start_server
 from rollup.output import output_at
-from rollup.rpc.api import Api
-from rollup.rpc.server import MAX_BODY_BYTES, Server
 from rollup.store import StoreError
 
 log = logging.getLogger("rollup.verifier")
@@ -127,16 +124,7 @@ def oracle_contract(l1: Web3, address: str) -> Any:
 
 
 async def run(verifier: Verifier, replica: Any, host: str, port: int, poll: float) -> None:
-    api = Api(replica, client_version=client_version())
-    runner = web.AppRunner(Server(api, max_body_bytes=MAX_BODY_BYTES).app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except OSError as err:
-        await runner.cleanup()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
-    bound = site._server.sockets[0].getsockname()[1]
+    runner, bound = await start_server(replica, host, port)
     head = replica.chain.head
     print(f"rollup verifier: serving http://{host}:{bound} chain id {replica.chain.chain_id} "
           f"safe head #{head.block_number} 0x{head.hash.hex()}", flush=True)  # fmt: skip

@@ -40,8 +40,10 @@ def _chain() -> L2Chain:
     return L2Chain(Genesis.load(DEFAULT_GENESIS), Store.memory())
 
 
-@pytest.fixture
-def rollup(project, tmp_path):
+@pytest.fixture(scope="module")
+def built(project, tmp_path_factory):
+    """anvil with the contracts, and the batches of an L2 node's blocks in the inbox (the node is gone after: the
+    verifier reads L1 only). Built once; each test runs on an L1 snapshot of it."""
     with Anvil.start() as anvil:
         l1 = web3(anvil.uri)
         oracle, _ = deploy(l1, ADMIN, project.L2OutputOracle, INTERVAL, 1, 0, 0, 3600, PROPOSER_BOND, ADMIN.address)
@@ -62,24 +64,31 @@ def rollup(project, tmp_path):
         args = ["--block-time", "0", "--l1-rpc", anvil.uri, "--portal", portal.address, "--l1-start", str(start)]
         with start_node(*args) as node:
             l2 = web3(node.url)
-            send(
-                l1, KEYS[4], portal.functions.depositTransaction(KEYS[4].address, ETH, 100_000, False, b""), value=ETH
-            )
+            deposit = portal.functions.depositTransaction(KEYS[4].address, ETH, 100_000, False, b"")
+            send(l1, KEYS[4], deposit, value=ETH)
             for i in range(2 * INTERVAL):
                 l2.eth.send_raw_transaction(transfer(l2, KEYS[2 + i % 2], KEYS[5].address, 1 + i))
-            batcher = Batcher(l1, L2Source(node.url), InboxContract(inbox.address), BATCHER, tmp_path / "batcher",
-                              say=lambda _: None)  # fmt: skip
+            batcher = Batcher(l1, L2Source(node.url), InboxContract(inbox.address), BATCHER,
+                              tmp_path_factory.mktemp("batcher"), say=lambda _: None)  # fmt: skip
             while batcher.step():
                 pass
             batcher.close()
+            hashes = [bytes(l2.eth.get_block(n)["hash"]) for n in range(l2.eth.block_number + 1)]
 
-            def deriver() -> Deriver:
-                return Deriver(_chain(), L1Deposits(l1, portal.address, start=start), InboxContract(inbox.address),
-                               batcher=BATCHER.address)  # fmt: skip
+        def deriver() -> Deriver:
+            return Deriver(_chain(), L1Deposits(l1, portal.address, start=start), InboxContract(inbox.address),
+                           batcher=BATCHER.address)  # fmt: skip
 
-            game = game_contract(l1, game.address)  # its structs read by field name
-            yield SimpleNamespace(anvil=anvil, l1=l1, l2=l2, oracle=oracle, portal=portal, game=game, start=start,
-                                  deriver=deriver)  # fmt: skip
+        game = game_contract(l1, game.address)  # its structs read by field name
+        yield SimpleNamespace(anvil=anvil, l1=l1, l2_hashes=hashes, oracle=oracle, portal=portal, game=game,
+                              start=start, deriver=deriver)  # fmt: skip
+
+
+@pytest.fixture
+def rollup(built):
+    snapshot = built.anvil.rpc("evm_snapshot", [])
+    yield built
+    built.anvil.rpc("evm_revert", [snapshot])
 
 
 def _verifier(r, key, said: list[str]) -> Verifier:
@@ -110,8 +119,8 @@ def test_the_verifier_derives_the_chain_and_agrees_with_honest_outputs(rollup):
     verifier.step()
     head = verifier.deriver.safe_head.block_number
     assert head >= 2 * INTERVAL
-    for number in range(head + 1):
-        assert verifier.deriver.chain.header(number).hash == bytes(rollup.l2.eth.get_block(number)["hash"])
+    for number, block_hash in enumerate(rollup.l2_hashes[: head + 1]):
+        assert verifier.deriver.chain.header(number).hash == block_hash
     for block in (INTERVAL, 2 * INTERVAL):
         root = output_at(verifier.deriver.chain, verifier.deriver.chain.header(block)).root
         send(rollup.l1, PROPOSER, rollup.oracle.functions.proposeL2Output(root, block), value=PROPOSER_BOND)

@@ -19,6 +19,7 @@ test: setup
 # The exhaustive variants (e.g. a real Verde game for every opcode of the GPT step); minutes more.
 test-slow: setup
 	$(APE) test tests -q -p no:cacheprovider -m slow
+	FUZZ_EXAMPLES=60 $(APE) test tests/market/test_job_market_fuzz.py tests/crowdfund/test_crowdfund_fuzz.py -q -p no:cacheprovider
 
 demo: setup
 	$(APE) run demo

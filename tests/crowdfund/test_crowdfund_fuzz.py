@@ -10,11 +10,16 @@ Run: `.venv/bin/ape test tests/crowdfund/test_crowdfund_fuzz.py -q -p no:cachepr
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from crowdfund_support import FAILED, MILESTONES, WINDOW, ZERO_ADDRESS, Asset, Ledger, event, reverts_with
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
+
+# Examples per run: 8 keeps `make test` in its time budget; FUZZ_EXAMPLES=60 explores further.
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 
 INTERVAL = 50  # 2 checkpoints per solver in the fuzzed template, so solvers can finish
 COUNT = 2  # checkpoints per solver
@@ -253,7 +258,7 @@ class Handler:
 
 
 @settings(
-    max_examples=15,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -14,12 +14,16 @@ Run: `.venv/bin/ape test tests/market/test_job_market_fuzz.py -q -p no:cacheprov
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ape.exceptions import ContractLogicError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jobmarket_support import ZERO_ADDRESS, Harness, JobStatus, isolated, job_params
+
+# Examples per run: 8 keeps `make test` in its time budget; FUZZ_EXAMPLES=60 explores further.
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 
 KINDS = (
     "post",
@@ -229,7 +233,7 @@ class Driver:
 
 
 @settings(
-    max_examples=15,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -1,22 +1,32 @@
-"""The whole story on a fresh local chain: `make demo` (or `ape run demo`).
+"""The whole story: `make demo` (or `ape run demo`) plays it on our own rollup, `ape run demo --l1-only` on one anvil.
 
-Starts anvil on 127.0.0.1, deploys, registers three fresh hivemind peers with key proofs, crowdfunds a
-training job, lets two solvers stake, train and commit checkpoints, plays a swarm round with
-commit-reveal votes, closes the challenge window, pays everyone, catches a cheating Verde solver on chain,
-prints balances before and after, and finally runs a short RL Swarm of three node processes (make swarm).
+On the rollup: starts anvil as L1, deploys the rollup's L1 contracts, starts our L2 node (following that L1), the
+batcher and the proposer (and the verifier, where it exists) as processes, funds ten fresh wallets by L1 deposits,
+deploys the system on the L2 and plays the story there through Ape's `ethereum:l2:verde`: three fresh hivemind peers
+register with key proofs, a crowdfund pays for a training job, two solvers stake, train and commit checkpoints, a
+swarm round with commit-reveal votes, everyone is paid after the challenge window, a cheating Verde solver is caught
+on chain; then a solver withdraws its earnings to L1 after the challenge period. Balances before and after. The
+processes' logs stay in `out/demo-l2/rollup/` until the next run.
+
+With `--l1-only`: the same story on one anvil, whose clock jumps over every deadline.
+
+Both end with a short RL Swarm of three node processes on a fresh anvil (make swarm); `--no-swarm` leaves it out.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import click
 
 from offchain.chain.anvil import Anvil
-from offchain.demo import format_table, plot_balances, run_demo
+from offchain.demo import format_table, plot_balances, run_demo, run_l2_demo
+
+L2_WORKDIR = Path("out") / "demo-l2"
 
 
 def quiet_hivemind() -> None:
@@ -28,19 +38,32 @@ def quiet_hivemind() -> None:
 
 
 @click.command()
-@click.option("--port", type=int, default=None, help="anvil port on 127.0.0.1 (default: a free one).")
-def cli(port: int | None) -> None:
+@click.option("--l1-only", is_flag=True, help="The story on one anvil (no rollup), deadlines passed by time travel.")
+@click.option(
+    "--port", type=int, default=None, help="With --l1-only: anvil's port on 127.0.0.1 (default: a free one)."
+)
+@click.option("--no-swarm", is_flag=True, help="Leave out the closing RL Swarm of three node processes.")
+def cli(l1_only: bool, port: int | None, no_swarm: bool) -> None:
     from ape.logging import logger
 
     logger.set_level("WARNING")  # the story prints each transaction itself; Ape's per-tx INFO lines are noise
     quiet_hivemind()
-    with tempfile.TemporaryDirectory(prefix="verde-demo-") as tmp, Anvil.start(port=port) as anvil:
-        click.echo(f"anvil on {anvil.uri} (prague, chain id 1337)")
-        with anvil.connect():
-            rows = run_demo(anvil, Path(tmp), echo=click.echo)
-        click.echo("\n== Balances before and after")
-        click.echo(format_table(rows))
-        click.echo(f"plot: {plot_balances(rows, Path('out') / 'demo-balances.png')}")
+    if l1_only:
+        with tempfile.TemporaryDirectory(prefix="verde-demo-") as tmp, Anvil.start(port=port) as anvil:
+            click.echo(f"anvil on {anvil.uri} (prague, chain id 1337)")
+            with anvil.connect():
+                rows = run_demo(anvil, Path(tmp), echo=click.echo)
+    else:
+        shutil.rmtree(L2_WORKDIR, ignore_errors=True)  # a new L1 each run: the last run's L2 cannot follow it
+        rows, withdrawn = run_l2_demo(L2_WORKDIR, echo=click.echo)
+    click.echo("\n== Balances before and after" + ("" if l1_only else " (on the L2, before the withdrawal)"))
+    click.echo(format_table(rows))
+    click.echo(f"plot: {plot_balances(rows, Path('out') / 'demo-balances.png')}")
+    if not l1_only:
+        click.echo(f"withdrawn to L1: {withdrawn.amount / 10**18:.4f} ETH by the {withdrawn.role}; L1 balance "
+                   f"{withdrawn.l1_before / 10**18:.4f} -> {withdrawn.l1_after / 10**18:.4f} ETH")  # fmt: skip
+    if no_swarm:
+        return
     click.echo("\n== A short RL Swarm: three node processes, one round, on a fresh anvil")
     from offchain.swarm.local import SwarmConfig, run_swarm
 

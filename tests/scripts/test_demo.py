@@ -1,12 +1,14 @@
-"""The demo story runs to its balance table on a real anvil chain."""
+"""The demo story runs to its balance table on a real anvil chain, and (slow) on our rollup."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
+
 from offchain.chain.anvil import Anvil
 from offchain.chain.deploy import DeployConfig
-from offchain.demo import DemoConfig, format_table, plot_balances, run_demo
+from offchain.demo import ETH, DemoConfig, format_table, plot_balances, run_demo
 
 
 def test_demo_story_pays_everyone(tmp_path):
@@ -58,3 +60,23 @@ def test_demo_story_pays_everyone(tmp_path):
     assert table.count("\n") == len(rows) + 1
     png = plot_balances(rows, tmp_path / "balances.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_the_story_on_our_rollup_ends_with_a_withdrawal_to_l1(tmp_path):
+    """`make demo`'s story on the L2 (about two minutes): the wallets hold only what they deposited, everyone is paid
+    as on anvil, the cheater is caught, and a solver's earnings reach its L1 address through the portal."""
+    from offchain.demo import DEPOSIT_WEI, run_l2_demo
+
+    lines: list[str] = []
+    rows, withdrawn = run_l2_demo(tmp_path / "demo", echo=lines.append)
+    text = "\n".join(lines)
+    assert all(r.before == DEPOSIT_WEI for r in rows)  # the L2 genesis funds none of them: deposits did
+    assert "market holds 0 wei, crowdfund holds 0 wei" in text and "market holds 0 wei of job 2 uncredited" in text
+    assert "verdict: Challenger wins by Leaf" in text and "winner: peer 1" in text
+    assert "NOT the sequencer's block" not in text
+    solver = rows[1]
+    assert withdrawn.amount == solver.after - solver.before > 0
+    assert withdrawn.l2_before - withdrawn.l2_after > withdrawn.amount  # plus its L2 gas
+    l1_gas = withdrawn.amount - (withdrawn.l1_after - withdrawn.l1_before)  # proving and finalizing were paid on L1
+    assert 0 < l1_gas < ETH // 100

@@ -309,7 +309,7 @@ def verde_dispute(clock: Clock, d: Any, ledger: Ledger, *, requester: Any, hones
     """Section 7: a Verde job whose second solver adds one ulp to one exp of the attention softmax; a watcher
     catches it by recomputing the job and playing the dispute game to the one element on chain."""
     from offchain.chain import client
-    from offchain.verde.challenge import challenge, plot_dispute
+    from offchain.verde.challenge import challenge, dispute_moves, plot_dispute
     from offchain.verde.game import DisputeAgent
     from offchain.verde.job import VerdeJob
     from offchain.verde.market import Terms, join_job, post_checkpoints, post_job, ulp_cheater
@@ -350,7 +350,7 @@ def verde_dispute(clock: Clock, d: Any, ledger: Ledger, *, requester: Any, hones
     echo(f"  cheater slashed: {market.solverOf(job_id, cheater).slashed}; watcher's reward "
          f"{(market.owed(job_id, watcher) - before) / ETH:.2f} ETH of the cheater's stake (the bounty), bond "
          f"{referee.bondCredit(watcher) / ETH:.2f} ETH (its own bond back)")  # fmt: skip
-    moves = _dispute_moves(referee, report.dispute_id, {watcher.address: "challenger", cheater.address: "defender"})
+    moves = dispute_moves(referee, report.dispute_id, {watcher.address: "challenger", cheater.address: "defender"})
     by = ", ".join(f"{sum(p == side for p, _ in moves)} by the {side}" for side in ("challenger", "defender"))
     echo(f"  dispute trace: {plot_dispute(report, Path('out') / 'demo-dispute.png', moves=moves)} "
          f"({len(moves)} moves: {by})")  # fmt: skip
@@ -362,26 +362,6 @@ def verde_dispute(clock: Clock, d: Any, ledger: Ledger, *, requester: Any, hones
         if market.owed(job_id, acct) > 0:
             ledger.send(f"{who} withdraws", market.withdraw, job_id, sender=acct)
     echo(f"  market holds {market.escrowOf(job_id)} wei of job {job_id} uncredited")
-
-
-def _dispute_moves(referee: Any, dispute_id: int, parties: dict[str, str]) -> list[tuple[str, int]]:
-    """offchain.verde.challenge.dispute_moves, reading the blocks as JSON-RPC returns them: Ape builds a block's
-    transactions with its own types and refuses an L2 block's deposits (type 0x7E), which open every L2 block."""
-    from ape import chain
-
-    from offchain.chain import client
-    from offchain.verde.challenge import opened_block
-
-    opened = opened_block(referee, dispute_id)
-    topics = {"disputeId": dispute_id}
-    resolved = next(iter(referee.DisputeResolved.range(opened, client.head_number() + 1, search_topics=topics)))
-    w3, target, out = chain.provider.web3, str(referee.address).lower(), []
-    for number in range(opened + 1, resolved.block_number + 1):
-        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
-            if (tx.get("to") or "").lower() == target:
-                receipt = w3.eth.get_transaction_receipt(tx["hash"])
-                out.append((parties.get(receipt["from"], "anyone"), int(receipt["gasUsed"])))
-    return out
 
 
 def format_table(rows: list[Row]) -> str:

@@ -378,8 +378,8 @@ class RollupSystem:
         """Ape connected to the L2 through `ethereum:l2:verde` (plugins/ape-verde) for a `with` block."""
         from ape import networks
 
+        # ape-config.yaml gives the L2 network a 20% gas margin over the node's estimates (it says why).
         with networks.parse_network_choice("ethereum:l2:verde", provider_settings={"uri": self.l2_uri}) as provider:
-            _gas_margin(provider.network)
             yield provider
 
     def deposit(self, key: Any, *, to: str | None = None, value: int = 0, mint: int | None = None,
@@ -432,24 +432,6 @@ class RollupSystem:
                 logs = "\n".join(s.tail(1500) for s in self.services.values())
                 raise RollupSystemError(f"{what}: not within {timeout:g} s\n{logs}")
             time.sleep(poll_s)
-
-
-L2_GAS_MULTIPLIER = 1.2
-
-
-def _gas_margin(network: Any) -> None:
-    """Estimate gas with a margin on the L2, where ape-config.yaml takes the estimate as it is (Ape's default).
-
-    The node estimates at the head's state and time (as go-ethereum does for "latest"), but the transaction runs
-    in a later block. Where gas depends on the time, it needs more: a Verde move's chess clock, unchanged at the
-    head's second, is a storage write one second later, and the exact estimate ran out of gas. Ape's own local
-    networks send with the block's whole gas limit, which is why anvil never showed this.
-    """
-    from ape.types.gas import AutoGasLimit
-
-    limit = network.gas_limit
-    if limit == "auto" or (isinstance(limit, AutoGasLimit) and limit.multiplier == 1.0):
-        network.__dict__["gas_limit"] = AutoGasLimit(multiplier=L2_GAS_MULTIPLIER)  # Ape caches it there
 
 
 @contextlib.contextmanager

@@ -74,15 +74,18 @@ def calls_to(address: Any, first_block: int, last_block: int) -> list[tuple[str,
     """(sender, gas used) of every transaction to `address` mined in blocks first_block..last_block, in chain
     order (a dispute's moves, read back from the blocks: events say what happened, not who paid for it)."""
     from ape import chain
-    from eth_utils import to_hex
+    from eth_utils import to_checksum_address
 
-    target = str(getattr(address, "address", address))
+    # Read through web3, not Ape's block model: Ape refuses the deposit transactions (type 0x7E) that open every
+    # block of our L2, and would fail on the whole block.
+    w3 = chain.provider.web3
+    target = to_checksum_address(str(getattr(address, "address", address)))
     out = []
     for number in range(first_block, last_block + 1):
-        for tx in chain.blocks[number].transactions:
-            if tx.receiver == target:
-                receipt = chain.get_receipt(to_hex(tx.txn_hash))
-                out.append((str(receipt.sender), int(receipt.gas_used)))
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            if tx.get("to") and to_checksum_address(tx["to"]) == target:
+                receipt = w3.eth.get_transaction_receipt(tx["hash"])
+                out.append((to_checksum_address(receipt["from"]), int(receipt["gasUsed"])))
     return out
 
 

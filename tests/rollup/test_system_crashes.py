@@ -1,13 +1,16 @@
-"""The rollup's processes killed with SIGKILL (their pid, not their group) and restarted, one after the other, while
+"""The whole rollup as processes (rollup/system.py): a deposit from an account funded on L1 only reaches the L2;
+then the processes are killed with SIGKILL (their pid, not their group) and restarted, one after the other, while
 users send transactions: the sequencer, the batcher, the proposer and the verifier each come back where they were.
 Afterwards the verifier, which derives the chain from L1 alone, holds every block the sequencer made (none lost), every
 batch on L1 extends a different block (none posted twice), and the oracle holds one output per interval, each the
-verifier's.
+verifier's; and once the system stops, none of its processes is left running.
 
 Run: `.venv/bin/ape test tests/rollup/test_system_crashes.py -q -p no:cacheprovider`.
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from node_support import KEYS, transfer, web3
@@ -16,14 +19,19 @@ from web3.exceptions import Web3RPCError
 from rollup.abi import contract_abi
 from rollup.batch import read_batches
 from rollup.batcher import InboxContract, posted_frames
-from rollup.system import DEMO_ROLLUP, RollupSystem, SystemConfig
+from rollup.system import DEMO_ROLLUP, RollupSystem, SystemConfig, operator_key
 
+ETH = 10**18
 INTERVAL = DEMO_ROLLUP.submission_interval
 
 
 def test_sequencer_batcher_proposer_and_verifier_killed_and_restarted_lose_and_repeat_nothing(tmp_path):
+    user = operator_key(30)  # funded on L1 only: what it has on the L2 came through the portal
     with RollupSystem(tmp_path / "system", SystemConfig(committee=0)) as system:
         l1, l2 = system.l1_web3(), system.l2_web3()
+        system.anvil.rpc("anvil_setBalance", [user.address, hex(10 * ETH)])
+        assert system.wait_l2_receipt(system.deposit(user, value=ETH))["status"] == "0x1"
+        assert l2.eth.get_balance(user.address) == ETH
         sent: list[bytes] = []
 
         def traffic(count: int) -> None:
@@ -60,6 +68,16 @@ def test_sequencer_batcher_proposer_and_verifier_killed_and_restarted_lose_and_r
             want = verifier.provider.make_request("optimism_outputAtBlock", [hex(block)])["result"]["outputRoot"]
             assert "0x" + bytes(root).hex() == want
         assert "WRONG" not in system.log("verifier").read_text()
+        pids = [service.proc.pid for service in system.services.values()] + [system.anvil.process.pid]
         # A replica of what L1 holds takes no transactions: the user is told where to send them.
         with pytest.raises(Web3RPCError, match="send transactions to the sequencer"):
             verifier.eth.send_raw_transaction(transfer(l2, KEYS[2], KEYS[3].address, 1))
+    assert all(_gone(pid) for pid in pids)  # nothing left running
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

@@ -167,3 +167,45 @@ def cli(
         how = "reused" if name in deployment.reused else "deployed"
         click.echo(f"{name:18} {contract.address}  ({how})")
     click.echo(f"recorded in {deployments_file()}")
+    if rollup:
+        _rollup_next_steps(deployment)
+
+
+def _rollup_next_steps(deployment) -> None:
+    """What the operators run next, with this deployment's addresses: every process needs the portal's block."""
+    from ape import chain
+
+    c = deployment.contracts
+    start = _creation_block(chain, c["RollupPortal"])
+    l1 = chain.provider.uri if hasattr(chain.provider, "uri") else "http://127.0.0.1:8545"
+    click.echo(f"the rollup starts at L1 block {start} (the portal's); its processes, each in a terminal:")
+    click.echo(f"  python -m rollup.node --l1-rpc {l1} --portal {c['RollupPortal'].address} --l1-start {start} "
+               "--datadir .l2")  # fmt: skip
+    click.echo(f"  python -m rollup.batcher --l1-rpc {l1} --l2-rpc http://127.0.0.1:9545 --inbox "
+               f"{c['BatchInbox'].address} --datadir .batcher --account BATCHER")  # fmt: skip
+    click.echo(
+        f"  python -m rollup.verifier --l1-rpc {l1} --portal {c['RollupPortal'].address} --inbox "
+        f"{c['BatchInbox'].address} --batcher BATCHER_ADDRESS --oracle {c['L2OutputOracle'].address} "
+        f"--game {c['OutputDispute'].address} --l1-start {start} --datadir .verifier --account CHALLENGER"
+    )
+    click.echo(f"  python -m rollup.proposer --l1-rpc {l1} --l2-rpc http://127.0.0.1:9546 --oracle "
+               f"{c['L2OutputOracle'].address} --datadir .proposer   # key: $ROLLUP_PROPOSER_KEY")  # fmt: skip
+
+
+def _creation_block(chain, contract) -> int | str:
+    """The L1 block where `contract` got its code: its deployment receipt's, or (reused from the record) a binary
+    search over eth_getCode, which needs the L1 node's old state; failing that, what to look for."""
+    if getattr(contract, "txn_hash", None):
+        return chain.get_receipt(contract.txn_hash).block_number
+    w3 = chain.provider.web3
+    lo, hi = 0, w3.eth.block_number
+    try:
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if w3.eth.get_code(contract.address, mid):
+                hi = mid
+            else:
+                lo = mid + 1
+    except Exception:  # an L1 node without old state: the user looks the block up
+        return "<the portal's deployment block>"
+    return lo

@@ -168,6 +168,7 @@ class Player:
         self.key = key
         self.view = view
         self.say = say
+        self.from_block = from_block  # the game's deployment: no log of it comes before
         self.scanned = from_block - 1  # DisputeOpened logs read up to this L1 block
         self.disputes: dict[int, str] = {}  # id -> our side ("challenger" / "defender"), until settled
         self.settled: dict[int, Any] = {}  # id -> the final Dispute struct
@@ -229,7 +230,7 @@ class Player:
                 self._send("postRoots", dispute_id, roots)
                 return f"dispute {dispute_id}: posted {len(roots)} roots over ({d.lo}, {d.hi}]"
             (posted,) = self.game.events.RootsPosted().get_logs(
-                from_block=0, argument_filters={"disputeId": dispute_id}
+                from_block=self.from_block, argument_filters={"disputeId": dispute_id}
             )[-1:]
             roots = list(posted.args.roots)
             piece = first_disagreement([self._root(d.phase, b, p) for p in positions], roots)

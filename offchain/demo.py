@@ -1,5 +1,5 @@
-"""The end-to-end story behind `make demo` / `ape run demo`: on our rollup (`run_l2_demo`: anvil as L1, the story on
-our L2, wallets funded by L1 deposits, a withdrawal to L1 at the end), or on one anvil (`run_demo` alone).
+"""The end-to-end story behind `make demo` / `ape run demo`: on our rollup (`l2_demo`, `run_l2_demo`: anvil as L1,
+the story on our L2, wallets funded by L1 deposits, a withdrawal to L1 at the end), or on one anvil (`run_demo` alone).
 
 Accounts (Ape's test mnemonic: accounts 0-9, funded by anvil; on the rollup accounts 10-19, funded by deposits):
     0 governance (deploys, holds the admin roles)
@@ -18,10 +18,11 @@ stake goes to the watcher and the requester -> a table of balances before and af
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -422,12 +423,22 @@ class Withdrawn:
 
 def run_l2_demo(workdir: Path, *, config: DemoConfig = L2_DEMO, echo=print,
                 system_config: Any = None) -> tuple[list[Row], Withdrawn]:  # fmt: skip
+    """The story on our own rollup (`l2_demo`), the rollup stopped at the end. Returns the L2 balance table and the
+    withdrawal."""
+    with l2_demo(workdir, config=config, echo=echo, system_config=system_config) as (_, rows, withdrawn):
+        return rows, withdrawn
+
+
+@contextlib.contextmanager
+def l2_demo(workdir: Path, *, config: DemoConfig = L2_DEMO, echo=print,
+            system_config: Any = None) -> Iterator[tuple[Any, list[Row], Withdrawn]]:  # fmt: skip
     """The story on our own rollup: anvil as L1 with the rollup's contracts, our L2 node, batcher and proposer (and
     verifier) as processes, the wallets funded by deposits, the system deployed and the story played on the L2
     through Ape's `ethereum:l2:verde`, and a solver withdrawing its earnings to L1 at the end.
 
-    `workdir` must not exist or be empty; it keeps the processes' logs and data (`rollup/`), the peers' keys and the
-    L2 deployment record. Returns the L2 balance table and the withdrawal.
+    Yields (the `RollupSystem`, still up for the block: `make demo` runs its closing swarm on the same L2, the L2
+    balance table, the withdrawal). `workdir` must not exist or be empty; it keeps the processes' logs and data
+    (`rollup/`), the peers' keys and the L2 deployment record.
     """
     import os
 
@@ -462,7 +473,7 @@ def run_l2_demo(workdir: Path, *, config: DemoConfig = L2_DEMO, echo=print,
         if system.verifier_uri:
             echo(f"  {_verifier_agrees(system)}")
         echo(f"  the story on the rollup took {time.monotonic() - started:.0f} s")
-    return rows, withdrawn
+        yield system, rows, withdrawn
 
 
 def _verifier_agrees(system: Any) -> str:

@@ -10,7 +10,8 @@ processes' logs stay in `out/demo-l2/rollup/` until the next run.
 
 With `--l1-only`: the same story on one anvil, whose clock jumps over every deadline.
 
-Both end with a short RL Swarm of three node processes on a fresh anvil (make swarm); `--no-swarm` leaves it out.
+Both end with a short RL Swarm of three node processes (offchain/swarm/local.py, as `make swarm`): on the rollup on
+the same L2, its contracts deployed there through Ape; with `--l1-only` on a fresh anvil. `--no-swarm` leaves it out.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import click
 
 from offchain.chain.anvil import Anvil
-from offchain.demo import format_table, plot_balances, run_demo, run_l2_demo
+from offchain.demo import format_table, l2_demo, plot_balances, run_demo
 
 L2_WORKDIR = Path("out") / "demo-l2"
 
@@ -53,21 +54,34 @@ def cli(l1_only: bool, port: int | None, no_swarm: bool) -> None:
             click.echo(f"anvil on {anvil.uri} (prague, chain id 1337)")
             with anvil.connect():
                 rows = run_demo(anvil, Path(tmp), echo=click.echo)
-    else:
-        shutil.rmtree(L2_WORKDIR, ignore_errors=True)  # a new L1 each run: the last run's L2 cannot follow it
-        rows, withdrawn = run_l2_demo(L2_WORKDIR, echo=click.echo)
-    click.echo("\n== Balances before and after" + ("" if l1_only else " (on the L2, before the withdrawal)"))
+        show_balances(rows, None)
+        if not no_swarm:
+            closing_swarm("on a fresh anvil")
+        return
+    shutil.rmtree(L2_WORKDIR, ignore_errors=True)  # a new L1 each run: the last run's L2 cannot follow it
+    with l2_demo(L2_WORKDIR, echo=click.echo) as (system, rows, withdrawn):
+        show_balances(rows, withdrawn)
+        if not no_swarm:
+            # Inside the block: the rollup stays up until the nodes are done.
+            closing_swarm(f"on the same L2 ({system.l2_uri})", rpc=system.l2_uri)
+
+
+def show_balances(rows: list, withdrawn) -> None:
+    click.echo("\n== Balances before and after" + ("" if withdrawn is None else " (on the L2, before the withdrawal)"))
     click.echo(format_table(rows))
     click.echo(f"plot: {plot_balances(rows, Path('out') / 'demo-balances.png')}")
-    if not l1_only:
+    if withdrawn is not None:
         click.echo(f"withdrawn to L1: {withdrawn.amount / 10**18:.4f} ETH by the {withdrawn.role}; L1 balance "
                    f"{withdrawn.l1_before / 10**18:.4f} -> {withdrawn.l1_after / 10**18:.4f} ETH")  # fmt: skip
-    if no_swarm:
-        return
-    click.echo("\n== A short RL Swarm: three node processes, one round, on a fresh anvil")
+
+
+def closing_swarm(where: str, rpc: str | None = None) -> None:
+    """Three node processes, one round: on a fresh anvil, or on the running chain at `rpc`."""
     from offchain.swarm.local import SwarmConfig, run_swarm
 
+    click.echo(f"\n== A short RL Swarm: three node processes, one round, {where}")
     # Its own folder: the demo's nodes must not empty the ones `make swarm` left in out/swarm/nodes.
-    result = run_swarm(SwarmConfig(nodes=3, rounds=1, stage_s=15, workdir=Path("out") / "demo-swarm"), echo=click.echo)
+    cfg = SwarmConfig(nodes=3, rounds=1, stage_s=15, workdir=Path("out") / "demo-swarm")
+    result = run_swarm(cfg, echo=click.echo, rpc=rpc)
     if any(code != 0 for code in result["exit_codes"]):
         raise click.ClickException(f"a swarm node failed: exit codes {result['exit_codes']}")

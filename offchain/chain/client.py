@@ -99,11 +99,29 @@ def test_account(index: int) -> Any:
 @contextlib.contextmanager
 def connected(rpc: str, *, quiet: bool = True) -> Iterator[None]:
     """Connect to the JSON-RPC node at `rpc` for the block (a worker started outside `ape run`). `quiet` keeps
-    Ape's per-transaction lines out of the worker's own progress output."""
+    Ape's per-transaction lines out of the worker's own progress output.
+
+    A node with the chain id of a network in ape-config.yaml's `networks: custom:` (our L2, `ethereum:l2`) is
+    reached through that network, any other through `ethereum:local`: on the L2 the local network's habit of
+    sending every transaction with the block's whole gas limit would skip the L2's gas margin (ape-config.yaml)."""
     from ape import networks
     from ape.logging import logger
 
+    from offchain.chain.anvil import json_rpc
+
     if quiet:
         logger.set_level("WARNING")
-    with networks.ethereum.local.use_provider("node", provider_settings={"uri": rpc}):
+    network = _custom_network(int(json_rpc(rpc, "eth_chainId", timeout=30), 16)) or networks.ethereum.local
+    with network.use_provider("node", provider_settings={"uri": rpc}):
         yield
+
+
+def _custom_network(chain_id: int) -> Any | None:
+    """The Ethereum network ape-config.yaml defines for `chain_id`, if any. Only the custom ones: a public
+    testnet reached by `--rpc` keeps the local network it has always had."""
+    from ape import config, networks
+
+    for custom in config.get_config("networks").custom:
+        if custom.ecosystem == "ethereum" and custom.chain_id == chain_id:
+            return networks.ethereum.get_network(custom.name)
+    return None

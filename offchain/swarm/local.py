@@ -11,9 +11,11 @@ emptied when the next run starts: a new run is a new chain.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -67,7 +69,9 @@ def start_node(i: int, rpc: str, workdir: Path, cfg: SwarmConfig, deployments: P
         cmd += ["--start-round", str(start_round)]
     for b in bootnodes or []:
         cmd += ["--bootnode", b]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # TQDM_DISABLE: on a network that waits for confirmations (the L2) Ape draws a progress bar per transaction;
+    # read through a pipe, each redraw became a line of the node's output.
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TQDM_DISABLE="1")
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)  # fmt: skip
 
@@ -141,12 +145,10 @@ def chain_report(coordinator, registry, peers: dict[str, bytes], rounds: list[in
     return lines
 
 
-def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
-    """Play `cfg.rounds` rounds with `cfg.nodes` node processes on a fresh anvil; returns a summary."""
-    from offchain.chain import client
+def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print, rpc: str | None = None) -> dict:
+    """Play `cfg.rounds` rounds with `cfg.nodes` node processes and return a summary: on a fresh anvil, or on the
+    running chain at `rpc` (`make demo`'s L2), which must mine on a timer: the stages follow its clock."""
     from offchain.chain.anvil import Anvil
-    from offchain.chain.deploy import DeployConfig, deploy_all
-    from offchain.identity import PeerIdentity
 
     ensure_warmup(cfg.warmup, echo)
     base = cfg.workdir
@@ -154,19 +156,41 @@ def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
     # would replay that chain's history on this one.
     for old in [base / "deployments", *(base / f"node{i}" for i in range(MAX_NODES))]:
         shutil.rmtree(old, ignore_errors=True)
+    if rpc is not None:
+        return play_swarm(cfg, rpc, echo=echo)
+    with Anvil.start(block_time=1) as anvil:
+        return play_swarm(cfg, anvil.uri, echo=echo, chain_name="anvil")
+
+
+def play_swarm(cfg: SwarmConfig, rpc: str, *, echo: Callable[[str], None] = print, chain_name: str = "") -> dict:
+    """The swarm on the running chain at `rpc`: Ape's test account 0 deploys the contract set (recorded in
+    `cfg.workdir`/deployments), accounts 1..nodes run the node processes, and the chain's record of the rounds is
+    reported."""
+    from offchain.chain import client
+    from offchain.chain.deploy import DeployConfig, deploy_all
+    from offchain.identity import PeerIdentity
+
+    base = cfg.workdir
     deployments = base / "deployments"
+    previous = os.environ.get("VERDE_DEPLOYMENTS_DIR")
     os.environ["VERDE_DEPLOYMENTS_DIR"] = str(deployments)
-    with Anvil.start(block_time=1) as anvil, anvil.connect():
+    procs: list[subprocess.Popen] = []
+    # Connected as the node processes connect (on the L2: ethereum:l2:node, not the demo's ethereum:l2:verde):
+    # a deployment record is kept per network and provider, and the nodes look for theirs.
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(client.connected(rpc, quiet=False))
+        stack.callback(_stop, procs, previous)
         gov = client.test_account(0)
         d = deploy_all(gov, config=DeployConfig(stage_durations=(cfg.stage_s,) * 3), fresh=True)
-        echo(f"anvil {anvil.uri}; SwarmCoordinator {d.SwarmCoordinator.address}, stages {cfg.stage_s} s")
-        procs, logs, threads = [], [], []
+        where = f"{chain_name or f'chain {client.chain_id()} at'} {rpc}"
+        echo(f"{where}; SwarmCoordinator {d.SwarmCoordinator.address}, stages {cfg.stage_s} s")
+        logs, threads = [], []
         margin = cfg.start_margin_s if cfg.start_margin_s is not None else 45 + 5 * cfg.nodes
         first_round = first_common_round(d.SwarmCoordinator, margin_s=margin)
         echo(f"every node plays from round {first_round} on")
         for i in range(cfg.nodes):
             wd = base / f"node{i}"
-            proc = start_node(i, anvil.uri, wd, cfg, deployments, rounds=cfg.rounds, start_round=first_round)
+            proc = start_node(i, rpc, wd, cfg, deployments, rounds=cfg.rounds, start_round=first_round)
             sink: list[str] = []
             t = threading.Thread(target=_stream, args=(proc, f"[node{i}]", echo, sink), daemon=True)
             t.start()
@@ -192,6 +216,19 @@ def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print) -> dict:
             echo(line)
         echo(f"node folders (progress.jsonl, curves.png): {_shown(base)}/node0 .. node{cfg.nodes - 1}")
         return {"exit_codes": [p.returncode for p in procs], "logs": logs, "report": report}
+
+
+def _stop(procs: list[subprocess.Popen], deployments_dir: str | None) -> None:
+    # A node still running after a failure would hold its DHT port and keep sending to a chain that, on anvil,
+    # is about to go, and on the L2 would outlive the demo.
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if deployments_dir is None:
+        os.environ.pop("VERDE_DEPLOYMENTS_DIR", None)
+    else:
+        os.environ["VERDE_DEPLOYMENTS_DIR"] = deployments_dir
 
 
 def _shown(path: Path) -> str:

@@ -379,7 +379,11 @@ class RollupSystem:
         from ape import networks
 
         # ape-config.yaml gives the L2 network a 20% gas margin over the node's estimates (it says why).
-        with networks.parse_network_choice("ethereum:l2:verde", provider_settings={"uri": self.l2_uri}) as provider:
+        # disconnect_after: Ape keys a kept connection by network and URI, not provider, so a later `node`
+        # connection to the L2 (make demo's swarm) was handed this `verde` one, and its deployment record's name.
+        choice = networks.parse_network_choice("ethereum:l2:verde", provider_settings={"uri": self.l2_uri},
+                                               disconnect_after=True)  # fmt: skip
+        with choice as provider:
             yield provider
 
     def deposit(self, key: Any, *, to: str | None = None, value: int = 0, mint: int | None = None,

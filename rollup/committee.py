@@ -41,6 +41,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from rollup.abi import contract_abi
 from rollup.batcher import load_key
+from rollup.dispute import game_logs
 from rollup.dispute_play import Kind, Party, Phase
 from rollup.genesis import Genesis, GenesisError
 from rollup.node import DEFAULT_GENESIS
@@ -49,7 +50,6 @@ from rollup.replay import Evidence, ReplayError, decode_header, judge
 log = logging.getLogger("rollup.committee")
 
 # IOutputDispute's enums, as the contract numbers them.
-LOG_RANGE = 10_000  # L1 blocks per eth_getLogs request (public nodes cap the range)
 # RecordSealed's record: keccak256(abi.encode(kind, l2Block, txIndex, txCount, blockHash, preRoot, defenderPostRoot,
 # challengerPostRoot, defenderEvidence, challengerEvidence)).
 RECORD_TYPES = ["uint8", "uint64", "uint32", "uint32", *["bytes32"] * 6]
@@ -227,12 +227,7 @@ class Committee:
                     challenger)  # fmt: skip
 
     def _logs(self, event: str, dispute_id: int | None, first: int, last: int) -> list[Any]:
-        filters = {"disputeId": dispute_id} if dispute_id is not None else None
-        out: list[Any] = []
-        for start in range(first, last + 1, LOG_RANGE):
-            end = min(start + LOG_RANGE - 1, last)
-            out += getattr(self.game.events, event).get_logs(argument_filters=filters, from_block=start, to_block=end)
-        return out
+        return game_logs(self.game, event, first, last, dispute_id)
 
 
 def _evidence_hash(evidence: Evidence) -> bytes:

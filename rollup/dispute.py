@@ -154,6 +154,19 @@ class LyingView(ChainView):
         return output_root(self.final_state(b), self.passer_root(b), self.block_hash(b))
 
 
+LOG_RANGE = 10_000  # L1 blocks per eth_getLogs request (public nodes cap the range)
+
+
+def game_logs(game: Any, event: str, first: int, last: int, dispute_id: int | None = None) -> list[Any]:
+    """The game's `event` logs in L1 blocks first..last (of one dispute if given), read LOG_RANGE blocks at a time."""
+    filters = {"disputeId": dispute_id} if dispute_id is not None else None
+    out: list[Any] = []
+    for start in range(first, last + 1, LOG_RANGE):
+        end = min(start + LOG_RANGE - 1, last)
+        out += getattr(game.events, event).get_logs(argument_filters=filters, from_block=start, to_block=end)
+    return out
+
+
 def game_contract(l1: Web3, address: str) -> Any:
     return l1.eth.contract(address=Web3.to_checksum_address(address), abi=contract_abi("OutputDispute"),
                            decode_tuples=True)  # fmt: skip
@@ -206,7 +219,7 @@ class Player:
         if head <= self.scanned:
             return
         me = self.key.address
-        for event in self.game.events.DisputeOpened().get_logs(from_block=self.scanned + 1, to_block=head):
+        for event in game_logs(self.game, "DisputeOpened", self.scanned + 1, head):
             side = "challenger" if event.args.challenger == me else "defender" if event.args.proposer == me else None
             if side is not None and event.args.disputeId not in self.settled:
                 self.disputes.setdefault(event.args.disputeId, side)
@@ -229,9 +242,8 @@ class Player:
                 roots = [self._root(d.phase, b, p) for p in positions]
                 self._send("postRoots", dispute_id, roots)
                 return f"dispute {dispute_id}: posted {len(roots)} roots over ({d.lo}, {d.hi}]"
-            (posted,) = self.game.events.RootsPosted().get_logs(
-                from_block=self.from_block, argument_filters={"disputeId": dispute_id}
-            )[-1:]
+            head = self.l1.eth.block_number
+            (posted,) = game_logs(self.game, "RootsPosted", self.from_block, head, dispute_id)[-1:]
             roots = list(posted.args.roots)
             piece = first_disagreement([self._root(d.phase, b, p) for p in positions], roots)
             self._send("pick", dispute_id, piece, roots)

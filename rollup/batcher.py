@@ -26,7 +26,6 @@ import contextlib
 import fcntl
 import logging
 import math
-import os
 import signal
 import sqlite3
 import sys
@@ -40,7 +39,6 @@ import click
 import requests
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_account import Account
 from eth_hash.auto import keccak
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
@@ -56,6 +54,7 @@ from rollup.batch import (
     channel_rlp,
     encode_batches,
 )
+from rollup.cli import load_key, setup_logging
 
 log = logging.getLogger("rollup.batcher")
 
@@ -633,42 +632,6 @@ class Batcher:
                 time.sleep(self.poll_seconds)
 
 
-# Keys
-
-
-def load_key(
-    account: str | None, key_file: Path | None, *, variable: str = KEY_VARIABLE, what: str = "batcher"
-) -> Any:
-    """A process's signing key (the batcher's by default): an Ape account (keyfile alias, passphrase from
-    APE_ACCOUNTS_<alias>_PASSPHRASE or asked once; or TEST::N), a file holding a hex private key, or $`variable`."""
-    if account is not None:
-        from ape import accounts  # slow to import: only when asked for
-
-        if account.upper().startswith("TEST::"):
-            return Account.from_key(accounts.test_accounts[int(account[6:])].private_key)
-        try:
-            keyfile = accounts.load(account).keyfile
-        except KeyError as err:
-            raise click.ClickException(str(err).strip("'\"")) from None
-        passphrase_variable = f"APE_ACCOUNTS_{account}_PASSPHRASE"
-        passphrase = os.environ.get(passphrase_variable)
-        if passphrase is None:
-            if not sys.stdin.isatty():
-                raise click.ClickException(f"the passphrase of {account}: set {passphrase_variable} or use a terminal")
-            passphrase = click.prompt(f"Passphrase of {account}", hide_input=True, err=True)
-        try:
-            return Account.from_key(Account.decrypt(keyfile, passphrase))
-        except ValueError:
-            raise click.ClickException(f"cannot unlock {account}: wrong passphrase") from None
-    text = key_file.read_text().strip() if key_file is not None else os.environ.get(variable, "")
-    if not text:
-        raise click.ClickException(f"no {what} key: --account ALIAS, --key-file FILE, or set {variable}")
-    try:
-        return Account.from_key(text)
-    except Exception as err:
-        raise click.ClickException(f"the {what} key is not a private key: {err}") from None
-
-
 # Measuring
 
 
@@ -761,13 +724,9 @@ def main(
     verbose: bool,
 ) -> None:
     """Post the L2 chain's blocks to the L1 batch inbox (OP Bedrock's frames and channels)."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(verbose)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean stop; a SIGKILL is as safe
-    key = load_key(account, key_file)
+    key = load_key(account, key_file, variable=KEY_VARIABLE, what="batcher")
     l1 = Web3(Web3.HTTPProvider(l1_rpc, request_kwargs={"timeout": 30}))
     l2 = L2Source(l2_rpc)
     if not l1.is_connected():

@@ -25,7 +25,6 @@ dispute expires, which deletes the output. A dispute is acted on once: one this 
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from rollup.abi import contract_abi
-from rollup.batcher import load_key
+from rollup.cli import load_key, setup_logging
 from rollup.dispute import game_logs
 from rollup.dispute_play import Kind, Party, Phase
 from rollup.genesis import Genesis, GenesisError
@@ -260,14 +259,12 @@ def main(
     verbose: bool,
 ) -> None:
     """Judge the game's sealed disputes and send the committee's verdicts."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(verbose)
     if not Web3.is_address(game):
         raise click.ClickException(f"--game {game!r} is not an address")
-    keys = [load_key(account, None) for account in accounts] + [load_key(None, path) for path in key_files]
+    keys = [load_key(account, None, what="committee") for account in accounts] + [
+        load_key(None, path, what="committee") for path in key_files
+    ]
     if not keys:
         raise click.ClickException("no committee key: pass --key-file FILE or --account ALIAS (repeatable)")
     try:

@@ -24,6 +24,7 @@ from eth_utils import is_hex_address, to_canonical_address
 from web3 import Web3
 
 from rollup.chain import DEFAULT_FEE_RECIPIENT, BlockRefused, L2Chain
+from rollup.cli import setup_logging
 from rollup.derive import OP_MAINNET_RULES, SEQUENCING_WINDOW, L1Deposits, SequencingRules
 from rollup.genesis import ChainFileError, Genesis, GenesisError
 from rollup.rpc.api import Api
@@ -231,11 +232,7 @@ def main(
     verbose: bool,
 ) -> None:
     """Run the L2 node: execute, sequence, store and serve the chain over JSON-RPC."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(verbose)
     l1 = _l1(l1_rpc, portal, l1_start)
     try:
         sequencer = open_node(

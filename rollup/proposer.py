@@ -14,7 +14,6 @@ block number has moved past it.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import sys
 import time
@@ -23,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from eth_account import Account
 from eth_utils import keccak
 from web3 import Web3
 from web3.exceptions import ContractCustomError, TransactionNotFound
 
+from rollup.cli import load_key
+
 log = logging.getLogger("rollup.proposer")
+KEY_VARIABLE = "ROLLUP_PROPOSER_KEY"
 
 ORACLE_ABI: list[dict[str, Any]] = [
     {"type": "function", "name": "proposeL2Output", "stateMutability": "payable", "outputs": [],
@@ -159,29 +160,31 @@ class Proposer:
             return None
 
 
-def _key(key_file: Path | None) -> Any:
-    text = key_file.read_text().strip() if key_file is not None else os.environ.get("ROLLUP_PROPOSER_KEY", "")
-    if not text:
-        raise click.ClickException("no proposer key: set ROLLUP_PROPOSER_KEY (hex private key) or pass --key-file")
-    try:
-        return Account.from_key(text)
-    except Exception as err:
-        raise click.ClickException(f"the proposer key is not a private key: {err}") from None
-
-
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--l1-rpc", required=True, help="The L1 node's JSON-RPC URL.")
 @click.option("--l2-rpc", required=True, help="The L2 node's JSON-RPC URL (it serves optimism_outputAtBlock).")
 @click.option("--oracle", required=True, help="The L2OutputOracle's address on L1.")
 @click.option("--datadir", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@click.option("--account", default=None, help="Ape account alias (or TEST::N) that signs on L1.")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help=f"File holding a hex private key (else ${KEY_VARIABLE}).")  # fmt: skip
 @click.option("--poll-seconds", type=click.FloatRange(min=0.05), default=1.0, show_default=True)
 @click.option("--once", is_flag=True, help="One step, then exit.")
-def main(l1_rpc: str, l2_rpc: str, oracle: str, datadir: Path, key_file: Path | None, poll_seconds: float, once: bool):
+def main(
+    l1_rpc: str,
+    l2_rpc: str,
+    oracle: str,
+    datadir: Path,
+    account: str | None,
+    key_file: Path | None,
+    poll_seconds: float,
+    once: bool,
+):
     """Post the L2 chain's output roots to the L1 oracle."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     if not Web3.is_address(oracle):
         raise click.ClickException(f"--oracle {oracle!r} is not an address")
+    key = load_key(account, key_file, variable=KEY_VARIABLE, what="proposer")  # refused before any wait
     l1, l2 = Web3(Web3.HTTPProvider(l1_rpc)), Web3(Web3.HTTPProvider(l2_rpc))
     for name, w3, url in (("L1", l1, l1_rpc), ("L2", l2, l2_rpc)):
         # Started with (or before) its nodes, or while one restarts: wait for it rather than exit.
@@ -189,7 +192,7 @@ def main(l1_rpc: str, l2_rpc: str, oracle: str, datadir: Path, key_file: Path | 
             click.echo(f"no {name} node answers at {url} yet; trying again every {poll_seconds:g} s", err=True)
         while not w3.is_connected():
             time.sleep(poll_seconds)
-    proposer = Proposer(l1, l2, oracle, _key(key_file), datadir)
+    proposer = Proposer(l1, l2, oracle, key, datadir)
     said = ""
     while True:
         try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +27,9 @@ import click
 from web3 import Web3
 
 from rollup.abi import contract_abi
-from rollup.batcher import load_key, open_inbox
+from rollup.batcher import open_inbox
 from rollup.chain import DEFAULT_FEE_RECIPIENT
+from rollup.cli import load_key, setup_logging
 from rollup.derivation import DEFAULT_CHANNEL_TIMEOUT, Deriver
 from rollup.derive import SEQUENCING_WINDOW, DerivationError, L1Deposits, SequencingRules
 from rollup.dispute import ChainView, Player
@@ -206,8 +206,7 @@ def main(
     verbose: bool,
 ) -> None:
     """Derive the L2 from L1, check every posted output root, challenge wrong ones, serve the derived chain."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)  # fmt: skip
+    setup_logging(verbose)
     l1 = Web3(Web3.HTTPProvider(l1_rpc, request_kwargs={"timeout": 30}))
     if not l1.is_connected():
         raise click.ClickException(f"no L1 answers at {l1_rpc}")

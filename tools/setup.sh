@@ -27,6 +27,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/
   echo "setup: installing npm packages from package-lock.json"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The compiled kernels (offchain/native: keccak for commitments, RepOps): torch rebuilds one only when its sources
+# change. A machine that cannot build them runs the pure paths (same bits, slower); its tests need VERDE_NATIVE=0.
+.venv/bin/python -m offchain.native || echo "setup: compiled kernels not built; set VERDE_NATIVE=0 to run on the pure paths"
 # OpenZeppelin's npm package carries 257 JSON build artifacts next to its sources; ape-solidity copies
 # the package whole into contracts/.cache, and Ape lists at most 500 files under contracts/, so with them
 # our own sources fall out of view after the first compile. Only the .sol sources are needed.

@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from offchain import native as _native
 from offchain.float32.bits import CANONICAL_NAN as CANONICAL_NAN_BITS
 from offchain.float32.bits import INF
 from offchain.float32.bits import from_bits as f32_from_bits
@@ -51,9 +52,21 @@ F32 = torch.float32
 FORCE_GENERIC = False
 
 
+# Use the compiled kernels (offchain/native) where they are built: the same bits as the torch recipes here, which
+# stay as the fallback; the tests run every op both ways.
+NATIVE = True
+
+
 def _cpu_fast(t: torch.Tensor) -> bool:
     """True where the CPU-only schedules (index_add_) apply."""
     return t.device.type == "cpu" and not FORCE_GENERIC
+
+
+def native(name: str, t: torch.Tensor):
+    """The compiled module `name` ("prims" or "fused") if it applies to `t` (CPU, built, turned on), else None."""
+    if not (NATIVE and _cpu_fast(t)):
+        return None
+    return _native.kernels(name)
 
 
 def const(bits: int, like: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,10 @@ missing subtree of height h is ZERO_HASHES[h]), a tree of 0 leaves has root EMPT
 its leaf hash as root. Levels are stored as flat `bytes` (32 bytes a hash) and hashed level by level;
 the padding is never materialised.
 
+The hashing runs in the compiled kernel offchain/native/keccak.cpp (many permutations at once in SIMD lanes,
+on THREADS threads) where it is built, else here, one pysha3 call per hash: the same bytes either way
+(tests/commit/test_native_keccak.py). torch, which the kernel's loader needs, is imported only on first use.
+
 A range proof for the leaves `lo..hi` (inclusive) lists, level by level from the bottom, the left
 neighbour of the range if the range starts at an odd position, then the right neighbour if it ends at
 an even one; single-leaf proofs are the special case `lo == hi` (one sibling per level).
@@ -14,8 +18,10 @@ Run the tests with `.venv/bin/ape test tests/commit -q -p no:cacheprovider`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from typing import Any
 
 import numpy as np
 
@@ -29,34 +35,79 @@ from offchain.commit.format import (
 )
 
 HASH_BYTES = 32
+_ZERO_BYTES = b"".join(ZERO_HASHES)  # the compiled tree root's padding table, ZERO_HASHES[h] at 32 * h
+
+# Threads the compiled kernel may use; None: as many as the CPUs this process may run on. The bytes never
+# depend on it (the kernel's work is cut into fixed pieces).
+THREADS: int | None = None
 
 
-def _hash_rows(rows: np.ndarray) -> bytes:
-    """keccak256 of every row of a 2-D uint8 array, concatenated: the hot loop (one C call a hash)."""
+def _kernels() -> Any | None:
+    """The compiled keccak module, or None (not built here, or VERDE_NATIVE=0): then the pure path runs."""
+    from offchain import native  # here, not at the top: verifiers import offchain.commit without torch
+
+    return native.kernels("keccak")
+
+
+def _threads() -> int:
+    if THREADS is not None:
+        return THREADS
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without affinity masks
+        return os.cpu_count() or 1
+
+
+def _hash_rows_python(rows: np.ndarray) -> bytes:
+    """keccak256 of every row of a 2-D uint8 array, concatenated, one pysha3 call a row."""
     width = rows.shape[1]
     buf = rows.tobytes()
     k = _keccak_256
     return b"".join([k(buf[i : i + width]).digest() for i in range(0, len(buf), width)])
 
 
-def hash_leaves(data: bytes) -> bytes:
-    """The leaf hashes keccak256(0x00 ‖ leaf) of `data` (a whole number of 32-byte leaves), concatenated."""
-    assert len(data) % LEAF_BYTES == 0, "leaf data is a whole number of 32-byte leaves"
+def _hash_rows(rows: np.ndarray) -> bytes:
+    """keccak256 of every row of a 2-D uint8 array, concatenated (any width; compiled where built)."""
+    kernels = _kernels()
+    if kernels is None:
+        return _hash_rows_python(rows)
+    import torch
+
+    return kernels.keccak_rows(torch.from_numpy(np.ascontiguousarray(rows)), _threads()).numpy().tobytes()
+
+
+def _hash_leaves_python(data: bytes) -> bytes:
     n = len(data) // LEAF_BYTES
     rows = np.zeros((n, 1 + LEAF_BYTES), dtype=np.uint8)  # column 0 is the 0x00 tag
     rows[:, 1:] = np.frombuffer(data, dtype=np.uint8).reshape(n, LEAF_BYTES)
-    return _hash_rows(rows)
+    return _hash_rows_python(rows)
 
 
-def parent_level(level: bytes, height: int) -> bytes:
-    """The level above `level` (hashes at `height`), an odd last node paired with ZERO_HASHES[height]."""
+def _parent_level_python(level: bytes, height: int) -> bytes:
     if (len(level) // HASH_BYTES) % 2:
         level = level + ZERO_HASHES[height]
     n = len(level) // (2 * HASH_BYTES)
     rows = np.empty((n, 1 + 2 * HASH_BYTES), dtype=np.uint8)
     rows[:, 0] = 0x01
     rows[:, 1:] = np.frombuffer(level, dtype=np.uint8).reshape(n, 2 * HASH_BYTES)
-    return _hash_rows(rows)
+    return _hash_rows_python(rows)
+
+
+def hash_leaves(data: bytes) -> bytes:
+    """The leaf hashes keccak256(0x00 ‖ leaf) of `data` (a whole number of 32-byte leaves), concatenated."""
+    assert len(data) % LEAF_BYTES == 0, "leaf data is a whole number of 32-byte leaves"
+    kernels = _kernels()
+    if kernels is None:
+        return _hash_leaves_python(data)
+    return kernels.hash_leaves(data, _threads())
+
+
+def parent_level(level: bytes, height: int) -> bytes:
+    """The level above `level` (hashes at `height`), an odd last node paired with ZERO_HASHES[height]."""
+    kernels = _kernels()
+    if kernels is None:
+        return _parent_level_python(level, height)
+    return kernels.parent_level(level, ZERO_HASHES[height], _threads())
 
 
 def build_levels(leaf_hashes: bytes) -> tuple[bytes, ...]:
@@ -90,10 +141,23 @@ def subtree_root(data: bytes, height: int) -> bytes:
     The unit of work of `data_roots`; a module-level function so a process pool can pickle it.
     """
     assert 0 < len(data) <= (LEAF_BYTES << height), "a subtree holds 1 .. 2**height leaves"
+    kernels = _kernels()
+    if kernels is not None:
+        return kernels.merkle_root(data, _ZERO_BYTES, height, _threads())
     level = hash_leaves(data)
     for h in range(height):
         level = parent_level(level, h)
     return level
+
+
+def root_of_data(data: bytes) -> bytes:
+    """`root_of(hash_leaves(data))`: the root over the leaf data, without keeping a level (EMPTY for no data)."""
+    assert len(data) % LEAF_BYTES == 0, "leaf data is a whole number of 32-byte leaves"
+    kernels = _kernels()
+    if kernels is None:
+        return root_of(hash_leaves(data))
+    # One call: the kernel hashes aligned subtrees on its threads and keeps each in cache from leaves to root.
+    return kernels.merkle_root(data, _ZERO_BYTES, -1, _threads())
 
 
 def data_roots(datas: Sequence[bytes], executor: Executor) -> list[bytes]:
@@ -101,8 +165,12 @@ def data_roots(datas: Sequence[bytes], executor: Executor) -> list[bytes]:
 
     Every tensor is cut into aligned subtrees of CHUNK_LEAVES leaves (a small tensor is one task); the
     workers return the subtree roots, and the levels above them are hashed here. Equal to `root_of(
-    hash_leaves(data))` for each.
+    hash_leaves(data))` for each. Where the compiled kernel is built it hashes each tensor here on its own
+    threads instead, and `executor` is left idle: shipping the data to other processes would cost more than
+    the hashing.
     """
+    if _kernels() is not None:
+        return [root_of_data(data) for data in datas]
     tasks: list[tuple[bytes, int]] = []
     spans: list[tuple[int, int, int]] = []  # per tensor: first task, task count, leaves
     chunk_height = tree_depth(CHUNK_LEAVES)

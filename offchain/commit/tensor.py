@@ -55,7 +55,7 @@ from offchain.commit.merkle import (
     range_sibling_count,
     range_siblings,
     root_from_range,
-    root_of,
+    root_of_data,
 )
 from offchain.float32.bits import from_bits
 
@@ -238,7 +238,7 @@ def tensor_root(x: Any) -> bytes:
         `x` cannot be committed.
     """
     array, code = as_row_major(x)
-    data_root = root_of(hash_leaves(pack_leaves(to_words(array, code))))
+    data_root = root_of_data(pack_leaves(to_words(array, code)))
     return tensor_root_from(data_root, code, tuple(int(d) for d in array.shape))
 
 

@@ -20,6 +20,15 @@ from offchain.repops import prims as P
 F32 = torch.float32
 
 
+def _fused(x: torch.Tensor):
+    """The compiled fused kernels (offchain/native/repops_fused.cpp) when they apply to float32 `x`, else None.
+
+    They compute whole rows with this file's op sequences, so both paths give the same bits; the torch code below
+    each dispatch is the fallback (other devices, VERDE_NATIVE=0, no compiler) and what the kernels are tested on.
+    """
+    return P.native("fused", x) if x.dtype == F32 else None
+
+
 def _c(value: float, like: torch.Tensor) -> torch.Tensor:
     """A 0-d float32 constant (value rounded to float32 once) on `like`'s device."""
     return torch.tensor(value, dtype=F32, device=like.device)
@@ -147,14 +156,24 @@ class _ReLU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
+        k = _fused(x)
+        ctx.native = k is not None
+        if k is not None:
+            ctx.save_for_backward(x)  # the kernel's backward tests x > 0 itself
+            return k.relu_fwd(x)
         pos = x > 0
         ctx.save_for_backward(pos)
         return P.canon(torch.where(pos | (x != x), x, torch.zeros_like(x)))  # relu(NaN) = NaN, relu(-0) = +0
 
     @staticmethod
     def backward(ctx, g):
-        (pos,) = ctx.saved_tensors
-        return torch.where(pos, g, torch.zeros_like(g))
+        (saved,) = ctx.saved_tensors
+        if ctx.native:
+            k = _fused(g)
+            if k is not None and g.shape == saved.shape:
+                return k.relu_bwd(g, saved)
+            saved = saved > 0
+        return torch.where(saved, g, torch.zeros_like(g))
 
 
 def _gelu_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -170,6 +189,11 @@ class _GELU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
+        k = _fused(x)
+        if k is not None:
+            y, x2, t = k.gelu_fwd(x)
+            ctx.save_for_backward(x, x2, t)
+            return y
         x2, _, t = _gelu_parts(x)
         ctx.save_for_backward(x, x2, t)  # backward reuses x*x and tanh(u) (the same bits, no recompute)
         half = _c(0.5, x)
@@ -178,6 +202,9 @@ class _GELU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         x, x2, t = ctx.saved_tensors
+        k = _fused(g)
+        if k is not None and g.shape == x.shape:
+            return k.gelu_bwd(g, x, x2, t)
         half, one = _c(0.5, x), _c(1.0, x)
         left = torch.mul(half, torch.add(one, t))  # 0.5*(1+t)
         sech2 = torch.sub(one, torch.mul(t, t))  # 1 - t*t
@@ -199,6 +226,9 @@ class _Exp(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        k = _fused(g)
+        if k is not None and g.shape == y.shape:
+            return k.unary_bwd(g, y, 0)
         return P.canon(torch.mul(g, y))
 
 
@@ -213,6 +243,9 @@ class _Log(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        k = _fused(g)
+        if k is not None and g.shape == x.shape:
+            return k.unary_bwd(g, x, 1)
         return P.canon(torch.div(g, x))
 
 
@@ -228,11 +261,17 @@ class _Tanh(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        k = _fused(g)
+        if k is not None and g.shape == y.shape:
+            return k.unary_bwd(g, y, 2)
         return P.canon(torch.mul(g, torch.sub(_c(1.0, y), torch.mul(y, y))))
 
 
 def softmax_fwd(x: torch.Tensor) -> torch.Tensor:
     """Softmax over the last dim: m = max, e = exp(x - m), y = e / sum(e)."""
+    k = _fused(x)
+    if k is not None:
+        return k.softmax_fwd(x)
     m = P.asc_max(x, -1, keepdim=True)
     e = P.exp(torch.sub(x, m))
     return P.canon(torch.div(e, P.asc_sum(e, -1, keepdim=True)))
@@ -250,12 +289,18 @@ class _Softmax(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        k = _fused(g)
+        if k is not None and g.shape == y.shape:
+            return k.softmax_bwd(g, y)
         dot = P.asc_sum(torch.mul(g, y), -1, keepdim=True)
         return P.canon(torch.mul(y, torch.sub(g, dot)))  # y * (g - sum(g*y))
 
 
 def log_softmax_fwd(x: torch.Tensor) -> torch.Tensor:
     """Log-softmax over the last dim: z = x - max, y = z - log(sum(exp(z)))."""
+    k = _fused(x)
+    if k is not None:
+        return k.log_softmax_fwd(x)
     z = torch.sub(x, P.asc_max(x, -1, keepdim=True))
     return P.canon(torch.sub(z, P.log(P.asc_sum(P.exp(z), -1, keepdim=True))))
 
@@ -272,6 +317,9 @@ class _LogSoftmax(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        k = _fused(g)
+        if k is not None and g.shape == y.shape:
+            return k.log_softmax_bwd(g, y)
         return P.canon(torch.sub(g, torch.mul(P.exp(y), P.asc_sum(g, -1, keepdim=True))))  # g - exp(y) * sum(g)
 
 
@@ -281,6 +329,11 @@ class _CrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logits, targets, mask):
         # logits (N, V), targets (N,) int64, mask (N,) bool: loss = sum_{mask} -logp[t] (ascending n) / count
+        k = _fused(logits)
+        if k is not None and targets.dtype == torch.int64 and mask.dtype == torch.bool and logits.dim() == 2:
+            loss, logp, count = k.cross_entropy_fwd(logits, targets, mask)
+            ctx.save_for_backward(logp, targets, mask, count)
+            return loss
         logp = log_softmax_fwd(logits)  # (N, V)
         nll = torch.neg(logp.gather(1, targets[:, None])[:, 0])  # (N,)
         nll = torch.where(mask, nll, torch.zeros_like(nll))
@@ -291,6 +344,9 @@ class _CrossEntropy(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         logp, targets, mask, count = ctx.saved_tensors
+        k = _fused(g)
+        if k is not None and targets.dtype == torch.int64 and mask.dtype == torch.bool:
+            return k.cross_entropy_bwd(g, logp, targets, mask, count), None, None
         gi = torch.div(g, count)  # d loss / d nll_n for a masked-in row
         p = P.exp(logp)  # (N, V)
         onehot = torch.zeros_like(p).scatter_(1, targets[:, None], 1.0)
@@ -304,6 +360,11 @@ class _LayerNorm(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, b, eps):
         # x (..., C), w (C,), b (C,)
+        k = _fused(x)
+        if k is not None and w.shape == b.shape == x.shape[-1:]:
+            y, xhat, rstd = k.layer_norm_fwd(x, w, b, eps)
+            ctx.save_for_backward(xhat, rstd, w)
+            return y
         c = _c(float(x.shape[-1]), x)
         mean = torch.div(P.asc_sum(x, -1, keepdim=True), c)
         d = torch.sub(x, mean)
@@ -316,6 +377,10 @@ class _LayerNorm(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved_tensors
+        k = _fused(g)
+        if k is not None and g.shape == xhat.shape and w.shape == xhat.shape[-1:]:
+            dx, gw, gb = k.layer_norm_bwd(g, xhat, rstd, w)
+            return dx, gw, gb, None
         c = _c(float(xhat.shape[-1]), xhat)
         rows_g = g.reshape(-1, g.shape[-1])  # (N, C)
         gw = P.asc_sum(torch.mul(rows_g, xhat.reshape(-1, g.shape[-1])), 0)  # sum over rows n ascending
@@ -369,6 +434,9 @@ class _Matmul(torch.autograd.Function):
 
 def scatter_add_rows(rows: int, index: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
     """out (rows, C) = +0; for i ascending: out[index[i]] += src[i] (src (N, C), index (N,) int64)."""
+    k = _fused(src)
+    if k is not None and index.dtype == torch.int64:
+        return k.scatter_add_rows(rows, index, src)
     out = torch.zeros(rows, src.shape[1], dtype=F32, device=src.device)
     if P._cpu_fast(src):
         out.index_add_(0, index, src.contiguous())  # CPU: one row after the other, ascending i

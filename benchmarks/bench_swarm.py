@@ -48,7 +48,6 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from offchain.model.gpt import NativeGPT  # noqa: E402
 from offchain.model.task import AdditionTask  # noqa: E402
 from offchain.swarm import rl  # noqa: E402
 from offchain.swarm.warmup import WarmupConfig, warmup  # noqa: E402
@@ -75,27 +74,39 @@ def gen(seed: int, k: int, salt: int) -> torch.Generator:
 
 
 def run_round(
-    nodes: list[Node], task: AdditionTask, cfg: rl.RLConfig, seed: int, *, share: bool
+    nodes: list[Node], task: AdditionTask, cfg: rl.RLConfig, seed: int, *, share: bool, clock: dict[str, float]
 ) -> tuple[float, float, float]:
     """One round of one arm: (sum of the nodes' own rewards, mean held-out acc, mean signal groups per node).
 
     Signal groups: groups trained on whose advantage is not all zero (the only ones that move the policy).
+    Seconds spent sampling, training and measuring held-out accuracy are added to `clock`.
     """
     q = cfg.questions
     groups: list[list[rl.Rollout]] = []
     total = 0.0
+    t = time.perf_counter()
     for k, node in enumerate(nodes):  # stage 0: answer
         qs = rl.questions(task, seed, q, offset=k * q)
         mine = rl.play_answer(node.model, task, qs, cfg, gen(seed, k, 0), peer=f"node{k}")
         total += sum(sum(r.rewards) for r in mine)
         groups.append(mine)
+    t = tick(clock, "sample", t)
     signal = 0
     for k, node in enumerate(nodes):  # stage 2: revise
         external = [r for j, g in enumerate(groups) if j != k for r in g] if share else None
         _, stats = rl.play_revise(node.model, node.opt, task, groups[k], external, cfg, gen(seed, k, 1))
         signal += int(stats.get("signal_groups", 0))
+    t = tick(clock, "train", t)
     acc = sum(rl.heldout_accuracy(n.model, task) for n in nodes) / len(nodes)
+    tick(clock, "eval", t)
     return total, acc, signal / len(nodes)
+
+
+def tick(clock: dict[str, float], what: str, since: float) -> float:
+    """Add the seconds since `since` to clock[what]; return now."""
+    now = time.perf_counter()
+    clock[what] = clock.get(what, 0.0) + now - since
+    return now
 
 
 def plot(rounds: list[int], curves: dict[str, dict[str, list[float]]], path: str, *, title: str) -> None:
@@ -131,10 +142,12 @@ def main() -> int:
     ap.add_argument("--chain-id", type=int, default=1337)
     ap.add_argument("--seed", type=int, default=0, help="warm-up seed (init, batches, task split)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--impl", choices=rl.IMPLS, default=d.impl,
+                    help="what the nodes train: RepOpsGPT with RepOps AdamW, or the native torch twin")
     ap.add_argument("--png", default="out/bench-swarm.png")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = rl.RLConfig(group_size=args.group_size, lr=args.lr, temperature=args.temperature)
+    cfg = rl.RLConfig(group_size=args.group_size, lr=args.lr, temperature=args.temperature, impl=args.impl)
 
     t0 = time.perf_counter()
     base, base_opt, task, info = warmup(WarmupConfig(target=args.target, seed=args.seed), log=False)
@@ -143,24 +156,26 @@ def main() -> int:
 
     def fresh() -> Node:
         # What a node does with the warm-up checkpoint file (rl.rl_policy), from the same bytes in memory.
-        m = NativeGPT(base.cfg)
+        m = rl.make_model(base.cfg, cfg.impl)
         m.load_state_dict(state)
         ckpt = rl.Checkpoint(m, task, base_opt.state_dict(), {"warmup": info})
         return Node(*rl.rl_policy(ckpt, cfg))
 
     arms = {"swarm": [fresh() for _ in range(args.nodes)], "solo": [fresh() for _ in range(args.nodes)]}
-    acc0 = rl.heldout_accuracy(base, task)
+    acc0 = rl.heldout_accuracy(arms["swarm"][0].model, task)  # the trained twin's (the warm-up's is native)
     curves = {a: {"acc": [acc0], "cum": [0.0], "signal": []} for a in arms}
-    print(f"torch {torch.__version__}; {args.threads} thread(s); {args.nodes} nodes per arm; {task.digits}-digit "
+    print(f"torch {torch.__version__}; {args.threads} thread(s); {args.impl}; {args.nodes} nodes per arm; "
+          f"{task.digits}-digit "
           f"addition; G={cfg.group_size}, Q={cfg.questions}, swarm I/J={cfg.local}/{cfg.external}, "
           f"solo I/J={cfg.local + cfg.external}/0; lr {cfg.lr}, T {cfg.temperature}")  # fmt: skip
     print(f"{'round':>5} {'swarm acc':>9} {'solo acc':>9} {'swarm cum':>10} {'solo cum':>10} {'swarm sig':>9} "
           f"{'solo sig':>8}")  # fmt: skip
     print(f"{0:>5} {acc0:>9.3f} {acc0:>9.3f} {0.0:>10.1f} {0.0:>10.1f} {'-':>9} {'-':>8}")
+    clock: dict[str, float] = {}
     for r in range(1, args.rounds + 1):
         seed = rl.round_seed(args.chain_id, COORDINATOR, r)
         for arm, nodes in arms.items():
-            total, acc, signal = run_round(nodes, task, cfg, seed, share=arm == "swarm")
+            total, acc, signal = run_round(nodes, task, cfg, seed, share=arm == "swarm", clock=clock)
             curves[arm]["acc"].append(acc)
             curves[arm]["cum"].append(curves[arm]["cum"][-1] + total)
             curves[arm]["signal"].append(signal)
@@ -174,8 +189,11 @@ def main() -> int:
     log(f"wrote {args.png}")
     sw, so = curves["swarm"], curves["solo"]
     ratio = sw["cum"][-1] / so["cum"][-1] if so["cum"][-1] else float("nan")
-    print(f"swarm: rounds={args.rounds} swarm_acc={sw['acc'][-1]:.3f} solo_acc={so['acc'][-1]:.3f} "
-          f"reward_ratio={ratio:.3f}")  # fmt: skip
+    per = {k: 1000 * v / (args.rounds * len(arms) * args.nodes) for k, v in clock.items()}
+    print(f"ms per node and round ({args.impl}): sample {per['sample']:.1f}, train {per['train']:.1f}, "
+          f"held-out eval ({len(task.test_pairs())} pairs) {per['eval']:.1f}")  # fmt: skip
+    print(f"swarm: rounds={args.rounds} impl={args.impl} swarm_acc={sw['acc'][-1]:.3f} solo_acc={so['acc'][-1]:.3f} "
+          f"reward_ratio={ratio:.3f} round_s={sum(clock.values()) / args.rounds:.2f}")  # fmt: skip
     return 0
 
 

@@ -40,6 +40,9 @@ def node_options(f: Callable) -> Callable:
                      help="questions per round (every node of a swarm must use the same)"),
         click.option("--completions", type=click.IntRange(1), default=8, show_default=True,
                      help="completions sampled per question"),
+        click.option("--impl", type=click.Choice(["repops", "native"]), default="repops", show_default=True,
+                     help="what trains: RepOpsGPT with RepOps AdamW (the same bits on every machine, so a round's "
+                          "training can be re-run and disputed) or the native torch twin (faster, not reproducible)"),
         click.option("--deployments", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="folder of deployment records [default: $VERDE_DEPLOYMENTS_DIR, else ./deployments]"),
     ]  # fmt: skip
@@ -50,7 +53,7 @@ def node_options(f: Callable) -> Callable:
 
 def run_node(account: Any, *, workdir: Path, init: Path | None, rounds: int | None, bootnode: tuple[str, ...],
              host: str, port: int | None, announce: str | None, start_round: int | None, questions: int,
-             completions: int, deployments: Path | None) -> None:  # fmt: skip
+             completions: int, deployments: Path | None, impl: str = "repops") -> None:  # fmt: skip
     """Run one node until its rounds are played or it is stopped; any refusal is one line (click's `Error:`)."""
     import torch
 
@@ -62,7 +65,7 @@ def run_node(account: Any, *, workdir: Path, init: Path | None, rounds: int | No
     torch.set_num_threads(1)
     cfg = NodeConfig(workdir=workdir, init_checkpoint=init, rounds=rounds, bootnodes=bootnode, host=host, port=port,
                      announce=announce, start_round=start_round, questions=questions,
-                     completions=completions)  # fmt: skip
+                     completions=completions, impl=impl)  # fmt: skip
     try:
         SwarmNode(cfg, account, load_deployment_for_cli(), echo=lambda m: click.echo(m)).run()
     except NodeError as err:

@@ -41,6 +41,7 @@ class SwarmConfig:
     # are what a user opens afterwards (a temporary folder deleted them as the run ended)
     workdir: Path = ROOT / "out" / "swarm" / "nodes"
     start_margin_s: float | None = None  # seconds from deployment to the first round played; None: 45 + 5 a node
+    impl: str = "repops"  # what the nodes train: RepOpsGPT (reproducible bit for bit) or "native" (the torch twin)
 
     def __post_init__(self) -> None:
         # Refused before the warm-up and anvil start: a node without a funded account would fail mid-swarm.
@@ -62,7 +63,8 @@ def start_node(i: int, rpc: str, workdir: Path, cfg: SwarmConfig, deployments: P
                bootnodes: list[str] | None = None, start_round: int | None = None) -> subprocess.Popen:  # fmt: skip
     """Start node i (signing with Ape's test account i + 1) as its own process."""
     cmd = [sys.executable, "-m", "offchain.swarm", "--rpc", rpc, "--account", str(i + 1),
-           "--workdir", str(workdir), "--init", str(cfg.warmup), "--deployments", str(deployments)]  # fmt: skip
+           "--workdir", str(workdir), "--init", str(cfg.warmup), "--deployments", str(deployments),
+           "--impl", cfg.impl]  # fmt: skip
     if rounds is not None:
         cmd += ["--rounds", str(rounds)]
     if start_round is not None:
@@ -244,11 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nodes", type=int, default=4, help=f"node processes, 1 to {MAX_NODES}")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--stage-seconds", type=int, default=20)
+    p.add_argument("--impl", choices=["repops", "native"], default=SwarmConfig.impl,
+                   help="what the nodes train: RepOpsGPT with RepOps AdamW, or the native torch twin")  # fmt: skip
     p.add_argument("--workdir", type=Path, default=SwarmConfig.workdir,
                    help="node<i>/ folders, kept until the next run (default: out/swarm/nodes)")  # fmt: skip
     args = p.parse_args(argv)
     try:
-        cfg = SwarmConfig(nodes=args.nodes, rounds=args.rounds, stage_s=args.stage_seconds, workdir=args.workdir)
+        cfg = SwarmConfig(nodes=args.nodes, rounds=args.rounds, stage_s=args.stage_seconds, workdir=args.workdir,
+                          impl=args.impl)  # fmt: skip
     except ValueError as err:
         p.error(str(err))
     out = run_swarm(cfg)

@@ -49,6 +49,7 @@ class NodeConfig:
     port: int | None = None  # its TCP port; None: the port of the last run (network.json), else a free one
     announce: str | None = None  # what other machines dial: host, host:port or a multiaddr (default: listen address)
     max_dial: int = 8  # most peers from the chain's announcements tried as bootnodes
+    impl: str = "repops"  # "repops": RepOpsGPT + RepOps AdamW, reproducible bit for bit; "native": the torch twin
 
 
 @dataclass
@@ -191,7 +192,7 @@ class SwarmNode:
         if source is None:
             raise NodeError(f"no weights.pt in {self.cfg.workdir} and no --init checkpoint to start from")
         try:
-            ckpt = rl.load_checkpoint(source)
+            ckpt = rl.load_checkpoint(source, self.cfg.impl)
         except FileNotFoundError:
             raise NodeError(f"{source}: no such checkpoint") from None
         except Exception as err:  # torch's unpickler and the format check raise several kinds
@@ -202,14 +203,15 @@ class SwarmNode:
         self.model, self.opt = rl.rl_policy(ckpt, self.rl_config())
         resumed = source == weights
         self._total = int(meta.get("rounds_played", 0)) if resumed else 0
-        self.echo(f"[{self.name[:10]}] {'resumed from' if resumed else 'starting from'} {source}")
+        self.echo(f"[{self.name[:10]}] {'resumed from' if resumed else 'starting from'} {source}, training "
+                  f"{type(self.model).__name__}")  # fmt: skip
 
     def rl_config(self):
         """The RL knobs of this node's rounds: the benchmark's defaults with the node's round sizes."""
         from offchain.swarm import rl
 
         return rl.RLConfig(group_size=self.cfg.completions, questions=self.cfg.questions, local=self.cfg.local_groups,
-                           external=self.cfg.external_groups)  # fmt: skip
+                           external=self.cfg.external_groups, impl=self.cfg.impl)  # fmt: skip
 
     def save(self, round_: int) -> None:
         from offchain.swarm import rl
@@ -352,8 +354,6 @@ class SwarmNode:
         own model's per-token likelihood of them (how plausible its answers look to us), in [0, 1]."""
         import math
 
-        import torch
-
         from offchain.swarm import rl
 
         peers = self._peer_rollouts(round_)
@@ -361,8 +361,7 @@ class SwarmNode:
         for peer, rollouts in peers.items():
             checked = [rl.reward(self.task, ro.pair_id, c) for ro in rollouts for c in ro.completions]
             seqs, _ = rl.rollout_tensors(self.task, rollouts)
-            with torch.no_grad():
-                likelihood = math.exp(float(rl.completion_logprobs(self.model, self.task, seqs).mean()))
+            likelihood = math.exp(rl.mean_logprob(self.model, self.task, seqs))
             verifiable = sum(checked) / max(1, len(checked))
             scores[peer] = round(0.5 * verifiable + 0.5 * likelihood, 6)
         self.gossip.publish(round_, CRITIQUE, "critiques", {"scores": scores}, ttl_s=self._round_seconds() * 2)

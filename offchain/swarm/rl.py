@@ -14,17 +14,23 @@ optional KL to a reference model (k3 estimator). SAPO (Gensyn 2025, "Sharing is 
 Post-Training with Collective RL Experience Sharing", arXiv:2509.08721): each node trains on I of its own
 question groups plus J groups drawn from its peers' rollouts, external groups with zero advantage dropped.
 
-NOTE: the RL model is the NativeGPT twin, not RepOpsGPT. The swarm's training is not Verde-verified (only
-the job market's is): a node's reward commitment is a claim about its rollouts, which peers re-score with
-the rule-based reward, not a claim about bit-exact weights. Native torch is ~10x faster per training step
-here (2-digit task, batch 64, one thread: ~10 ms against ~97 ms; benchmarks/bench_repops.py), and both twins
-share one state dict, so a checkpoint loads into either.
+What trains: RepOpsGPT with RepOps AdamW (`RLConfig.impl = "repops"`, the default; the node's `--impl`). Every
+float op of a round's update is a RepOps recipe (forward, log-softmax, the GRPO objective, backward, AdamW;
+advantages are Python doubles in one fixed order), so the same weights, rollouts and SAPO seed give the same
+weights and moments bit for bit on any machine, with or without the compiled kernels (offchain/native): a
+node's training can be re-run and disputed like a job's. Sampling draws with torch.multinomial from a seeded
+torch generator over RepOps probabilities, and the SAPO picks with torch.randperm: the same on the same torch
+version. `impl = "native"` trains the NativeGPT twin with torch AdamW, as every node did before: faster, not
+reproducible across machines. Both twins share one state dict, so a checkpoint loads into either; the
+warm-up (offchain/swarm/warmup.py) stays native, a one-off file every node starts from. Speed and accuracy
+of both: docs/swarm-node.md, "Measured".
 
 Tests: `.venv/bin/python -m pytest tests/swarm/test_rl.py -q -p no:cacheprovider`.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -33,13 +39,18 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
+import offchain.repops.functional as R
 from offchain.commit import keccak256
-from offchain.model.gpt import GPTConfig, NativeGPT
+from offchain.model.gpt import GPTConfig, NativeGPT, RepOpsGPT
 from offchain.model.task import VOCAB, AdditionTask
+from offchain.repops import optim as repops_optim
+from offchain.repops import prims as P
 from offchain.repops import rng as philox
 
 QUESTION_STREAM = 4  # Philox stream of round questions (1: split, 2: batches, 3: init are the task's/model's)
 U64 = (1 << 64) - 1
+Impl = Literal["repops", "native"]
+IMPLS: tuple[Impl, ...] = ("repops", "native")
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,23 @@ class RLConfig:
     clip: float = 0.2  # PPO ratio clip; inactive with epochs = 1 (ratio is 1 at the only step)
     epochs: int = 1  # optimizer steps per round on the same batch
     kl_coef: float = 0.0  # weight of the k3 KL to a reference model (0: no reference needed)
+    impl: Impl = "repops"  # "repops": RepOpsGPT + RepOps AdamW (bit-reproducible); "native": the torch twin
+
+
+def make_model(cfg: GPTConfig, impl: Impl = "repops") -> RepOpsGPT | NativeGPT:
+    """An untrained GPT of `impl` (both twins take the same state dict)."""
+    assert impl in IMPLS, f"make_model: impl must be one of {IMPLS}, got {impl!r}"
+    return RepOpsGPT(cfg) if impl == "repops" else NativeGPT(cfg)
+
+
+def impl_of(model: torch.nn.Module) -> Impl:
+    """"repops" for a RepOpsGPT, else "native"."""
+    return "repops" if isinstance(model, RepOpsGPT) else "native"
+
+
+def _f32(value: float, like: torch.Tensor) -> torch.Tensor:
+    """A 0-d float32 constant (rounded once) on `like`'s device."""
+    return torch.tensor(value, dtype=torch.float32, device=like.device)
 
 
 # ----------------------------------------------------------------------------------------------------- seeds
@@ -166,9 +194,14 @@ def sample(
     model.eval()
     prompts = task.encode(torch.tensor(pair_ids, dtype=torch.int64))[:, : prompt_len(task)]  # (Q, P)
     seq = prompts.repeat_interleave(G, dim=0)  # (Q*G, P)
+    repops = impl_of(model) == "repops"
     for _ in range(answer_len(task)):
-        logits = model(seq)[:, -1, :].float() / temperature  # (Q*G, V)
-        nxt = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)  # (Q*G, 1)
+        logits = model(seq)[:, -1, :].float()  # (Q*G, V)
+        if repops:  # the probabilities are RepOps results too, so a seeded draw is the same on every machine
+            probs = R.softmax(logits if temperature == 1.0 else P.div(logits, _f32(temperature, logits)))
+        else:
+            probs = torch.softmax(logits / temperature, dim=-1)
+        nxt = torch.multinomial(probs, 1, generator=generator)  # (Q*G, 1)
         seq = torch.cat([seq, nxt], dim=1)
     model.train(was_training)
     comps = seq[:, prompt_len(task) :].reshape(len(pair_ids), G, answer_len(task))  # (Q, G, D+1)
@@ -280,17 +313,29 @@ def sapo_batch(
 
 
 def advantages(rewards: list[float], *, eps: float = 1e-4) -> list[float]:
-    """Group-normalised advantages (r - mean) / (std + eps), population std; all zero for an equal group."""
-    r = torch.tensor(rewards, dtype=torch.float64)
-    a = (r - r.mean()) / (r.std(unbiased=False) + eps)
-    return a.tolist()
+    """Group-normalised advantages (r - mean) / (std + eps), population std; all zero for an equal group.
+
+    Python floats summed in order: IEEE double with one fixed sequence, the same on every machine (a torch
+    reduction's order depends on its vector width)."""
+    n = len(rewards)
+    mean = sum(rewards) / n
+    std = math.sqrt(sum((r - mean) * (r - mean) for r in rewards) / n)
+    return [(r - mean) / (std + eps) for r in rewards]
 
 
 def completion_logprobs(model: torch.nn.Module, task: AdditionTask, seqs: torch.Tensor) -> torch.Tensor:
     """Log-probabilities (N, D+1) of the completion tokens of full sequences `seqs` (N, P + D + 1)."""
-    logits = model(seqs[:, :-1])  # (N, L-1, V)
-    logp = F.log_softmax(logits.float(), dim=-1).gather(-1, seqs[:, 1:, None])[..., 0]  # (N, L-1)
-    return logp[:, -answer_len(task) :]  # (N, D+1)
+    logits = model(seqs[:, :-1]).float()  # (N, L-1, V)
+    full = R.log_softmax(logits) if impl_of(model) == "repops" else F.log_softmax(logits, dim=-1)
+    logp = full.gather(-1, seqs[:, 1:, None])[..., 0]  # (N, L-1); gather and its scatter back are exact
+    return logp[:, -answer_len(task) :].contiguous()  # (N, D+1)
+
+
+def mean_logprob(model: torch.nn.Module, task: AdditionTask, seqs: torch.Tensor) -> float:
+    """Mean per-token log-probability of the completions of `seqs` (RepOps' fixed-order mean for a RepOpsGPT)."""
+    with torch.no_grad():
+        lp = completion_logprobs(model, task, seqs).reshape(-1)
+        return float(R.mean(lp, 0) if impl_of(model) == "repops" else lp.mean())
 
 
 def rollout_tensors(task: AdditionTask, rollouts: list[Rollout]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -358,22 +403,58 @@ def grpo_step(
         old = completion_logprobs(model, task, seqs)  # (N, D+1)
         ref_lp = completion_logprobs(ref, task, seqs) if kl_coef > 0 and ref is not None else None
     a = adv[:, None]  # (N, 1)
+    objective = _repops_objective if impl_of(model) == "repops" else _native_objective
     for _ in range(epochs):
         lp = completion_logprobs(model, task, seqs)  # (N, D+1)
-        ratio = torch.exp(lp - old)
-        surrogate = torch.minimum(ratio * a, ratio.clamp(1 - clip, 1 + clip) * a)
-        loss = -surrogate.mean()
-        kl = torch.zeros(())
-        if ref_lp is not None:
-            d = ref_lp - lp
-            kl = (torch.exp(d) - d - 1).mean()  # k3: unbiased, >= 0
-            loss = loss + kl_coef * kl
+        loss, reported, kl, ratio = objective(lp, old, a, ref_lp, clip=clip, kl_coef=kl_coef)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        stats["loss"], stats["kl"] = float(loss.detach()), float(kl.detach())
+        stats["loss"], stats["kl"] = float(reported), float(kl)
         stats["clip_frac"] = float(((ratio - 1).abs() > clip).float().mean())
     return stats
+
+
+def _native_objective(lp, old, a, ref_lp, *, clip, kl_coef):
+    """GRPO loss with torch ops: (loss to differentiate, its value, kl, ratio)."""
+    ratio = torch.exp(lp - old)
+    surrogate = torch.minimum(ratio * a, ratio.clamp(1 - clip, 1 + clip) * a)
+    loss = -surrogate.mean()
+    kl = torch.zeros(())
+    if ref_lp is not None:
+        d = ref_lp - lp
+        kl = (torch.exp(d) - d - 1).mean()  # k3: unbiased, >= 0
+        loss = loss + kl_coef * kl
+    return loss, loss.detach(), kl.detach(), ratio.detach()
+
+
+def _repops_objective(lp, old, a, ref_lp, *, clip, kl_coef):
+    """The same loss with RepOps ops only, so the gradient (and the step) is the same bits everywhere.
+
+    RepOps has no differentiable min or clamp; both only select, so PPO's min(ρA, clip(ρ)A) has gradient A·∇ρ
+    where the unclipped term is the smaller or ρ lies inside the clip range, and 0 elsewhere (torch's min
+    splits a tie in halves that add back up to the same). The step differentiates mean(-ρ·coef) with coef that
+    selection of -A; the loss reported is the clipped surrogate itself.
+    """
+    n = lp.numel()
+    ratio = R.exp(R.sub(lp, old))  # (N, D+1)
+    with torch.no_grad():
+        lo, hi = _f32(1 - clip, ratio), _f32(1 + clip, ratio)
+        clipped = P.minimum(P.maximum(ratio, lo), hi)
+        a = a.expand_as(ratio).contiguous()
+        plain, capped = P.mul(ratio, a), P.mul(clipped, a)
+        keep = (plain < capped) | ((ratio >= lo) & (ratio <= hi))
+        coef = torch.where(keep, P.neg(a), torch.zeros_like(ratio))
+        reported = P.neg(R.mean(P.minimum(plain, capped).reshape(n), 0))
+    loss = R.mean(R.mul(ratio, coef).reshape(n), 0)
+    kl = torch.zeros(())
+    if ref_lp is not None:
+        d = R.sub(ref_lp, lp)
+        kl = R.mean(R.sub(R.sub(R.exp(d), d), _f32(1.0, d)).reshape(n), 0)  # k3: unbiased, >= 0
+        weighted = R.mul(_f32(kl_coef, kl), kl)
+        loss = R.add(loss, weighted)
+        reported = P.add(reported, weighted.detach())
+    return loss, reported, kl.detach(), ratio.detach()
 
 
 # ---------------------------------------------------------------------------------------- a node's round
@@ -432,7 +513,7 @@ def heldout_accuracy(model: torch.nn.Module, task: AdditionTask, n: int | None =
 class Checkpoint:
     """A loaded checkpoint: the model, its task, the optimizer state if saved, and free-form metadata."""
 
-    model: NativeGPT
+    model: RepOpsGPT | NativeGPT
     task: AdditionTask
     opt_state: dict[str, Any] | None
     meta: dict[str, Any]
@@ -441,11 +522,15 @@ class Checkpoint:
 def make_optimizer(
     model: torch.nn.Module, *, lr: float = RLConfig.lr, weight_decay: float = RLConfig.weight_decay,
     state: dict[str, Any] | None = None,
-) -> torch.optim.AdamW:  # fmt: skip
-    """torch AdamW over the model's parameters at `lr` and `weight_decay`, with the moments of `state` (an
-    `opt.state_dict()`) when given. `load_state_dict` also restores each group's saved learning rate and decay;
-    they are set back to the ones asked for, so a checkpoint never brings another phase's learning rate."""
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+) -> torch.optim.Optimizer:  # fmt: skip
+    """AdamW over the model's parameters at `lr` and `weight_decay` (RepOps AdamW for a RepOpsGPT, torch's for
+    the native twin), with the moments of `state` (an `opt.state_dict()` of the same kind) when given.
+    `load_state_dict` also restores each group's saved learning rate and decay; they are set back to the ones
+    asked for, so a checkpoint never brings another phase's learning rate."""
+    if impl_of(model) == "repops":
+        opt: torch.optim.Optimizer = repops_optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     if state is not None:
         opt.load_state_dict(state)
         for group in opt.param_groups:
@@ -453,14 +538,20 @@ def make_optimizer(
     return opt
 
 
-def rl_policy(ckpt: Checkpoint, cfg: RLConfig) -> tuple[NativeGPT, torch.optim.AdamW]:
+def rl_policy(ckpt: Checkpoint, cfg: RLConfig) -> tuple[RepOpsGPT | NativeGPT, torch.optim.Optimizer]:
     """The policy and optimizer RL trains, from a checkpoint: the one path of the node and the benchmark.
 
-    A warm-up checkpoint (its meta has "warmup") starts RL with fresh AdamW moments: its own belong to the
-    supervised phase and its learning rate (3e-3) is ten times the RL one, which made nodes unlearn. A node's
-    own checkpoint resumes its moments. The learning rate and weight decay are always `cfg`'s.
+    The model is `cfg.impl`'s twin (the checkpoint's weights load into either). A warm-up checkpoint (its meta
+    has "warmup") starts RL with fresh AdamW moments: its own belong to the supervised phase and its learning
+    rate (3e-3) is ten times the RL one, which made nodes unlearn. A node's own checkpoint resumes its moments,
+    unless it was trained by the other twin (meta "impl"; none: native, as every node trained before RepOps
+    did), whose AdamW keeps other state. The learning rate and weight decay are always `cfg`'s.
     """
-    resume = "warmup" not in ckpt.meta
+    if impl_of(ckpt.model) != cfg.impl:
+        model = make_model(ckpt.model.cfg, cfg.impl)
+        model.load_state_dict(ckpt.model.state_dict())
+        ckpt = Checkpoint(model, ckpt.task, ckpt.opt_state, ckpt.meta)
+    resume = "warmup" not in ckpt.meta and ckpt.meta.get("impl", "native") == cfg.impl
     opt = make_optimizer(ckpt.model, lr=cfg.lr, weight_decay=cfg.weight_decay,
                          state=ckpt.opt_state if resume else None)  # fmt: skip
     return ckpt.model, opt
@@ -485,7 +576,7 @@ def save_checkpoint(
         "task": asdict(task),
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "opt": opt.state_dict() if opt is not None else None,
-        "meta": dict(meta or {}),
+        "meta": {"impl": impl_of(model), **(meta or {})},
     }
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -503,10 +594,10 @@ def save_checkpoint(
         raise
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Read a `save_checkpoint` file (weights_only: no code runs) into a NativeGPT and its task."""
+def load_checkpoint(path: str | os.PathLike[str], impl: Impl = "repops") -> Checkpoint:
+    """Read a `save_checkpoint` file (weights_only: no code runs) into a GPT of `impl` and its task."""
     blob = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
     assert blob.get("format") == "swarm-rl/1", f"load_checkpoint: not a swarm-rl checkpoint: {path}"
-    model = NativeGPT(GPTConfig(**blob["gpt"]))
+    model = make_model(GPTConfig(**blob["gpt"]), impl)
     model.load_state_dict(blob["model"])
     return Checkpoint(model, AdditionTask(**blob["task"]), blob["opt"], blob["meta"])

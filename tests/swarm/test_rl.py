@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from offchain.commit import keccak256
-from offchain.model.gpt import GPTConfig, NativeGPT
+from offchain.commit import commit_checkpoint, keccak256
+from offchain.model.gpt import GPTConfig
 from offchain.model.task import EQUALS, PLUS, VOCAB, AdditionTask
 from offchain.swarm import rl
 from offchain.swarm.warmup import tiny_checkpoint
@@ -23,9 +23,11 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-def tiny_model(task: AdditionTask, *, seed: int = 0) -> NativeGPT:
+def tiny_model(task: AdditionTask, *, seed: int = 0, impl: rl.Impl = "repops") -> torch.nn.Module:
     """A small untrained GPT for `task`."""
-    return NativeGPT(GPTConfig(vocab=VOCAB, context=max(16, task.seq_len), n_layer=1, width=32), seed=seed)
+    model = rl.make_model(GPTConfig(vocab=VOCAB, context=max(16, task.seq_len), n_layer=1, width=32), impl)
+    model.load_state_dict(type(model)(model.cfg, seed=seed).state_dict())
+    return model
 
 
 def group(task: AdditionTask, pair_id: int, comps: list[list[int]], source: str = "local") -> rl.Rollout:
@@ -105,10 +107,11 @@ def test_sapo_batch_rescores_external_rewards() -> None:
     assert rl.sapo_batch([], [liar, malformed], 0, 4, torch.Generator().manual_seed(0), task=task) == []
 
 
-def test_grpo_step_raises_logprob_of_rewarded_completion() -> None:
+@pytest.mark.parametrize("impl", rl.IMPLS)
+def test_grpo_step_raises_logprob_of_rewarded_completion(impl) -> None:
     """One GRPO step on a group with one right completion raises its log-prob and lowers the wrong ones'."""
     task = AdditionTask(digits=1)
-    model = tiny_model(task, seed=3)
+    model = tiny_model(task, seed=3, impl=impl)
     opt = rl.make_optimizer(model, lr=1e-2)
     right = rl.answer(task, 34)
     comps = [right, [0, 0], [1, 0], [5, 5]]
@@ -124,10 +127,11 @@ def test_grpo_step_raises_logprob_of_rewarded_completion() -> None:
     assert stats["signal_groups"] == 1.0 and stats["completions"] == 4.0
 
 
-def test_grpo_step_kl_needs_reference_and_is_reported() -> None:
+@pytest.mark.parametrize("impl", rl.IMPLS)
+def test_grpo_step_kl_needs_reference_and_is_reported(impl) -> None:
     """With kl_coef > 0 and a reference the step reports a finite non-negative KL; without one it asserts."""
     task = AdditionTask(digits=1)
-    model, ref = tiny_model(task, seed=3), tiny_model(task, seed=4)
+    model, ref = tiny_model(task, seed=3, impl=impl), tiny_model(task, seed=4, impl=impl)
     opt = rl.make_optimizer(model, lr=1e-3)
     g = [group(task, 34, [rl.answer(task, 34), [0, 0]])]
     with pytest.raises(AssertionError):
@@ -145,7 +149,8 @@ def test_save_load_round_trip(tmp_path) -> None:
     path = tmp_path / "sub" / "ckpt.pt"
     rl.save_checkpoint(path, model, task, opt, meta={"round": 3})
     ck = rl.load_checkpoint(path)
-    assert ck.task == task and ck.meta == {"round": 3} and ck.model.cfg == model.cfg
+    assert ck.task == task and ck.meta == {"impl": "repops", "round": 3} and ck.model.cfg == model.cfg
+    assert type(ck.model) is type(model) and type(rl.load_checkpoint(path, "native").model).__name__ == "NativeGPT"
     for name, value in model.state_dict().items():
         assert torch.equal(ck.model.state_dict()[name], value), name
     opt2 = rl.make_optimizer(ck.model, state=ck.opt_state)
@@ -168,7 +173,7 @@ def test_warmup_tiny_checkpoint_loads(tmp_path) -> None:
 def test_make_optimizer_never_brings_back_a_saved_learning_rate() -> None:
     """Moments come from the saved state; the learning rate and decay are the ones asked for (load_state_dict
     alone would restore the saved ones)."""
-    model = tiny_model(AdditionTask(digits=1))
+    model = tiny_model(AdditionTask(digits=1), impl="native")
     saved = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.1).state_dict()
     opt = rl.make_optimizer(model, lr=3e-4, weight_decay=0.0, state=saved)
     assert {(g["lr"], g["weight_decay"]) for g in opt.param_groups} == {(3e-4, 0.0)}
@@ -199,6 +204,11 @@ def test_node_starts_rl_from_the_warmup_at_the_rl_learning_rate(tmp_path) -> Non
     again.load_model()
     assert {g["lr"] for g in again.opt.param_groups} == {rl.RLConfig.lr}
     assert again.opt.state_dict()["state"][0]["step"] == 1
+    # The native twin's torch AdamW keeps other state than RepOps AdamW: switching --impl restarts the moments.
+    other = SwarmNode(NodeConfig(workdir=tmp_path / "node", init_checkpoint=warm, impl="native"), None, chain,
+                      echo=lambda _m: None)  # fmt: skip
+    other.load_model()
+    assert type(other.model).__name__ == "NativeGPT" and other.opt.state_dict()["state"] == {}
 
 
 @pytest.mark.parametrize("case", ["no-init", "missing-file", "not-a-checkpoint"])
@@ -219,3 +229,39 @@ def test_node_checks_its_checkpoint_before_touching_the_chain(tmp_path, case) ->
     node = SwarmNode(NodeConfig(workdir=tmp_path / "node", init_checkpoint=init), None, no_chain, echo=lambda _m: None)
     with pytest.raises(NodeError, match=expected):
         node.run()
+
+
+def test_repops_rounds_train_to_the_same_bits(monkeypatch) -> None:
+    """Two independent trainings of a node's rounds from the same inputs (weights, round seeds, sampling seeds,
+    peers' rollouts) sample the same rollouts and end in the same weights and AdamW moments bit for bit: equal
+    checkpoint roots (offchain.commit). A third run with the compiled RepOps kernels turned off (the pure torch
+    recipes) ends in the same root, so a node that has no compiler trains to the same bits."""
+    from offchain.repops import prims as P
+
+    task = AdditionTask(digits=1)
+    start = tiny_model(task, seed=3).state_dict()
+    cfg = rl.RLConfig(group_size=4, questions=4, local=2, external=2, lr=1e-2)
+    peer = tiny_model(task, seed=4)
+    external = [rl.play_answer(peer, task, rl.questions(task, 7, 4), cfg, torch.Generator().manual_seed(r))
+                for r in range(2)]  # fmt: skip
+
+    def train() -> tuple[bytes, list, dict[str, torch.Tensor]]:
+        model = tiny_model(task)
+        model.load_state_dict(start)
+        opt = rl.make_optimizer(model, lr=cfg.lr)
+        rollouts = []
+        for r in range(2):  # the second round steps from the first one's moments
+            mine = rl.play_answer(model, task, rl.questions(task, r, 4), cfg, torch.Generator().manual_seed(r))
+            batch, stats = rl.play_revise(model, opt, task, mine, external[r], cfg, torch.Generator().manual_seed(r))
+            assert stats["signal_groups"] > 0
+            rollouts.append(mine)
+        names = {id(p): n for n, p in model.named_parameters()}
+        moments = {f"{names[id(p)]}.{k}": v for p, st in opt.state.items() for k, v in st.items() if k != "step"}
+        weights = model.state_dict()
+        return commit_checkpoint({**weights, **moments}, step=2, batch_hash=bytes(32)).root, rollouts, weights
+
+    root, rollouts, weights = train()
+    assert all(not torch.equal(weights[n], start[n]) for n in ("tok_emb", "head_w"))  # it did train
+    assert train()[:2] == (root, rollouts)
+    monkeypatch.setattr(P, "NATIVE", False)
+    assert train()[:2] == (root, rollouts)

@@ -23,6 +23,10 @@
 
 #include "fmath.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace {
 
 using verde::canon;
@@ -51,16 +55,56 @@ inline float max_rule(float a, float b) {
 inline float exp_c(float x) { return canon(verde::exp_raw(x)); }
 inline float log_c(float x) { return canon(verde::log_raw(x)); }
 
+// 8 x 8 block transpose, dst[j * ldd + i] = src[i * lds + j] (data movement only: no bit changes).
+inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+#if defined(__AVX2__)
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  // r[j] now holds column j of rows 0-3 (low half) and column j + 4 of rows 0-3 (high half); r[j + 4] rows 4-7
+  for (int j = 0; j < 4; ++j) {
+    _mm256_storeu_ps(dst + j * ldd, _mm256_permute2f128_ps(r[j], r[j + 4], 0x20));
+    _mm256_storeu_ps(dst + (j + 4) * ldd, _mm256_permute2f128_ps(r[j], r[j + 4], 0x31));
+  }
+#else
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j) dst[j * ldd + i] = src[i * lds + j];
+#endif
+}
+
 // Rows [0, n) of x (row-major, width c) into tile (c x kLanes); lanes n.. get +0 (their results are dropped).
 inline void load_tile(const float* x, int64_t c, int n, float* tile) {
-  for (int l = 0; l < n; ++l)
+  const int n8 = n & ~7;
+  const int64_t c8 = c & ~int64_t{7};
+  for (int l = 0; l < n8; l += 8) {
+    for (int64_t k = 0; k < c8; k += 8) transpose8(x + l * c + k, c, tile + k * kLanes + l, kLanes);
+    for (int i = l; i < l + 8; ++i)
+      for (int64_t k = c8; k < c; ++k) tile[k * kLanes + i] = x[i * c + k];
+  }
+  for (int l = n8; l < n; ++l)
     for (int64_t k = 0; k < c; ++k) tile[k * kLanes + l] = x[l * c + k];
-  for (int l = n; l < kLanes; ++l)
-    for (int64_t k = 0; k < c; ++k) tile[k * kLanes + l] = 0.0f;
+  for (int64_t k = 0; k < c; ++k)
+    for (int l = n; l < kLanes; ++l) tile[k * kLanes + l] = 0.0f;
 }
 
 inline void store_tile(const float* tile, int64_t c, int n, float* y) {
-  for (int l = 0; l < n; ++l)
+  const int n8 = n & ~7;
+  const int64_t c8 = c & ~int64_t{7};
+  for (int l = 0; l < n8; l += 8) {
+    for (int64_t k = 0; k < c8; k += 8) transpose8(tile + k * kLanes + l, kLanes, y + l * c + k, c);
+    for (int i = l; i < l + 8; ++i)
+      for (int64_t k = c8; k < c; ++k) y[i * c + k] = tile[k * kLanes + i];
+  }
+  for (int l = n8; l < n; ++l)
     for (int64_t k = 0; k < c; ++k) y[l * c + k] = tile[k * kLanes + l];
 }
 

@@ -3,19 +3,22 @@
     make bench-commit        # or: .venv/bin/python benchmarks/bench_commit.py [--repeat 3] [--sizes small,1m,10m]
 
 For decoder-only transformers of about 0.1M, 1M and 10M parameters (width 64/128/320, vocab 32), it builds
-the model, takes one AdamW step so `exp_avg`/`exp_avg_sq`/`step` exist, and times on one thread, in the
-same run:
+the model, takes one AdamW step so `exp_avg`/`exp_avg_sq`/`step` exist, and times, in the same run:
 
 * `root`: `checkpoint_root(training_state(model, opt), ...)`, the checkpoint root a solver posts;
 * `commit`: `commit_checkpoint(...)`, the same root while keeping every tree for later proofs;
-* `keccak-raw`: keccak256 over the raw bytes of the same tensors, no tree (the baseline of the ratio);
+* `keccak-raw`: keccak256 over the raw bytes of the same tensors in one pysha3 stream, no tree (the baseline of
+  the ratio);
 * `save+sha256`: `torch.save` to memory, then SHA-256 of the file;
-* `root Nproc`: `checkpoint_root(..., executor=ProcessPoolExecutor(N))`, the leaf hashing spread over N
-  processes (`--workers`, default the CPU count; on a shared 2-core machine expect well under 2x).
+* `root 1thread`: `root` with the compiled keccak (offchain/native/keccak.cpp) held to one thread;
+* `root Nproc` (only where the compiled keccak is not built, as with VERDE_NATIVE=0): `checkpoint_root(...,
+  executor=ProcessPoolExecutor(N))`, the pure path's leaf hashing spread over N processes (`--workers`, default
+  the CPU count; the compiled path does not use the executor).
 
-Each time is the best of `--repeat` runs. The tree costs two keccak calls per 32 bytes (a leaf and, on
-average, one inner node), each a single permutation called from Python; the raw baseline is one
-permutation per 136 bytes in C. Last line (the largest model):
+Torch runs on one thread; the compiled keccak uses `offchain.commit.merkle.THREADS` threads (by default every CPU
+the process may run on). Each time is the best of `--repeat` runs. The tree costs two keccak-f[1600]
+permutations per 32 bytes (a leaf and, on average, one inner node); the raw baseline is one per 136 bytes. Last
+line (the largest model), with ratio = root seconds / keccak-raw seconds (below 1: faster than the baseline):
 `commit: params=<n> seconds=<x> mb_per_s=<y> ratio=<tree/baseline>`.
 """
 
@@ -38,7 +41,13 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from offchain.commit import KECCAK_BACKEND, checkpoint_root, commit_checkpoint, training_state  # noqa: E402
+from offchain.commit import (  # noqa: E402
+    KECCAK_BACKEND,
+    checkpoint_root,
+    commit_checkpoint,
+    merkle,  # noqa: E402
+    training_state,
+)
 from offchain.commit.format import _keccak_256  # noqa: E402
 
 
@@ -121,6 +130,15 @@ def save_sha256(state: dict[str, torch.Tensor]) -> bytes:
     return hashlib.sha256(buf.getvalue()).digest()
 
 
+def one_thread_root(state: dict[str, torch.Tensor], batch_hash: bytes) -> bytes:
+    """checkpoint_root with the compiled keccak on one thread."""
+    saved, merkle.THREADS = merkle.THREADS, 1
+    try:
+        return checkpoint_root(state, step=1, batch_hash=batch_hash)
+    finally:
+        merkle.THREADS = saved
+
+
 def measure(state: dict[str, torch.Tensor], *, repeat: int, pool: ProcessPoolExecutor | None) -> dict[str, float]:
     """Best-of-`repeat` seconds of each way of hashing `state`."""
     batch_hash = bytes(32)
@@ -130,13 +148,24 @@ def measure(state: dict[str, torch.Tensor], *, repeat: int, pool: ProcessPoolExe
         "root": best_of(repeat, lambda: checkpoint_root(state, step=1, batch_hash=batch_hash)),
         "commit": best_of(repeat, lambda: commit_checkpoint(state, step=1, batch_hash=batch_hash)),
     }
-    if pool is not None:
+    if merkle._kernels() is not None:
+        assert one_thread_root(state, batch_hash) == checkpoint_root(state, step=1, batch_hash=batch_hash)
+        timings["root 1thread"] = best_of(repeat, lambda: one_thread_root(state, batch_hash))
+    elif pool is not None:
         serial = checkpoint_root(state, step=1, batch_hash=batch_hash)
         assert checkpoint_root(state, step=1, batch_hash=batch_hash, executor=pool) == serial, "pool root differs"
         timings[f"root {pool._max_workers}proc"] = best_of(
             repeat, lambda: checkpoint_root(state, step=1, batch_hash=batch_hash, executor=pool)
         )
     return timings
+
+
+def backend() -> str:
+    """Which keccak builds the trees, for the header line."""
+    kernels = merkle._kernels()
+    if kernels is None:
+        return f"{KECCAK_BACKEND} (compiled keccak off or not built)"
+    return f"compiled, {kernels.backends()[0]} lanes, {merkle._threads()} threads"
 
 
 def main() -> int:
@@ -147,12 +176,12 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    print(f"keccak backend: {KECCAK_BACKEND}; torch {torch.__version__}; one thread; best of {args.repeat}")
+    print(f"tree keccak: {backend()}; torch {torch.__version__}, one thread; best of {args.repeat}")
     header = f"{'model':>6} {'params':>10} {'tensors':>7} {'MB':>7} {'leaves':>9} {'what':>12} {'s':>8} {'MB/s':>8}"
     print(header + f" {'leaves/s':>10} {'x raw':>6}")
     last = ""
     pool = None
-    if args.workers > 1:
+    if args.workers > 1 and merkle._kernels() is None:
         pool = ProcessPoolExecutor(max_workers=args.workers, mp_context=mp.get_context("fork"))
     try:
         for size in args.sizes.split(","):

@@ -66,6 +66,15 @@ class AdamW(torch.optim.Optimizer):
                 st["step"] += 1
                 st["b1p"] = torch.mul(st["b1p"], b1)
                 st["b2p"] = torch.mul(st["b2p"], b2)
+                k = P._prims(p, g, st["exp_avg"], st["exp_avg_sq"])
+                if k is not None and p.is_contiguous():
+                    # one pass per parameter; the scalars go over as the float32 values the torch path uses
+                    m_in, v_in = st["exp_avg"].contiguous(), st["exp_avg_sq"].contiguous()
+                    m, v = torch.empty_like(m_in), torch.empty_like(v_in)
+                    scalars = [t.item() for t in (lr, b1, b2, eps, wd, st["b1p"], st["b2p"])]
+                    k.adamw(p, g.contiguous(), m_in, v_in, m, v, *scalars)
+                    st["exp_avg"], st["exp_avg_sq"] = m, v
+                    continue
                 new = torch.sub(p, torch.mul(torch.mul(lr, wd), p))
                 m = torch.add(torch.mul(b1, st["exp_avg"]), torch.mul(torch.sub(one, b1), g))
                 v = torch.add(torch.mul(b2, st["exp_avg_sq"]), torch.mul(torch.sub(one, b2), torch.mul(g, g)))

@@ -69,6 +69,25 @@ def native(name: str, t: torch.Tensor):
     return _native.kernels(name)
 
 
+def _prims(*ts: torch.Tensor):
+    """The compiled prims if they apply to every operand (float32, CPU, no autograd graph wanted), else None.
+
+    The compiled ops return plain tensors: a caller that wants autograd to trace a prim gets the torch path.
+    """
+    k = native("prims", ts[0])
+    if k is None:
+        return None
+    for t in ts:
+        if t.dtype != F32 or t.device.type != "cpu" or (t.requires_grad and torch.is_grad_enabled()):
+            return None
+    return k
+
+
+# Op codes of the compiled `binary` and `unary` (offchain/native/repops_prims.cpp).
+_ADD, _SUB, _MUL, _DIV = 0, 1, 2, 3
+_CANON, _NEG, _SQRT, _EXP, _LOG, _TANH = 0, 1, 2, 3, 4, 5
+
+
 def const(bits: int, like: torch.Tensor) -> torch.Tensor:
     """A 0-d float32 tensor with bit pattern `bits`, on `like`'s device."""
     return torch.tensor(f32_from_bits(bits), dtype=F32, device=like.device)
@@ -76,26 +95,36 @@ def const(bits: int, like: torch.Tensor) -> torch.Tensor:
 
 def canon(x: torch.Tensor) -> torch.Tensor:
     """Replace every NaN by the canonical quiet NaN 0x7FC00000."""
+    if k := _prims(x):
+        return k.unary(x, _CANON)
     return torch.where(x != x, const(CANONICAL_NAN_BITS, x), x)
 
 
 def add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """fl(a + b), broadcasting."""
+    if k := _prims(a, b):
+        return k.binary(a, b, _ADD)
     return canon(torch.add(a, b))
 
 
 def sub(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """fl(a - b), broadcasting."""
+    if k := _prims(a, b):
+        return k.binary(a, b, _SUB)
     return canon(torch.sub(a, b))
 
 
 def mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """fl(a * b), broadcasting."""
+    if k := _prims(a, b):
+        return k.binary(a, b, _MUL)
     return canon(torch.mul(a, b))
 
 
 def div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """fl(a / b), broadcasting."""
+    if k := _prims(a, b):
+        return k.binary(a, b, _DIV)
     return canon(torch.div(a, b))
 
 
@@ -106,11 +135,15 @@ def sqrt(a: torch.Tensor) -> torch.Tensor:
     by one ulp), so the root is taken in float64 and rounded once to float32; float64 has
     53 >= 2*24 + 2 bits, so this double rounding gives the correctly rounded float32 root.
     """
+    if k := _prims(a):
+        return k.unary(a, _SQRT)  # the IEEE sqrt instruction: correctly rounded
     return canon(torch.sqrt(a.to(torch.float64)).to(F32))
 
 
 def neg(a: torch.Tensor) -> torch.Tensor:
     """Flip the sign bit (NaN stays canonical)."""
+    if k := _prims(a):
+        return k.unary(a, _NEG)
     return canon(torch.neg(a))
 
 
@@ -137,6 +170,8 @@ def minimum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def asc_sum(x: torch.Tensor, dim: int, *, keepdim: bool = False) -> torch.Tensor:
     """Sum over `dim` in ascending index order: acc = +0; for k: acc = fl(acc + x[k])."""
+    if k := _prims(x):
+        return k.asc_sum(x, dim, keepdim)
     dim = dim % x.dim()
     k = x.shape[dim]
     rest = x.shape[:dim] + x.shape[dim + 1 :]
@@ -156,6 +191,8 @@ def asc_sum(x: torch.Tensor, dim: int, *, keepdim: bool = False) -> torch.Tensor
 
 def asc_max(x: torch.Tensor, dim: int, *, keepdim: bool = False) -> torch.Tensor:
     """Max over `dim`, folding in ascending index order from x[0] (the rule of `maximum`)."""
+    if k := _prims(x):
+        return k.asc_max(x, dim, keepdim)
     dim = dim % x.dim()
     m = x.select(dim, 0)
     for i in range(1, x.shape[dim]):
@@ -176,6 +213,8 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     the accumulator; wide outputs (or non-CPU devices) loop over k with one mul and one add kernel.
     """
     assert a.shape[-1] == b.shape[-2], f"matmul: inner sizes differ, {tuple(a.shape)} x {tuple(b.shape)}"
+    if k := _prims(a, b):
+        return k.matmul(a, b)  # register tiles over n (and m), the k loop inside: the same sequence per element
     batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     out_shape = (*batch, m, n)
@@ -209,6 +248,8 @@ def _pow2(k: torch.Tensor) -> torch.Tensor:
 
 def exp(x: torch.Tensor) -> torch.Tensor:
     """exp(x): n = round(x/ln2), r = (x - n*LN2_HI) - n*LN2_LO, p = Horner(r), result p * 2^(n>>1) * 2^(n-(n>>1))."""
+    if k := _prims(x):
+        return k.unary(x, _EXP)  # offchain/native/fmath.h: the same recipe, one pass
     x = torch.where(x > const(EXP_HI, x), const(EXP_HI, x), x)
     x = torch.where(x < const(EXP_LO, x), const(EXP_LO, x), x)  # NaN passes both selects unchanged
     magic = const(ROUND_MAGIC, x)
@@ -225,6 +266,8 @@ def exp(x: torch.Tensor) -> torch.Tensor:
 
 def log(x: torch.Tensor) -> torch.Tensor:
     """log(x): x = 2^e * m, m in [sqrt2/2, sqrt2], s = (m-1)/(m+1), log = e*LN2_HI + (e*LN2_LO + s*P(s*s))."""
+    if k := _prims(x):
+        return k.unary(x, _LOG)
     sub_n = (x < const(0x00800000, x)) & (x > 0)  # positive subnormal: scale by 2^23 (exact)
     xs = torch.where(sub_n, torch.mul(x, const(TWO_POW_23, x)), x).contiguous()
     bits = xs.view(torch.int32)
@@ -251,6 +294,8 @@ def log(x: torch.Tensor) -> torch.Tensor:
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
     """tanh(x): |x| < 0.3: x + x^3*Q(x^2); else sign(x) * (1 - 2/(exp(2|x|) + 1))."""
+    if k := _prims(x):
+        return k.unary(x, _TANH)
     z = torch.mul(x, x)
     q = const(TANH_POLY[0], x).expand_as(z)
     for c in TANH_POLY[1:]:

@@ -121,6 +121,16 @@ def build_levels(leaf_hashes: bytes) -> tuple[bytes, ...]:
     return tuple(levels)
 
 
+def levels_of_data(data: bytes) -> tuple[bytes, ...]:
+    """`build_levels(hash_leaves(data))`: every level of the tree over the leaf data, leaves' hashes first."""
+    assert len(data) % LEAF_BYTES == 0, "leaf data is a whole number of 32-byte leaves"
+    kernels = _kernels()
+    if kernels is None:
+        return build_levels(hash_leaves(data))
+    # One call: each aligned subtree goes from leaves to its root in cache, on the kernel's threads.
+    return tuple(kernels.merkle_levels(data, _ZERO_BYTES, _threads()))
+
+
 def root_of(leaf_hashes: bytes) -> bytes:
     """The root over `leaf_hashes`, keeping only one level at a time."""
     count = len(leaf_hashes) // HASH_BYTES

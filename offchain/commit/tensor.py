@@ -49,9 +49,8 @@ from offchain.commit.format import (
 )
 from offchain.commit.merkle import (
     HASH_BYTES,
-    build_levels,
     data_roots,
-    hash_leaves,
+    levels_of_data,
     range_sibling_count,
     range_siblings,
     root_from_range,
@@ -218,7 +217,7 @@ def commit_tensor(x: Any) -> TensorCommitment:
     array, code = as_row_major(x)
     header = TensorHeader(dtype=code, shape=tuple(int(d) for d in array.shape))
     data = pack_leaves(to_words(array, code))
-    levels = build_levels(hash_leaves(data))
+    levels = levels_of_data(data)
     data_root = levels[-1]
     return TensorCommitment(
         header=header,

@@ -313,7 +313,9 @@ void parallel(int64_t tasks, int threads, F&& task) {
 }
 
 constexpr int64_t kRowsPerTask = 4096;  // a task's rows: enough work to pay for a thread's start
-constexpr int kChunkHeight = 12;        // a subtree task: 4096 leaves, 128 KiB of leaf data, in L2 while reduced
+// A subtree task: 1024 leaves, 32 KiB of leaf data, in cache from leaves to its root; small enough that a thread
+// the OS holds back leaves few tasks to wait for.
+constexpr int kChunkHeight = 10;
 
 // Root of the tree of `height` levels over the leaf data (n leaves; n <= 2^height): aligned 2^kChunkHeight-leaf
 // subtrees are hashed and reduced one per task, then their roots up to `height`.
@@ -333,6 +335,36 @@ void tree_root(const uint8_t* data, int64_t n, int height, const uint8_t* zero_h
   });
   reduce<V>(roots.data(), chunks, chunk_height, height, zero_hashes);
   std::memcpy(out, roots.data(), kHash);
+}
+
+// Every level of the tree over the leaf data (n > 0 leaves), leaves first: levels[h] holds ceil(n / 2^h) hashes
+// (h = 0 .. tree_depth(n)). Aligned 2^kChunkHeight-leaf subtrees fill their part of the lower levels one per
+// task, a chunk's level h being the hashes [c * chunk >> h, ...) of the whole level h (the odd last node of a
+// level is the last chunk's), then the levels above are hashed whole.
+template <class V>
+void tree_levels(const uint8_t* data, int64_t n, const std::vector<uint8_t*>& levels, const uint8_t* zero_hashes,
+                 int threads) {
+  const int depth = static_cast<int>(levels.size()) - 1;
+  const int chunk_height = std::min(depth, kChunkHeight);
+  const int64_t chunk = int64_t{1} << chunk_height;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  parallel(chunks, threads, [&](int64_t c) {
+    int64_t count = std::min(chunk, n - c * chunk);
+    hash_tagged_rows<V, 4>(data + c * chunk * kHash, count, kLeafTag, nullptr, 0, count,
+                           levels[0] + c * chunk * kHash);
+    for (int h = 0; h < chunk_height; ++h) {
+      const int64_t parents = (count + 1) / 2;
+      parent_rows<V>(levels[h] + (c * chunk >> h) * kHash, count, zero_hashes + h * kHash, 0, parents,
+                     levels[h + 1] + (c * chunk >> (h + 1)) * kHash);
+      count = parents;
+    }
+  });
+  int64_t count = chunks;
+  for (int h = chunk_height; h < depth; ++h) {
+    const int64_t parents = (count + 1) / 2;
+    parent_rows<V>(levels[h], count, zero_hashes + h * kHash, 0, parents, levels[h + 1]);
+    count = parents;
+  }
 }
 
 // ------------------------------------------------------------------ backend choice
@@ -500,6 +532,39 @@ py::bytes merkle_root(const py::object& data, const py::object& zero_hashes, int
   return out;
 }
 
+// Every level of the tree over the leaf data, leaves' hashes first and the root (one hash) last: what
+// merkle.build_levels(merkle.hash_leaves(data)) gives, [all zeros] for no leaves.
+py::list merkle_levels(const py::object& data, const py::object& zero_hashes, int threads, int lanes) {
+  check_threads(threads);
+  Bytes in(data), zeros(zero_hashes);
+  TORCH_CHECK(in.size() % kHash == 0, "leaf data must be a whole number of 32-byte leaves, got ", in.size(), " bytes");
+  const int64_t n = in.size() / kHash;
+  py::list out;
+  if (n == 0) {
+    uint8_t* dst;
+    py::bytes empty = new_bytes(kHash, &dst);
+    std::memset(dst, 0, kHash);
+    out.append(empty);
+    return out;
+  }
+  const int depth = tree_depth(n);
+  TORCH_CHECK(zeros.size() % kHash == 0 && zeros.size() / kHash >= depth, "need ", depth, " zero hashes, got ",
+              zeros.size(), " bytes");
+  std::vector<uint8_t*> levels;
+  int64_t count = n;
+  for (int h = 0; h <= depth; ++h, count = (count + 1) / 2) {
+    uint8_t* dst;
+    out.append(new_bytes(count * kHash, &dst));
+    levels.push_back(dst);
+  }
+  with_backend(lanes, [&](auto v) {
+    using V = decltype(v);
+    py::gil_scoped_release nogil;
+    tree_levels<V>(in.data(), n, levels, zeros.data(), threads);
+  });
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -512,5 +577,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("zero"), py::arg("threads") = 1, py::arg("lanes") = 0);
   m.def("merkle_root", &merkle_root, "the root of the tree over 32-byte leaves", py::arg("data"),
         py::arg("zero_hashes"), py::arg("height") = -1, py::arg("threads") = 1, py::arg("lanes") = 0);
+  m.def("merkle_levels", &merkle_levels, "every level of the tree over 32-byte leaves, leaves first",
+        py::arg("data"), py::arg("zero_hashes"), py::arg("threads") = 1, py::arg("lanes") = 0);
   m.def("backends", &backends, "the lane counts of the backends in this build, widest first");
 }

@@ -18,11 +18,11 @@ import torch
 from offchain import native
 from offchain.commit import checkpoint_root, commit_tensor, keccak256, tensor_root
 from offchain.commit import merkle as M
-from offchain.commit.format import EMPTY, ZERO_HASHES, tree_depth
+from offchain.commit.format import ZERO_HASHES, tree_depth
 from tools.gen_commitment_vectors import load, vector_array
 
 ZEROS = b"".join(ZERO_HASHES)
-TASK_ROWS = 4096  # keccak.cpp's kRowsPerTask and its subtree chunk: sizes around it cross task boundaries
+TASK_ROWS = 4096  # keccak.cpp's kRowsPerTask (its subtree tasks are 1024 leaves): sizes past it make several tasks
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +66,20 @@ def test_every_row_width_hashes_as_one_keccak_call(kernels, backends):
 
 @pytest.mark.parametrize("leaves", [0, 1, 2, 3, 7, 8, 9, 17, 100, 2 * TASK_ROWS + 5])
 def test_leaves_levels_and_roots_are_the_pure_paths(kernels, backends, leaves):
-    """Leaf hashes, the level above (an odd last node paired with the zero hash), whole-tree and fixed-height
-    subtree roots: on every backend, one thread and three, equal to the pysha3 path."""
+    """Leaf hashes, the level above (an odd last node paired with the zero hash), all levels, whole-tree and
+    fixed-height subtree roots: on every backend, one thread and three, equal to the pysha3 path."""
     data = _random(leaves, 32 * leaves)
     level = M._hash_leaves_python(data)
     parent = M._parent_level_python(level, 5)
-    root = M.root_of(level) if leaves else EMPTY
+    levels = M.build_levels(level)
+    root = levels[-1]
     depth = tree_depth(leaves)
     for lanes in backends:
         for threads in (1, 3):
             assert kernels.hash_leaves(data, threads, lanes) == level
             assert kernels.parent_level(level, ZERO_HASHES[5], threads, lanes) == parent
             assert kernels.merkle_root(data, ZEROS, -1, threads, lanes) == root
+            assert tuple(kernels.merkle_levels(data, ZEROS, threads, lanes)) == levels
             if leaves:
                 # Two levels taller than the data needs: the padding above it is zero hashes.
                 expected = M._parent_level_python(M._parent_level_python(root, depth), depth + 1)
@@ -93,6 +95,7 @@ def test_thread_count_does_not_change_a_byte(kernels):
             kernels.keccak_rows(torch.from_numpy(rows), threads).numpy().tobytes(),
             kernels.hash_leaves(data, threads),
             kernels.merkle_root(data, ZEROS, -1, threads),
+            kernels.merkle_levels(data, ZEROS, threads),
         )
         for threads in (1, 2, 3, 5)
     ]
@@ -106,7 +109,7 @@ def test_merkle_functions_are_the_pure_paths(kernels, monkeypatch):
     compiled = (
         [M.hash_leaves(d) for d in datas],
         [M.root_of_data(d) for d in datas],
-        [M.build_levels(M.hash_leaves(d)) for d in datas],
+        [M.levels_of_data(d) for d in datas],
         [M.subtree_root(d, 13) for d in datas if d],
     )
     monkeypatch.setattr(M, "_kernels", lambda: None)
@@ -167,6 +170,8 @@ def test_bad_input_is_refused(kernels):
         kernels.merkle_root(bytes(32 * 5), ZEROS, 2)
     with pytest.raises(RuntimeError, match="zero hashes"):
         kernels.merkle_root(bytes(32 * 5), bytes(64))
+    with pytest.raises(RuntimeError, match="zero hashes"):
+        kernels.merkle_levels(bytes(32 * 5), bytes(64))
     with pytest.raises(RuntimeError, match="threads"):
         kernels.hash_leaves(bytes(32), 0)
     with pytest.raises(RuntimeError, match="lanes"):

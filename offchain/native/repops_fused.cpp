@@ -1,5 +1,5 @@
 // Fused RepOps kernels: the composite ops of offchain/repops/functional.py (GELU, ReLU, the exp/log/tanh
-// gradients, softmax, log-softmax, cross-entropy, layer norm, the embedding backward, the linear bias add), each
+// gradients, softmax, log-softmax, cross-entropy, layer norm, the embedding backward), each
 // computing whole rows with the exact primitive sequence of functional.py and docs/repops.md, so the bits are those
 // of the torch path (the fallback) and of offchain/repops/reference.py.
 //
@@ -211,23 +211,6 @@ at::Tensor unary_bwd(const at::Tensor& g_, const at::Tensor& s_, int64_t which) 
     } else {
       for (int64_t i = i0; i < i1; ++i) po[i] = canon(pg[i] * (1.0f - ps[i] * ps[i]));
     }
-  });
-  return out;
-}
-
-// y = canon(y + b) over rows of width b.numel() (the linear bias, added after the full sum).
-at::Tensor bias_add(const at::Tensor& y_, const at::Tensor& b_) {
-  const at::Tensor y = as_f32(y_, "bias_add"), b = as_f32(b_, "bias_add");
-  const int64_t c = row_width(y, "bias_add");
-  TORCH_CHECK(b.dim() == 1 && b.size(0) == c, "bias_add: bias (C,) for rows of width C");
-  at::Tensor out = at::empty_like(y);
-  const float* __restrict py = y.data_ptr<float>();
-  const float* __restrict pb = b.data_ptr<float>();
-  float* __restrict po = out.data_ptr<float>();
-  const int64_t rows = y.numel() / c;
-  at::parallel_for(0, rows, std::max<int64_t>(1, kGrainElems / c), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t k = 0; k < c; ++k) po[r * c + k] = canon(py[r * c + k] + pb[k]);
   });
   return out;
 }
@@ -581,7 +564,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("relu_fwd", &relu_fwd, "relu(x), relu(NaN) = NaN, relu(-0) = +0");
   m.def("relu_bwd", &relu_bwd, "select(x > 0, g, +0)");
   m.def("unary_bwd", &unary_bwd, "exp/log/tanh gradient (which = 0/1/2) from (g, y or x)");
-  m.def("bias_add", &bias_add, "canon(y + b) over rows");
   m.def("fmath_unary", &fmath_unary, "fmath.h exp/log/tanh (which = 0/1/2), canonical");
   m.def("softmax_fwd", &softmax_fwd, "softmax over the last dim");
   m.def("softmax_bwd", &softmax_bwd, "softmax gradient from (g, y)");

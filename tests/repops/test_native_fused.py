@@ -183,12 +183,6 @@ def test_embedding_backward_repeated_indices(rng: np.random.Generator, monkeypat
     assert_same(lambda i, w: R.embedding(i, w), [idx, weight], T(g), monkeypatch)
 
 
-def test_linear_bias_add(rng: np.random.Generator, monkeypatch) -> None:
-    """linear with a bias (added after the full sum), edge values in x, w and b."""
-    x, w, b = T(mixed(rng, (2, 13, 7))), T(mixed(rng, (5, 7))), T(mixed(rng, (5,)))
-    assert_same(R.linear, [x, w, b], T(mixed(rng, (2, 13, 5), edges=False)), monkeypatch)
-
-
 @pytest.mark.parametrize("which, name", [(0, "exp"), (1, "log"), (2, "tanh")])
 def test_fmath_header_dense_sweep(which: int, name: str, monkeypatch) -> None:
     """fmath.h's exp/log/tanh equal prims' torch recipes on every 4099th float32 bit pattern (~1M inputs)."""

@@ -176,8 +176,9 @@ def checkpoint_header(
 ) -> CheckpointHeader:
     """The checkpoint header without keeping any tree; values may also be 32-byte tensor roots.
 
-    With an `executor` (e.g. a ProcessPoolExecutor the caller keeps for the whole run), the leaf hashing
-    is spread over its workers; the header is the same.
+    With an `executor` (e.g. a ProcessPoolExecutor the caller keeps for the whole run), the pure path's leaf
+    hashing is spread over its workers; the compiled keccak, where built, uses its own threads instead. The
+    header is the same.
 
     Raises
     ------

@@ -242,15 +242,16 @@ def tensor_root(x: Any) -> bytes:
 
 
 def tensor_roots(values: Mapping[str, Any], *, executor: Executor | None = None) -> dict[str, bytes]:
-    """The tensor roots of several tensors; with an executor (e.g. a ProcessPoolExecutor) the hashing of
-    aligned 32,768-leaf subtrees runs on its workers, giving the same roots.
+    """The tensor roots of several tensors; with an executor (e.g. a ProcessPoolExecutor) and no compiled keccak
+    the hashing of aligned 32,768-leaf subtrees runs on its workers, giving the same roots (the compiled keccak
+    hashes on its own threads and leaves the executor idle).
 
     Parameters
     ----------
     values
         name -> torch.Tensor or numpy.ndarray.
     executor
-        Where to hash; None hashes here, one tensor after another.
+        Where the pure path hashes; None hashes here, one tensor after another.
 
     Raises
     ------

@@ -476,21 +476,29 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // AdamW, one pass per parameter (offchain/repops/optim.py's recipe, the same float32 operations in the same order):
+//   b1p' = b1p*b1;  b2p' = b2p*b2
 //   p' = p - (lr*wd)*p;  m' = b1*m + (1-b1)*g;  v' = b2*v + (1-b2)*(g*g)
-//   p' = p' - lr*((m' / (1-b1p)) / (sqrt(v' / (1-b2p)) + eps))
-// p is updated in place; m' and v' go to fresh tensors (the optimizer swaps its state to them, as the torch path
-// does). The scalars are float32 (rounded once by the caller); b1p and b2p are this step's powers.
+//   p' = p' - lr*((m' / (1-b1p')) / (sqrt(v' / (1-b2p')) + eps))
+// p is updated in place; m', v', b1p' and b2p' are fresh tensors (the optimizer swaps its state to them, as the
+// torch path does, so a snapshot holding the old state tensors keeps their values). The hyperparameters arrive as
+// doubles and are rounded to float32 once, as torch.tensor(value, dtype=float32) rounds them.
 
-void adamw(Tensor p, const Tensor& g, const Tensor& m, const Tensor& v, Tensor m_out, Tensor v_out, double lr_d,
-           double b1_d, double b2_d, double eps_d, double wd_d, double b1p_d, double b2p_d) {
-  for (const Tensor* t : std::initializer_list<const Tensor*>{&p, &g, &m, &v, &m_out, &v_out}) {
-    check_f32(*t, "adamw");
-    TORCH_CHECK(t->is_contiguous() && t->numel() == p.numel(), "adamw: contiguous tensors of one size");
-  }
+std::vector<Tensor> adamw(Tensor p, const Tensor& g_in, const Tensor& m_in, const Tensor& v_in, const Tensor& b1p_t,
+                          const Tensor& b2p_t, double lr_d, double b1_d, double b2_d, double eps_d, double wd_d) {
+  const Tensor g = g_in.contiguous(), m = m_in.contiguous(), v = v_in.contiguous();
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&p, &g, &m, &v, &b1p_t, &b2p_t}) check_f32(*t, "adamw");
+  TORCH_CHECK(p.is_contiguous(), "adamw: p must be contiguous (it is updated in place)");
+  TORCH_CHECK(g.numel() == p.numel() && m.numel() == p.numel() && v.numel() == p.numel(), "adamw: sizes differ");
+  TORCH_CHECK(b1p_t.numel() == 1 && b2p_t.numel() == 1, "adamw: b1p and b2p are single values");
   const float lr = static_cast<float>(lr_d), b1 = static_cast<float>(b1_d), b2 = static_cast<float>(b2_d);
   const float eps = static_cast<float>(eps_d), wd = static_cast<float>(wd_d);
+  const float b1p = b1p_t.item<float>() * b1, b2p = b2p_t.item<float>() * b2;
   const float lrwd = lr * wd, omb1 = 1.0f - b1, omb2 = 1.0f - b2;
-  const float c1 = 1.0f - static_cast<float>(b1p_d), c2 = 1.0f - static_cast<float>(b2p_d);
+  const float c1 = 1.0f - b1p, c2 = 1.0f - b2p;
+  Tensor m_out = at::empty(m.sizes(), m.options()), v_out = at::empty(v.sizes(), v.options());
+  Tensor b1p_out = at::empty(b1p_t.sizes(), b1p_t.options()), b2p_out = at::empty(b2p_t.sizes(), b2p_t.options());
+  b1p_out.data_ptr<float>()[0] = b1p;
+  b2p_out.data_ptr<float>()[0] = b2p;
   float* pp = p.data_ptr<float>();
   const float* gp = g.data_ptr<float>();
   const float* mp = m.data_ptr<float>();
@@ -525,6 +533,7 @@ void adamw(Tensor p, const Tensor& g, const Tensor& m, const Tensor& v, Tensor m
       vo[i] = verde::canon(nv);
     }
   });
+  return {m_out, v_out, b1p_out, b2p_out};
 }
 
 }  // namespace
@@ -535,5 +544,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("asc_sum", &asc_sum, "ascending sum over dim");
   m.def("asc_max", &asc_max, "ascending max-rule fold over dim");
   m.def("matmul", &matmul, "batched ascending-k matmul");
-  m.def("adamw", &adamw, "one AdamW step of one parameter");
+  m.def("adamw", &adamw, "one AdamW step of one parameter: p in place; returns m, v, b1p, b2p");
 }

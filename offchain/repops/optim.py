@@ -61,20 +61,20 @@ class AdamW(torch.optim.Optimizer):
                     st["exp_avg_sq"] = torch.zeros_like(p, dtype=F32)
                     st["b1p"] = _c(1.0, p)
                     st["b2p"] = _c(1.0, p)
+                k = P._prims(p, g, st["exp_avg"], st["exp_avg_sq"])
+                if k is not None and p.is_contiguous():
+                    # one pass per parameter, the b1p/b2p updates included; the same float32 operations
+                    st["step"] += 1
+                    hyper = (group["lr"], *group["betas"], group["eps"], group["weight_decay"])
+                    st["exp_avg"], st["exp_avg_sq"], st["b1p"], st["b2p"] = k.adamw(
+                        p, g, st["exp_avg"], st["exp_avg_sq"], st["b1p"], st["b2p"], *hyper
+                    )
+                    continue
                 b1, b2 = _c(group["betas"][0], p), _c(group["betas"][1], p)
                 lr, eps, wd, one = _c(group["lr"], p), _c(group["eps"], p), _c(group["weight_decay"], p), _c(1.0, p)
                 st["step"] += 1
                 st["b1p"] = torch.mul(st["b1p"], b1)
                 st["b2p"] = torch.mul(st["b2p"], b2)
-                k = P._prims(p, g, st["exp_avg"], st["exp_avg_sq"])
-                if k is not None and p.is_contiguous():
-                    # one pass per parameter; the scalars go over as the float32 values the torch path uses
-                    m_in, v_in = st["exp_avg"].contiguous(), st["exp_avg_sq"].contiguous()
-                    m, v = torch.empty_like(m_in), torch.empty_like(v_in)
-                    scalars = [t.item() for t in (lr, b1, b2, eps, wd, st["b1p"], st["b2p"])]
-                    k.adamw(p, g.contiguous(), m_in, v_in, m, v, *scalars)
-                    st["exp_avg"], st["exp_avg_sq"] = m, v
-                    continue
                 new = torch.sub(p, torch.mul(torch.mul(lr, wd), p))
                 m = torch.add(torch.mul(b1, st["exp_avg"]), torch.mul(torch.sub(one, b1), g))
                 v = torch.add(torch.mul(b2, st["exp_avg_sq"]), torch.mul(torch.sub(one, b2), torch.mul(g, g)))

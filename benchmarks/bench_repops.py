@@ -4,13 +4,17 @@
 
 In one run, on the same inputs: the training step (forward, masked cross-entropy, backward, AdamW) of
 offchain/model's RepOpsGPT and of its native twin (2 layers, width 64, 4 heads, 2-digit addition,
-batch 64 so T = 8 and N = B*T = 512 rows), then matmul, linear backward, softmax, layer norm, GELU,
-exp and cross-entropy forward+backward at those sizes. Each time is the median of `--repeat`.
+batch 64 so T = 8 and N = B*T = 512 rows), then matmul (the linear's shape, the weight gradient's
+K = 512, attention's batched 8x8 @ 8x16), linear backward, softmax, layer norm, GELU, exp,
+cross-entropy forward+backward and an AdamW step over the model's weight shapes. Each time is the
+median of `--repeat`.
 
-What bounds RepOps: a reduction of length K is K dependent float32 adds, so a matmul becomes K
-elementwise passes over its (M, N) output (or a materialised (K, M*N) product added row by row),
-instead of BLAS's register-blocked FMA tiles; every primitive is its own kernel with its own pass
-over memory and its own Python dispatch. Transcendentals cost ~20 primitives each.
+What bounds RepOps: a reduction of length K is K dependent float32 adds in a fixed order, and a
+product-sum is a rounded mul then a rounded add (no FMA). With the compiled kernels (offchain/native,
+where built) a matmul is register tiles with the k loop inside, two vector instructions per term where
+BLAS issues one FMA; the rest of the step is per-op Python/autograd dispatch. Without them
+(VERDE_NATIVE=0) every primitive is its own torch kernel and a matmul is K elementwise passes over its
+output; transcendentals cost ~20 primitives each.
 
 Last line: `repops: step_ratio=<repops/native> matmul_ratio=<x> add_gas=<n> mul_gas=<n> div_gas=<n>`;
 the gas fields come from benchmarks/bench_float32.py when that file exists, else `NA`.
@@ -33,6 +37,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import offchain.repops.functional as R  # noqa: E402
 from offchain.model.train import TrainConfig, build, train_step  # noqa: E402
+from offchain.repops.optim import AdamW  # noqa: E402
 
 
 def timeit(fn: Callable[[], object], *, repeat: int) -> float:
@@ -75,6 +80,15 @@ def op_cases() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
     tgt = torch.randint(0, 12, (512,), generator=g)
     xg, wg, lg = x.clone().requires_grad_(), w.clone().requires_grad_(), logits.clone().requires_grad_()
     gy = torch.randn(512, 256, generator=g)
+    v = torch.randn(64, 4, 8, 16, generator=g)  # (B, H, T, hs)
+    # the model's weight shapes (2 layers of qkv, proj, fc, fc2): ~100k parameters, as in the training step
+    shapes = [(192, 64), (64, 64), (256, 64), (64, 256)] * 2
+    pr = [torch.nn.Parameter(torch.randn(s, generator=g) * 0.02) for s in shapes]
+    pn = [torch.nn.Parameter(p.detach().clone()) for p in pr]
+    for p, q in zip(pr, pn, strict=True):
+        p.grad = torch.randn(p.shape, generator=g)
+        q.grad = p.grad.clone()
+    opt_r, opt_n = AdamW(pr, lr=3e-3), torch.optim.AdamW(pn, lr=3e-3)
 
     def lin_bwd(fn: Callable) -> Callable[[], object]:
         return lambda: torch.autograd.grad(fn(xg, wg), [xg, wg], gy)
@@ -84,12 +98,15 @@ def op_cases() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
 
     return {
         "matmul 512x64x256": (lambda: R.matmul(x, w.t()), lambda: x @ w.t()),
+        "matmul 256x512x64 g^Tx": (lambda: R.matmul(gy.t(), x), lambda: gy.t() @ x),
+        "attention att@v 64x4x8": (lambda: R.matmul(att, v), lambda: att @ v),
         "linear fwd+bwd": (lin_bwd(R.linear), lin_bwd(F.linear)),
         "softmax 64x4x8x8": (lambda: R.softmax(att), lambda: att.softmax(-1)),
         "layernorm 512x64": (lambda: R.layer_norm(x, lnw, lnb), lambda: F.layer_norm(x, (64,), lnw, lnb)),
         "gelu 512x256": (lambda: R.gelu(h), lambda: F.gelu(h, approximate="tanh")),
         "exp 512x256": (lambda: R.exp(h), lambda: torch.exp(h)),
         "cross-entropy fwd+bwd": (ce(R.cross_entropy), ce(F.cross_entropy)),
+        "adamw step 100k params": (opt_r.step, opt_n.step),
     }
 
 

@@ -138,22 +138,22 @@ def test_elementwise_forward_backward_edges(name: str, rng: np.random.Generator,
 
 
 def test_threads_1_2_4_same_bits(rng: np.random.Generator, monkeypatch) -> None:
-    """Sizes that split across threads (rows, elements and layer norm's gw/gb columns) give the 1-thread bits."""
-    x = T(_rows(rng, 400, 67))  # 13 tiles of 32 rows: several per thread
-    g = T(mixed(rng, (400, 67), edges=False))
-    w, b = T(mixed(rng, (67,), edges=False)), T(mixed(rng, (67,), edges=False))
+    """Sizes above the kernels' parallel grain (tiles of rows, elements, columns of layer norm's gw/gb and of the
+    embedding backward) give the 1-thread bits on 2 and 4 threads."""
     t = (1, 2, 4)
+    x = T(_rows(rng, 1100, 67))  # 35 tiles of 32 rows, grain 15 tiles at width 67
+    g = T(mixed(rng, (1100, 67), edges=False))
     assert_same(R.softmax, [x], g, monkeypatch, threads=t)
     assert_same(R.log_softmax, [x], g, monkeypatch, threads=t)
-    finite = T(mixed(rng, (400, 67), edges=False))
-    assert_same(lambda a, ww, bb: R.layer_norm(a, ww, bb, eps=1e-5), [finite, w, b], g, monkeypatch, threads=t)
-    wide = T(mixed(rng, (8, 2000), edges=False))  # gw, gb over 2000 columns: split between threads
-    gw = T(mixed(rng, (8, 2000), edges=False))
-    w2, b2 = T(mixed(rng, (2000,), edges=False)), T(mixed(rng, (2000,), edges=False))
-    assert_same(lambda a, ww, bb: R.layer_norm(a, ww, bb, eps=1e-5), [wide, w2, b2], gw, monkeypatch, threads=t)
-    targets, mask = torch.tensor(rng.integers(0, 67, 400)), torch.tensor(rng.random(400) < 0.5)
+    targets, mask = torch.tensor(rng.integers(0, 67, 1100)), torch.tensor(rng.random(1100) < 0.5)
     assert_same(lambda a: R.cross_entropy(a, targets, mask), [x], torch.tensor(1.0), monkeypatch, threads=t)
-    h = T(mixed(rng, (70000,), scale=1.0))
+    wide = T(mixed(rng, (64, 1100), edges=False))  # 2 row tiles; gw, gb: 1100 columns, grain 512
+    gw = T(mixed(rng, (64, 1100), edges=False))
+    w, b = T(mixed(rng, (1100,), edges=False)), T(mixed(rng, (1100,), edges=False))
+    assert_same(lambda a, ww, bb: R.layer_norm(a, ww, bb, eps=1e-5), [wide, w, b], gw, monkeypatch, threads=t)
+    idx = torch.tensor(rng.integers(0, 7, 64))  # 1100 columns, grain 512
+    assert_same(lambda i, ww: R.embedding(i, ww), [idx, T(mixed(rng, (7, 1100)))], gw, monkeypatch, threads=t)
+    h = T(mixed(rng, (70000,), scale=1.0))  # grain 32768 elements
     assert_same(R.gelu, [h], T(mixed(rng, (70000,))), monkeypatch, threads=t)
 
 

@@ -3,6 +3,9 @@
 Each function's recipe (forward and backward) is written down in docs/repops.md; the scalar
 reference in offchain/repops/reference.py follows the same sequence element by element.
 Pure data movement (view, reshape, permute, split, index_select, cat) is exact and is left to torch.
+On CPU, where offchain/native built them, the composite ops (GELU, ReLU, softmax, log-softmax, cross-entropy,
+layer norm, the exp/log/tanh gradients, the embedding backward) run as one compiled kernel each
+(offchain/native/repops_fused.cpp) with the same op sequence, so the same bits; the torch code is the fallback.
 
     import offchain.repops.functional as R
     y = R.linear(x, w, b)             # (N, Cout) = x (N, Cin) @ w.T (Cin, Cout) + b

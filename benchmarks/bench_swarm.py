@@ -2,6 +2,7 @@
 against four isolated nodes (8 local / 0 external), same warm-up checkpoint, seeds and compute.
 
     make bench-swarm        # or: .venv/bin/python benchmarks/bench_swarm.py [--rounds 100] [--threads 1]
+    .venv/bin/python benchmarks/bench_swarm.py --impl native     # the torch twin the nodes trained before
 
 Both arms start every node from one supervised warm-up checkpoint (offchain/swarm/warmup.py, trained here
 in-process, ~10-20 s) of the 2-digit addition GPT. Each round r, in each arm, node k draws its Q = 8
@@ -17,11 +18,15 @@ Printed per round: held-out accuracy (greedy exact match on the 500 held-out pai
 cumulative reward (sum over nodes and rounds of the rewards of the nodes' own completions) of both arms,
 and the signal groups per node (groups trained on whose advantage is not all zero). Plot: out/bench-swarm.png.
 
-Last line: `swarm: rounds=<r> swarm_acc=<a> solo_acc=<b> reward_ratio=<swarm/solo>` (final accuracies, ratio
-of final cumulative rewards). The published anchor (SAPO paper, Qwen2.5-0.5B on ReasoningGYM) is +94%
-cumulative reward for 4/4 over 8/0, i.e. a ratio of 1.94.
+The nodes train what a swarm node trains (rl.RLConfig.impl): RepOpsGPT with RepOps AdamW, or with
+`--impl native` the NativeGPT twin with torch AdamW. Last lines: the milliseconds per node and round spent
+sampling, training and on the held-out evaluation, then `swarm: rounds=<r> impl=<impl> swarm_acc=<a>
+solo_acc=<b> reward_ratio=<swarm/solo> round_s=<s>` (final accuracies, ratio of final cumulative rewards,
+seconds per round of both arms without the warm-up). The published anchor (SAPO paper, Qwen2.5-0.5B on
+ReasoningGYM) is +94% cumulative reward for 4/4 over 8/0, i.e. a ratio of 1.94.
 
-What it shows here (2 CPU threads, ~2.5 min): no such gain. Default run (chain id 1337): ratio 0.967, final
+What it shows here (2 CPU threads; native ~1.5 min, RepOps ~3 min, docs/swarm-node.md "Measured"; RepOps
+and native give the same table but for one cell): no such gain. Default run (chain id 1337): ratio 0.967, final
 held-out accuracy 0.449 swarm against 0.492 solo; chain id 1 (other round seeds): 0.973, 0.462 against
 0.509. Why: (1) SAPO's gain comes from its filter, external groups with no learning signal are dropped, so
 a sharing node trains on more informative groups; from the middling warm-up (~40% held-out) almost every

@@ -3,15 +3,16 @@
 // documented sequence of float32 operations in the documented order (docs/repops.md); vector lanes hold
 // independent output elements, never parts of one sum, so vector width and thread count change no bit.
 // Built with -ffp-contract=off and without fast-math (offchain/native/__init__.py): `acc + a * b` is a rounded
-// product then a rounded sum, never an FMA. Threads come from at::parallel_for, never OpenMP pragmas.
+// product then a rounded sum, never an FMA. Threads are std::threads started and joined inside a call (par_for).
 #include <torch/extension.h>
-#include <ATen/Parallel.h>
 
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "fmath.h"
@@ -62,8 +63,41 @@ inline vf vmax_rule(vf a, vf b) {
   return (a != a) | (b != b) ? vsplat(from_bits(verde::kCanonicalNan)) : o;
 }
 
-// Chunks of elementwise work small enough to stay cheap on one thread, large enough to pay for a thread's start.
-constexpr int64_t kElemGrain = 1 << 15;
+// Runs f(lo, hi) over [begin, end) cut into at most torch.get_num_threads() contiguous chunks of at least `grain`
+// items, one per thread (this one included), and joins them before returning. Not at::parallel_for: with torch's
+// OpenMP backend that is a header whose `omp parallel` compiles to a serial loop without -fopenmp, and an OpenMP
+// runtime of our own deadlocks a forked worker; threads that never outlive the call cannot. Which thread computes
+// an output element changes none of its bits.
+std::atomic<bool> g_split_all{false};  // tests: split every loop as finely as the thread count allows
+
+template <typename F>
+void par_for(int64_t begin, int64_t end, int64_t grain, const F& f) {
+  const int64_t n = end - begin;
+  if (n <= 0) return;
+  if (g_split_all.load(std::memory_order_relaxed)) grain = 1;
+  const int64_t workers = std::min<int64_t>(at::get_num_threads(), std::max<int64_t>(1, n / std::max<int64_t>(1, grain)));
+  if (workers <= 1) {
+    f(begin, end);
+    return;
+  }
+  const int64_t chunk = (n + workers - 1) / workers;
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<size_t>(workers - 1));
+  for (int64_t w = 1; w < workers; ++w) {
+    const int64_t lo = begin + w * chunk, hi = std::min(end, lo + chunk);
+    if (lo < hi) pool.emplace_back([&f, lo, hi] { f(lo, hi); });
+  }
+  f(begin, std::min(end, begin + chunk));
+  for (auto& t : pool) t.join();
+}
+
+// Items per thread, at least: a thread's start and join cost tens of microseconds, so only work of about 100 us
+// and more is split. Simple elementwise passes (elements), transcendentals (elements), reductions (elements read),
+// matmul (product-sum terms).
+constexpr int64_t kElemGrain = 1 << 19;
+constexpr int64_t kMathGrain = 1 << 17;
+constexpr int64_t kReduceGrain = 1 << 19;
+constexpr int64_t kMatmulGrain = 1 << 22;
 
 void check_f32(const Tensor& t, const char* what) {
   TORCH_CHECK(t.scalar_type() == at::kFloat && t.device().is_cpu(), what, ": float32 CPU tensors only");
@@ -86,7 +120,7 @@ inline float bin(float a, float b) {
 // the last dims' size is a row broadcast; one pass instead of torch's op kernel plus the select of canon.
 template <int OP>
 void bin_loop(const float* a, int64_t pa, const float* b, int64_t pb, float* o, int64_t n) {
-  at::parallel_for(0, n, kElemGrain, [&](int64_t lo, int64_t hi) {
+  par_for(0, n, kElemGrain, [&](int64_t lo, int64_t hi) {
     if (pa == n && pb == n) {
       for (int64_t i = lo; i < hi; ++i) o[i] = verde::canon(bin<OP>(a[i], b[i]));
     } else if (pa == n && pb == 1) {
@@ -133,7 +167,7 @@ int64_t suffix_period(const Tensor& t, at::IntArrayRef shape) {
 
 Tensor canon_inplace(Tensor t) {
   float* p = t.data_ptr<float>();
-  at::parallel_for(0, t.numel(), kElemGrain, [&](int64_t lo, int64_t hi) {
+  par_for(0, t.numel(), kElemGrain, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) p[i] = verde::canon(p[i]);
   });
   return t;
@@ -181,7 +215,8 @@ inline vf vsqrt(vf x) {
 
 template <int OP>
 void un_loop(const float* x, float* o, int64_t n) {
-  at::parallel_for(0, n, kElemGrain, [&](int64_t lo, int64_t hi) {
+  const int64_t grain = OP == kExp || OP == kLog || OP == kTanh ? kMathGrain : kElemGrain;
+  par_for(0, n, grain, [&](int64_t lo, int64_t hi) {
     if constexpr (OP == kSqrt) {
       int64_t i = lo;
       for (; i + W <= hi; i += W) vstore(o + i, vcanon(vsqrt(vload(x + i))));
@@ -309,15 +344,15 @@ Tensor reduce(const Tensor& x, int64_t dim, bool keepdim) {
   const int64_t work = std::max<int64_t>(1, k);
   if (outer * inner > 0) {
     if (inner == 1) {
-      at::parallel_for(0, outer, std::max<int64_t>(1, kElemGrain / work), [&](int64_t lo, int64_t hi) {
+      par_for(0, outer, std::max<int64_t>(1, kReduceGrain / work), [&](int64_t lo, int64_t hi) {
         reduce_rows<MAX>(xp, o, k, lo, hi);
       });
     } else {
       // tasks: (outer index, block of inner columns), each block a whole number of register blocks
       const int64_t cb = std::max<int64_t>(kRedVecs * W, std::min<int64_t>(inner, 1024));
       const int64_t nb = (inner + cb - 1) / cb;
-      const int64_t grain = std::max<int64_t>(1, kElemGrain / (work * std::min(cb, inner)));
-      at::parallel_for(0, outer * nb, grain, [&](int64_t lo, int64_t hi) {
+      const int64_t grain = std::max<int64_t>(1, kReduceGrain / (work * std::min(cb, inner)));
+      par_for(0, outer * nb, grain, [&](int64_t lo, int64_t hi) {
         for (int64_t t = lo; t < hi; ++t) {
           const int64_t ob = t / nb, c0 = (t % nb) * cb;
           reduce_cols<MAX>(xp + ob * k * inner, o + ob * inner, k, inner, c0, std::min(inner, c0 + cb));
@@ -420,7 +455,7 @@ void run_matmul(const std::vector<MM>& mats, int64_t m, int64_t k, int64_t n) {
   const int64_t groups = (m + mg - 1) / mg;
   const int64_t tasks = static_cast<int64_t>(mats.size()) * panels * groups;
   const int64_t work = std::max<int64_t>(1, mg * NB * std::max<int64_t>(1, k));
-  at::parallel_for(0, tasks, std::max<int64_t>(1, (1 << 17) / work), [&](int64_t lo, int64_t hi) {
+  par_for(0, tasks, std::max<int64_t>(1, kMatmulGrain / work), [&](int64_t lo, int64_t hi) {
     std::vector<float> pack;
     for (int64_t t = lo; t < hi; ++t) {
       const int64_t g = t % groups, pn = (t / groups) % panels, bt = t / (groups * panels);
@@ -516,7 +551,7 @@ std::vector<Tensor> adamw(Tensor p, const Tensor& g_in, const Tensor& m_in, cons
     *m_o = mi;
     *v_o = vi;
   };
-  at::parallel_for(0, p.numel(), kElemGrain, [&](int64_t lo, int64_t hi) {
+  par_for(0, p.numel(), kElemGrain, [&](int64_t lo, int64_t hi) {
     int64_t i = lo;
     for (; i + W <= hi; i += W) {
       vf np, nm, nv;
@@ -536,6 +571,8 @@ std::vector<Tensor> adamw(Tensor p, const Tensor& g_in, const Tensor& m_in, cons
   return {m_out, v_out, b1p_out, b2p_out};
 }
 
+bool split_all(bool on) { return g_split_all.exchange(on); }
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -544,5 +581,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("asc_sum", &asc_sum, "ascending sum over dim");
   m.def("asc_max", &asc_max, "ascending max-rule fold over dim");
   m.def("matmul", &matmul, "batched ascending-k matmul");
+  m.def("split_all", &split_all, "tests: split every loop over all threads whatever its size; returns the old value");
   m.def("adamw", &adamw, "one AdamW step of one parameter: p in place; returns m, v, b1p, b2p");
 }

@@ -2,7 +2,7 @@
 matmul with K = 0, 1 and large K, sizes that are not multiples of the vector width, broadcast batch dims, transposed
 and stride-0 operands; reductions over every dim with odd inner widths; the elementwise fast paths (same shape,
 scalar, row broadcast) and the fallback broadcast; exp/log/tanh/sqrt over random bit patterns; AdamW over a few
-steps with edge values; all on 1, 2 and 4 threads.
+steps with edge values; all on 1, 2 and 4 threads, with loops split by size and as finely as the threads allow.
 
 Each case runs the prim with P.NATIVE off and on and compares the bits; the existing tests tie the torch path to the
 scalar reference.
@@ -36,21 +36,25 @@ def T(a: np.ndarray) -> torch.Tensor:
 
 
 def same(fn, *xs: torch.Tensor, monkeypatch, threads=THREADS) -> None:
-    """fn(*xs) with the compiled prims (on each thread count) has the torch path's bits and shape."""
+    """fn(*xs) with the compiled prims (on each thread count, loops split by size and as finely as possible) has
+    the torch path's bits and shape."""
     monkeypatch.setattr(P, "NATIVE", False)
     want = fn(*xs)
     assert P._prims(*xs) is None
     monkeypatch.setattr(P, "NATIVE", True)
     assert P._prims(*xs) is not None
+    k = native.kernels("prims")
     before = torch.get_num_threads()
     try:
-        for n in threads:
+        for n, split in [(n, split) for n in threads for split in (False, True)]:
             torch.set_num_threads(n)
+            k.split_all(split)
             got = fn(*xs)
             assert got.shape == want.shape, (got.shape, want.shape)
             if want.numel():  # assert_bits_equal indexes the first element
                 assert_bits_equal(got, want.contiguous().numpy())
     finally:
+        k.split_all(False)
         torch.set_num_threads(before)
 
 
@@ -183,12 +187,15 @@ def test_adamw_matches_torch_path(rng: np.random.Generator, monkeypatch) -> None
     params = [mixed(rng, (37, 19)), mixed(rng, (5,)), mixed(rng, (70001,), edges=False)]
     grads = [[mixed(rng, p.shape) for p in params] for _ in range(3)]
     want = _adamw_run(False, params, grads, monkeypatch)
+    k = native.kernels("prims")
     before = torch.get_num_threads()
     try:
-        for n in THREADS:
+        for n, split in [(n, split) for n in THREADS for split in (False, True)]:
             torch.set_num_threads(n)
+            k.split_all(split)
             got = _adamw_run(True, params, grads, monkeypatch)
             for g, w in zip(got, want, strict=True):
                 assert_bits_equal(g, w.contiguous().numpy())
     finally:
+        k.split_all(False)
         torch.set_num_threads(before)

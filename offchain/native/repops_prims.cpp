@@ -381,30 +381,56 @@ struct MM {
   int64_t m, k, n;
 };
 
+// 256-bit vectors for the tiles whatever the machine's widest: on Zen 4 (512-bit ops split in two) they measured
+// 25% faster than 512-bit ones, and with AVX-512's 32 registers a tile keeps 24 accumulators.
+typedef float mv __attribute__((vector_size(32)));
+constexpr int MW = 8;
+#if defined(__AVX512F__)
+constexpr int kTileRows = 6, kTileVecs = 4;  // 24 accumulators, 4 of b's row, 1 broadcast: 29 of 32 registers
+#else
+constexpr int kTileRows = 6, kTileVecs = 2;  // 12 + 2 + 1 of 16 registers
+#endif
+inline mv mload(const float* p) {
+  mv v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void mstore(float* p, mv v) { std::memcpy(p, &v, sizeof v); }
+inline mv msplat(float x) {
+#if defined(__AVX__)
+  return (mv)_mm256_set1_ps(x);
+#else
+  mv v;
+  for (int i = 0; i < MW; ++i) v[i] = x;
+  return v;
+#endif
+}
+inline mv mcanon(mv x) { return x != x ? msplat(from_bits(verde::kCanonicalNan)) : x; }
+
 template <int MR, int NV>
 inline void tile(int64_t k, const float* a, int64_t sam, int64_t sak, const float* b, int64_t ldb, float* c,
                  int64_t ldc, int64_t ncols) {
-  vf acc[MR][NV];
+  mv acc[MR][NV];
   for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < NV; ++j) acc[r][j] = vf{};  // +0
+    for (int j = 0; j < NV; ++j) acc[r][j] = mv{};  // +0
   for (int64_t kk = 0; kk < k; ++kk) {
-    vf bv[NV];
+    mv bv[NV];
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) bv[j] = vload(b + kk * ldb + j * W);
+    for (int j = 0; j < NV; ++j) bv[j] = mload(b + kk * ldb + j * MW);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      const vf av = vsplat(a[r * sam + kk * sak]);
+      const mv av = msplat(a[r * sam + kk * sak]);
 #pragma GCC unroll 8
       for (int j = 0; j < NV; ++j) acc[r][j] = acc[r][j] + av * bv[j];
     }
   }
-  if (ncols == NV * W) {
+  if (ncols == NV * MW) {
     for (int r = 0; r < MR; ++r)
-      for (int j = 0; j < NV; ++j) vstore(c + r * ldc + j * W, vcanon(acc[r][j]));
+      for (int j = 0; j < NV; ++j) mstore(c + r * ldc + j * MW, mcanon(acc[r][j]));
   } else {
-    float tmp[NV * W];
+    float tmp[NV * MW];
     for (int r = 0; r < MR; ++r) {
-      for (int j = 0; j < NV; ++j) vstore(tmp + j * W, vcanon(acc[r][j]));
+      for (int j = 0; j < NV; ++j) mstore(tmp + j * MW, mcanon(acc[r][j]));
       std::memcpy(c + r * ldc, tmp, sizeof(float) * ncols);
     }
   }
@@ -430,10 +456,10 @@ void rows_tile(int64_t rows, int64_t k, const float* a, int64_t sam, int64_t sak
   }
 }
 
-// Rows [m0, m1) x one panel of NV*W columns from n0 of one matrix.
+// Rows [m0, m1) x one panel of NV*MW columns from n0 of one matrix.
 template <int MR, int NV>
 void panel(const MM& p, int64_t m0, int64_t m1, int64_t n0, std::vector<float>& pack) {
-  constexpr int64_t NB = NV * W;
+  constexpr int64_t NB = NV * MW;
   const int64_t ncols = std::min<int64_t>(NB, p.n - n0);
   const float* b = p.b + n0 * p.sbn;
   int64_t ldb = p.sbk;
@@ -449,7 +475,7 @@ void panel(const MM& p, int64_t m0, int64_t m1, int64_t n0, std::vector<float>& 
 
 template <int MR, int NV>
 void run_matmul(const std::vector<MM>& mats, int64_t m, int64_t k, int64_t n) {
-  constexpr int64_t NB = NV * W;
+  constexpr int64_t NB = NV * MW;
   const int64_t panels = (n + NB - 1) / NB;
   const int64_t mg = std::min<int64_t>(m, MR * 16);  // rows per task: a few dozen tiles share one b panel
   const int64_t groups = (m + mg - 1) / mg;
@@ -501,10 +527,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       idx[d] = 0;
     }
   }
-  if (n > W) {
-    run_matmul<6, 2>(mats, m, k, n);
+  if (n > 2 * MW) {
+    run_matmul<kTileRows, kTileVecs>(mats, m, k, n);
+  } else if (n > MW) {
+    run_matmul<8, 2>(mats, m, k, n);  // attention's head size 16
   } else {
-    run_matmul<8, 1>(mats, m, k, n);
+    run_matmul<8, 1>(mats, m, k, n);  // attention's T = 8
   }
   return c;
 }

@@ -64,7 +64,9 @@ MATMUL_SHAPES = [
     ((7, 1), (1, 33)),  # K = 1
     ((13, 5), (5, 17)),  # N just past one vector
     ((6, 70), (70, 31)),
-    ((9, 7), (7, 8)),  # N below one vector, M past one register tile
+    ((9, 7), (7, 8)),  # N of one vector, M past one register tile
+    ((11, 9), (9, 12)),  # N of two vectors, partly padding
+    ((11, 9), (9, 40)),  # the widest tile, a tail of 5 rows and a padded panel
     ((5, 700), (700, 3)),  # large K, narrow N
     ((2, 3, 7, 9), (9, 5)),  # batch dims on one side
     ((4, 1, 5, 6), (3, 6, 2)),  # broadcast batch dims on both sides

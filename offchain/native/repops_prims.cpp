@@ -456,18 +456,29 @@ void rows_tile(int64_t rows, int64_t k, const float* a, int64_t sam, int64_t sak
   }
 }
 
+// A panel packed by this thread, reused by its next tasks on the same panel (`key` names matrix and panel).
+struct Pack {
+  int64_t key = -1;
+  std::vector<float> buf;
+};
+
 // Rows [m0, m1) x one panel of NV*MW columns from n0 of one matrix.
 template <int MR, int NV>
-void panel(const MM& p, int64_t m0, int64_t m1, int64_t n0, std::vector<float>& pack) {
+void panel(const MM& p, int64_t m0, int64_t m1, int64_t n0, int64_t key, Pack& pack) {
   constexpr int64_t NB = NV * MW;
   const int64_t ncols = std::min<int64_t>(NB, p.n - n0);
   const float* b = p.b + n0 * p.sbn;
   int64_t ldb = p.sbk;
-  if (ncols < NB || p.sbn != 1) {
-    pack.assign(static_cast<size_t>(std::max<int64_t>(1, p.k) * NB), 0.0f);
-    for (int64_t kk = 0; kk < p.k; ++kk)
-      for (int64_t j = 0; j < ncols; ++j) pack[kk * NB + j] = b[kk * p.sbk + j * p.sbn];
-    b = pack.data();
+  // Packed: a transposed b (x @ w.t()) without a copy of it first, a partial panel padded, and a panel that several
+  // row tiles reuse contiguous (b's rows in place sit a row stride apart, which maps them onto few L1 sets).
+  if (ncols < NB || p.sbn != 1 || m1 - m0 > MR) {
+    if (pack.key != key) {
+      pack.buf.assign(static_cast<size_t>(std::max<int64_t>(1, p.k) * NB), 0.0f);
+      for (int64_t kk = 0; kk < p.k; ++kk)
+        for (int64_t j = 0; j < ncols; ++j) pack.buf[kk * NB + j] = b[kk * p.sbk + j * p.sbn];
+      pack.key = key;
+    }
+    b = pack.buf.data();
     ldb = NB;
   }
   rows_tile<MR, NV>(m1 - m0, p.k, p.a + m0 * p.sam, p.sam, p.sak, b, ldb, p.c + m0 * p.n + n0, p.n, ncols);
@@ -482,11 +493,11 @@ void run_matmul(const std::vector<MM>& mats, int64_t m, int64_t k, int64_t n) {
   const int64_t tasks = static_cast<int64_t>(mats.size()) * panels * groups;
   const int64_t work = std::max<int64_t>(1, mg * NB * std::max<int64_t>(1, k));
   par_for(0, tasks, std::max<int64_t>(1, kMatmulGrain / work), [&](int64_t lo, int64_t hi) {
-    std::vector<float> pack;
-    for (int64_t t = lo; t < hi; ++t) {
+    Pack pack;
+    for (int64_t t = lo; t < hi; ++t) {  // row groups fastest: consecutive tasks share a panel
       const int64_t g = t % groups, pn = (t / groups) % panels, bt = t / (groups * panels);
       const int64_t m0 = g * mg;
-      panel<MR, NV>(mats[bt], m0, std::min(m, m0 + mg), pn * NB, pack);
+      panel<MR, NV>(mats[bt], m0, std::min(m, m0 + mg), pn * NB, t / groups, pack);
     }
   });
 }
@@ -504,9 +515,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   shape_c.insert(shape_c.end(), {m, n});
   Tensor c = at::empty(shape_c, a.options());
   if (c.numel() == 0) return c;
-  // b's rows are vector loads: make its last dim unit-stride unless it is a single column (packed anyway)
-  const Tensor bc = (n > 1 && b.stride(-1) != 1) ? b.contiguous() : b;
-  const Tensor ae = a.expand(shape_a), be = bc.expand(shape_b);  // broadcast batch dims: stride 0, no copy
+  const Tensor ae = a.expand(shape_a), be = b.expand(shape_b);  // broadcast batch dims: stride 0, no copy
   const int64_t nb = static_cast<int64_t>(batch.size());
   int64_t count = 1;
   for (int64_t s : batch) count *= s;

@@ -49,6 +49,11 @@ def _kernels() -> Any | None:
     return native.kernels("keccak")
 
 
+def compiled() -> bool:
+    """Whether the trees are hashed by the compiled kernel (else by pysha3 from Python)."""
+    return _kernels() is not None
+
+
 def _threads() -> int:
     if THREADS is not None:
         return THREADS
@@ -170,6 +175,14 @@ def root_of_data(data: bytes) -> bytes:
     return kernels.merkle_root(data, _ZERO_BYTES, -1, _threads())
 
 
+def roots_of_data(datas: Sequence[bytes]) -> list[bytes]:
+    """`root_of_data` of each leaf data; compiled, one call whose threads serve all the trees at once."""
+    kernels = _kernels()
+    if kernels is None:
+        return [root_of_data(data) for data in datas]
+    return kernels.merkle_roots(list(datas), _ZERO_BYTES, _threads())
+
+
 def data_roots(datas: Sequence[bytes], executor: Executor) -> list[bytes]:
     """The data roots of several packed tensors, with the leaf hashing spread over `executor`'s workers.
 
@@ -180,7 +193,7 @@ def data_roots(datas: Sequence[bytes], executor: Executor) -> list[bytes]:
     the hashing.
     """
     if _kernels() is not None:
-        return [root_of_data(data) for data in datas]
+        return roots_of_data(datas)
     tasks: list[tuple[bytes, int]] = []
     spans: list[tuple[int, int, int]] = []  # per tensor: first task, task count, leaves
     chunk_height = tree_depth(CHUNK_LEAVES)

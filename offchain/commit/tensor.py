@@ -49,12 +49,14 @@ from offchain.commit.format import (
 )
 from offchain.commit.merkle import (
     HASH_BYTES,
+    compiled,
     data_roots,
     levels_of_data,
     range_sibling_count,
     range_siblings,
     root_from_range,
     root_of_data,
+    roots_of_data,
 )
 from offchain.float32.bits import from_bits
 
@@ -241,10 +243,13 @@ def tensor_root(x: Any) -> bytes:
     return tensor_root_from(data_root, code, tuple(int(d) for d in array.shape))
 
 
+BATCH_BYTES = 1 << 26  # packed leaf data per compiled call of tensor_roots: bounds what a batch holds in memory
+
+
 def tensor_roots(values: Mapping[str, Any], *, executor: Executor | None = None) -> dict[str, bytes]:
     """The tensor roots of several tensors; with an executor (e.g. a ProcessPoolExecutor) and no compiled keccak
     the hashing of aligned 32,768-leaf subtrees runs on its workers, giving the same roots (the compiled keccak
-    hashes on its own threads and leaves the executor idle).
+    hashes batches of tensors on its own threads and leaves the executor idle).
 
     Parameters
     ----------
@@ -258,16 +263,31 @@ def tensor_roots(values: Mapping[str, Any], *, executor: Executor | None = None)
     NotATensorError, UnsupportedDtypeError
         A value cannot be committed.
     """
-    if executor is None:
+    batched = executor is None and compiled()
+    if executor is None and not batched:
         return {name: tensor_root(v) for name, v in values.items()}
+    roots: dict[str, bytes] = {}
     headers: dict[str, TensorHeader] = {}
     datas: list[bytes] = []
+    size = 0
+
+    def flush() -> None:
+        hashed = roots_of_data(datas) if batched else data_roots(datas, executor)
+        for (name, h), r in zip(headers.items(), hashed, strict=True):
+            roots[name] = tensor_root_from(r, h.dtype, h.shape)
+        headers.clear()
+        datas.clear()
+
     for name, v in values.items():
         array, code = as_row_major(v)
         headers[name] = TensorHeader(dtype=code, shape=tuple(int(d) for d in array.shape))
         datas.append(pack_leaves(to_words(array, code)))
-    roots = data_roots(datas, executor)
-    return {name: tensor_root_from(r, h.dtype, h.shape) for (name, h), r in zip(headers.items(), roots, strict=True)}
+        size += len(datas[-1])
+        if batched and size >= BATCH_BYTES:  # one call per batch: one start of the kernel's threads, not per tensor
+            flush()
+            size = 0
+    flush()
+    return roots
 
 
 def header_of(x: Any) -> TensorHeader:

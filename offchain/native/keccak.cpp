@@ -14,7 +14,9 @@
 // changes the speed only.
 #include <torch/extension.h>
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -367,6 +369,38 @@ void tree_levels(const uint8_t* data, int64_t n, const std::vector<uint8_t*>& le
   }
 }
 
+// The roots of several trees (n[t] > 0 leaves each, tree_depth(n[t]) levels): the aligned subtrees of all the
+// trees are one list of tasks, so one set of threads serves a whole checkpoint, small tensors included.
+template <class V>
+void tree_roots(const std::vector<const uint8_t*>& datas, const std::vector<int64_t>& n, const uint8_t* zero_hashes,
+                int threads, const std::vector<uint8_t*>& outs) {
+  const size_t trees = datas.size();
+  std::vector<int> heights(trees), chunk_heights(trees);
+  std::vector<int64_t> first_task(trees + 1, 0);
+  for (size_t t = 0; t < trees; ++t) {
+    heights[t] = tree_depth(n[t]);
+    chunk_heights[t] = std::min(heights[t], kChunkHeight);
+    first_task[t + 1] = first_task[t] + ((n[t] - 1) >> chunk_heights[t]) + 1;
+  }
+  std::vector<uint8_t> roots(static_cast<size_t>(first_task[trees] * kHash));
+  parallel(first_task[trees], threads, [&](int64_t task) {
+    const size_t t = static_cast<size_t>(
+        std::upper_bound(first_task.begin(), first_task.end(), task) - first_task.begin() - 1);
+    const int64_t chunk = int64_t{1} << chunk_heights[t];
+    const int64_t first = (task - first_task[t]) * chunk;
+    const int64_t count = std::min(chunk, n[t] - first);
+    std::vector<uint8_t> buf(static_cast<size_t>(count * kHash));
+    hash_tagged_rows<V, 4>(datas[t] + first * kHash, count, kLeafTag, nullptr, 0, count, buf.data());
+    reduce<V>(buf.data(), count, 0, chunk_heights[t], zero_hashes);
+    std::memcpy(roots.data() + task * kHash, buf.data(), kHash);
+  });
+  for (size_t t = 0; t < trees; ++t) {
+    uint8_t* level = roots.data() + first_task[t] * kHash;
+    reduce<V>(level, first_task[t + 1] - first_task[t], chunk_heights[t], heights[t], zero_hashes);
+    std::memcpy(outs[t], level, kHash);
+  }
+}
+
 // ------------------------------------------------------------------ backend choice
 
 constexpr int kBestLanes =
@@ -565,6 +599,42 @@ py::list merkle_levels(const py::object& data, const py::object& zero_hashes, in
   return out;
 }
 
+// merkle_root(data) of every leaf data in `datas`, in one call (all zeros for no leaves).
+py::list merkle_roots(const py::sequence& datas, const py::object& zero_hashes, int threads, int lanes) {
+  check_threads(threads);
+  Bytes zeros(zero_hashes);
+  std::vector<std::unique_ptr<Bytes>> views;
+  std::vector<const uint8_t*> ptrs;
+  std::vector<int64_t> counts;
+  std::vector<uint8_t*> outs;
+  py::list out;
+  int depth = 0;
+  for (const auto& item : datas) {
+    views.push_back(std::make_unique<Bytes>(py::reinterpret_borrow<py::object>(item)));
+    const Bytes& in = *views.back();
+    TORCH_CHECK(in.size() % kHash == 0, "leaf data must be a whole number of 32-byte leaves, got ", in.size(),
+                " bytes");
+    uint8_t* dst;
+    out.append(new_bytes(kHash, &dst));
+    if (in.size() == 0) {
+      std::memset(dst, 0, kHash);
+      continue;
+    }
+    ptrs.push_back(in.data());
+    counts.push_back(in.size() / kHash);
+    outs.push_back(dst);
+    depth = std::max(depth, tree_depth(counts.back()));
+  }
+  TORCH_CHECK(zeros.size() % kHash == 0 && zeros.size() / kHash >= depth, "need ", depth, " zero hashes, got ",
+              zeros.size(), " bytes");
+  with_backend(lanes, [&](auto v) {
+    using V = decltype(v);
+    py::gil_scoped_release nogil;
+    tree_roots<V>(ptrs, counts, zeros.data(), threads, outs);
+  });
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -577,6 +647,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("zero"), py::arg("threads") = 1, py::arg("lanes") = 0);
   m.def("merkle_root", &merkle_root, "the root of the tree over 32-byte leaves", py::arg("data"),
         py::arg("zero_hashes"), py::arg("height") = -1, py::arg("threads") = 1, py::arg("lanes") = 0);
+  m.def("merkle_roots", &merkle_roots, "the root of the tree over each of several leaf data", py::arg("datas"),
+        py::arg("zero_hashes"), py::arg("threads") = 1, py::arg("lanes") = 0);
   m.def("merkle_levels", &merkle_levels, "every level of the tree over 32-byte leaves, leaves first",
         py::arg("data"), py::arg("zero_hashes"), py::arg("threads") = 1, py::arg("lanes") = 0);
   m.def("backends", &backends, "the lane counts of the backends in this build, widest first");

@@ -18,7 +18,8 @@ import torch
 from offchain import native
 from offchain.commit import checkpoint_root, commit_tensor, keccak256, tensor_root
 from offchain.commit import merkle as M
-from offchain.commit.format import ZERO_HASHES, tree_depth
+from offchain.commit import tensor as T
+from offchain.commit.format import EMPTY, ZERO_HASHES, tree_depth
 from tools.gen_commitment_vectors import load, vector_array
 
 ZEROS = b"".join(ZERO_HASHES)
@@ -73,12 +74,14 @@ def test_leaves_levels_and_roots_are_the_pure_paths(kernels, backends, leaves):
     parent = M._parent_level_python(level, 5)
     levels = M.build_levels(level)
     root = levels[-1]
+    root_1 = M.root_of(level[:32]) if leaves else EMPTY
     depth = tree_depth(leaves)
     for lanes in backends:
         for threads in (1, 3):
             assert kernels.hash_leaves(data, threads, lanes) == level
             assert kernels.parent_level(level, ZERO_HASHES[5], threads, lanes) == parent
             assert kernels.merkle_root(data, ZEROS, -1, threads, lanes) == root
+            assert kernels.merkle_roots([data, b"", data[:32]], ZEROS, threads, lanes) == [root, EMPTY, root_1]
             assert tuple(kernels.merkle_levels(data, ZEROS, threads, lanes)) == levels
             if leaves:
                 # Two levels taller than the data needs: the padding above it is zero hashes.
@@ -96,6 +99,7 @@ def test_thread_count_does_not_change_a_byte(kernels):
             kernels.hash_leaves(data, threads),
             kernels.merkle_root(data, ZEROS, -1, threads),
             kernels.merkle_levels(data, ZEROS, threads),
+            kernels.merkle_roots([data[: 32 * n] for n in (3000, 1, 0, 1025, 2048)] + [data], ZEROS, threads),
         )
         for threads in (1, 2, 3, 5)
     ]
@@ -109,12 +113,14 @@ def test_merkle_functions_are_the_pure_paths(kernels, monkeypatch):
     compiled = (
         [M.hash_leaves(d) for d in datas],
         [M.root_of_data(d) for d in datas],
+        M.roots_of_data(datas),
         [M.levels_of_data(d) for d in datas],
         [M.subtree_root(d, 13) for d in datas if d],
     )
     monkeypatch.setattr(M, "_kernels", lambda: None)
     assert compiled == (
         [M.hash_leaves(d) for d in datas],
+        [M.root_of(M.hash_leaves(d)) for d in datas],
         [M.root_of(M.hash_leaves(d)) for d in datas],
         [M.build_levels(M.hash_leaves(d)) for d in datas],
         [M.subtree_root(d, 13) for d in datas if d],
@@ -132,20 +138,24 @@ def test_data_roots_compiled_and_through_a_pool_agree(kernels, monkeypatch):
 
 
 def test_a_checkpoint_root_is_the_pure_paths(kernels, monkeypatch):
-    """A checkpoint root, compiled (2 threads) and with VERDE_NATIVE=0 (the loader's own switch)."""
+    """A checkpoint root, compiled (2 threads; in one batch and in batches of 4 KiB) and with VERDE_NATIVE=0 (the
+    loader's own switch)."""
     g = torch.Generator().manual_seed(3)
     state = {
         "w": torch.randn(300, 70, generator=g),
         "b": torch.randint(-1000, 1000, (70,), generator=g, dtype=torch.int32),
         "big": torch.randn(TASK_ROWS * 8 + 9, generator=g),
-    }
+    } | {f"s{i}": torch.arange(i) for i in range(9)}  # no leaves, one, two
+    batch = b"\x07" * 32
     monkeypatch.setattr(M, "THREADS", 2)
-    compiled = checkpoint_root(state, step=5, batch_hash=b"\x07" * 32)
+    compiled = checkpoint_root(state, step=5, batch_hash=batch)
+    monkeypatch.setattr(T, "BATCH_BYTES", 4096)
+    assert checkpoint_root(state, step=5, batch_hash=batch) == compiled
     monkeypatch.setenv("VERDE_NATIVE", "0")
     native.kernels.cache_clear()
     try:
         assert M._kernels() is None
-        assert checkpoint_root(state, step=5, batch_hash=b"\x07" * 32) == compiled
+        assert checkpoint_root(state, step=5, batch_hash=batch) == compiled
     finally:
         monkeypatch.delenv("VERDE_NATIVE")
         native.kernels.cache_clear()

@@ -94,7 +94,7 @@ void par_for(int64_t begin, int64_t end, int64_t grain, const F& f) {
 // Items per thread, at least: a thread's start and join cost tens of microseconds, so only work of about 100 us
 // and more is split. Simple elementwise passes (elements), transcendentals (elements), reductions (elements read),
 // matmul (product-sum terms).
-constexpr int64_t kElemGrain = 1 << 19;
+constexpr int64_t kElemGrain = 1 << 20;
 constexpr int64_t kMathGrain = 1 << 17;
 constexpr int64_t kReduceGrain = 1 << 19;
 constexpr int64_t kMatmulGrain = 1 << 22;

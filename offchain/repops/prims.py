@@ -12,6 +12,10 @@ Every function here follows the recipe written in docs/repops.md, which the scal
 * a NaN result is the canonical quiet NaN 0x7FC00000 (applied at each op's output: NaN-ness does not
   depend on payloads, so canonicalising once per op equals canonicalising after every primitive).
 
+On CPU, where offchain/native's "prims" module is built, each op is one compiled pass with the same
+per-element sequence (offchain/native/repops_prims.cpp; matmul as register tiles with the k loop inside); the
+torch code here is the fallback, and the tests run both.
+
 Run the tests with `.venv/bin/python -m pytest tests/repops -q -p no:cacheprovider`.
 """
 

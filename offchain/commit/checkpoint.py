@@ -39,7 +39,7 @@ from offchain.commit.format import (
     tree_depth,
 )
 from offchain.commit.merkle import HASH_BYTES, build_levels, range_siblings, root_from_range, root_of
-from offchain.commit.tensor import TensorCommitment, commit_tensor, tensor_roots
+from offchain.commit.tensor import TensorCommitment, commit_tensors, tensor_roots
 
 
 @dataclass(frozen=True)
@@ -157,9 +157,9 @@ def commit_checkpoint(tensors: Mapping[str, Any], *, step: int, batch_hash: byte
     names = sorted_names(tensors)
     _check_step(step)
     batch = _check_batch_hash(batch_hash)
-    commitments = {
-        n: v if isinstance(v, TensorCommitment) else commit_tensor(v) for n, v in ((n, tensors[n]) for n in names)
-    }
+    given = {n: tensors[n] for n in names if isinstance(tensors[n], TensorCommitment)}
+    made = commit_tensors({n: tensors[n] for n in names if n not in given})  # one compiled call for all the trees
+    commitments = {n: given[n] if n in given else made[n] for n in names}
     levels = build_levels(_leaves(names, {n: c.root for n, c in commitments.items()}))
     header = CheckpointHeader(tensors_root=levels[-1], tensor_count=len(names), step=step, batch_hash=batch)
     return CheckpointCommitment(

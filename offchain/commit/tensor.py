@@ -51,7 +51,7 @@ from offchain.commit.merkle import (
     HASH_BYTES,
     compiled,
     data_roots,
-    levels_of_data,
+    levels_of_datas,
     range_sibling_count,
     range_siblings,
     root_from_range,
@@ -216,18 +216,33 @@ def commit_tensor(x: Any) -> TensorCommitment:
     NotATensorError, UnsupportedDtypeError
         `x` cannot be committed.
     """
-    array, code = as_row_major(x)
-    header = TensorHeader(dtype=code, shape=tuple(int(d) for d in array.shape))
-    data = pack_leaves(to_words(array, code))
-    levels = levels_of_data(data)
-    data_root = levels[-1]
-    return TensorCommitment(
-        header=header,
-        data_root=data_root,
-        root=tensor_root_from(data_root, code, header.shape),
-        data=data,
-        levels=levels,
-    )
+    return commit_tensors({"x": x})["x"]
+
+
+def commit_tensors(values: Mapping[str, Any]) -> dict[str, TensorCommitment]:
+    """`commit_tensor` of each value (name -> tensor), the trees hashed in one call of the compiled keccak.
+
+    Raises
+    ------
+    NotATensorError, UnsupportedDtypeError
+        A value cannot be committed.
+    """
+    headers: dict[str, TensorHeader] = {}
+    datas: list[bytes] = []
+    for name, x in values.items():
+        array, code = as_row_major(x)
+        headers[name] = TensorHeader(dtype=code, shape=tuple(int(d) for d in array.shape))
+        datas.append(pack_leaves(to_words(array, code)))
+    out: dict[str, TensorCommitment] = {}
+    for (name, header), data, levels in zip(headers.items(), datas, levels_of_datas(datas), strict=True):
+        out[name] = TensorCommitment(
+            header=header,
+            data_root=levels[-1],
+            root=tensor_root_from(levels[-1], header.dtype, header.shape),
+            data=data,
+            levels=levels,
+        )
+    return out
 
 
 def tensor_root(x: Any) -> bytes:

@@ -339,33 +339,48 @@ void tree_root(const uint8_t* data, int64_t n, int height, const uint8_t* zero_h
   std::memcpy(out, roots.data(), kHash);
 }
 
-// Every level of the tree over the leaf data (n > 0 leaves), leaves first: levels[h] holds ceil(n / 2^h) hashes
-// (h = 0 .. tree_depth(n)). Aligned 2^kChunkHeight-leaf subtrees fill their part of the lower levels one per
-// task, a chunk's level h being the hashes [c * chunk >> h, ...) of the whole level h (the odd last node of a
-// level is the last chunk's), then the levels above are hashed whole.
+// A tree whose every level is kept: its leaf data (n > 0 leaves) and levels[h], room for ceil(n / 2^h) hashes
+// (h = 0 .. tree_depth(n)), leaves' hashes first.
+struct LevelTree {
+  const uint8_t* data;
+  int64_t n;
+  std::vector<uint8_t*> levels;
+};
+
+// Fills every level of each tree. Aligned 2^kChunkHeight-leaf subtrees (of all the trees: one task list) fill
+// their part of the lower levels, a chunk's level h being the hashes [c * chunk >> h, ...) of the whole level h
+// (the odd last node of a level is the last chunk's); then the levels above are hashed whole.
 template <class V>
-void tree_levels(const uint8_t* data, int64_t n, const std::vector<uint8_t*>& levels, const uint8_t* zero_hashes,
-                 int threads) {
-  const int depth = static_cast<int>(levels.size()) - 1;
-  const int chunk_height = std::min(depth, kChunkHeight);
-  const int64_t chunk = int64_t{1} << chunk_height;
-  const int64_t chunks = (n + chunk - 1) / chunk;
-  parallel(chunks, threads, [&](int64_t c) {
-    int64_t count = std::min(chunk, n - c * chunk);
-    hash_tagged_rows<V, 4>(data + c * chunk * kHash, count, kLeafTag, nullptr, 0, count,
-                           levels[0] + c * chunk * kHash);
-    for (int h = 0; h < chunk_height; ++h) {
+void tree_levels(const std::vector<LevelTree>& trees, const uint8_t* zero_hashes, int threads) {
+  std::vector<int> chunk_heights(trees.size());
+  std::vector<int64_t> first_task(trees.size() + 1, 0);
+  for (size_t t = 0; t < trees.size(); ++t) {
+    chunk_heights[t] = std::min(static_cast<int>(trees[t].levels.size()) - 1, kChunkHeight);
+    first_task[t + 1] = first_task[t] + ((trees[t].n - 1) >> chunk_heights[t]) + 1;
+  }
+  parallel(first_task.back(), threads, [&](int64_t task) {
+    const size_t t = static_cast<size_t>(
+        std::upper_bound(first_task.begin(), first_task.end(), task) - first_task.begin() - 1);
+    const LevelTree& tree = trees[t];
+    const int64_t start = (task - first_task[t]) << chunk_heights[t];  // first leaf of the chunk
+    int64_t count = std::min(int64_t{1} << chunk_heights[t], tree.n - start);
+    hash_tagged_rows<V, 4>(tree.data + start * kHash, count, kLeafTag, nullptr, 0, count,
+                           tree.levels[0] + start * kHash);
+    for (int h = 0; h < chunk_heights[t]; ++h) {
       const int64_t parents = (count + 1) / 2;
-      parent_rows<V>(levels[h] + (c * chunk >> h) * kHash, count, zero_hashes + h * kHash, 0, parents,
-                     levels[h + 1] + (c * chunk >> (h + 1)) * kHash);
+      parent_rows<V>(tree.levels[h] + (start >> h) * kHash, count, zero_hashes + h * kHash, 0, parents,
+                     tree.levels[h + 1] + (start >> (h + 1)) * kHash);
       count = parents;
     }
   });
-  int64_t count = chunks;
-  for (int h = chunk_height; h < depth; ++h) {
-    const int64_t parents = (count + 1) / 2;
-    parent_rows<V>(levels[h], count, zero_hashes + h * kHash, 0, parents, levels[h + 1]);
-    count = parents;
+  for (size_t t = 0; t < trees.size(); ++t) {
+    const int depth = static_cast<int>(trees[t].levels.size()) - 1;
+    int64_t count = first_task[t + 1] - first_task[t];
+    for (int h = chunk_heights[t]; h < depth; ++h) {
+      const int64_t parents = (count + 1) / 2;
+      parent_rows<V>(trees[t].levels[h], count, zero_hashes + h * kHash, 0, parents, trees[t].levels[h + 1]);
+      count = parents;
+    }
   }
 }
 
@@ -566,37 +581,54 @@ py::bytes merkle_root(const py::object& data, const py::object& zero_hashes, int
   return out;
 }
 
-// Every level of the tree over the leaf data, leaves' hashes first and the root (one hash) last: what
-// merkle.build_levels(merkle.hash_leaves(data)) gives, [all zeros] for no leaves.
-py::list merkle_levels(const py::object& data, const py::object& zero_hashes, int threads, int lanes) {
+// merkle_levels(data) of every leaf data in `datas`, in one call: each a list of every level of the tree over
+// the leaf data, leaves' hashes first and the root (one hash) last, [all zeros] for no leaves; what
+// merkle.build_levels(merkle.hash_leaves(data)) gives.
+py::list merkle_levels_many(const py::sequence& datas, const py::object& zero_hashes, int threads, int lanes) {
   check_threads(threads);
-  Bytes in(data), zeros(zero_hashes);
-  TORCH_CHECK(in.size() % kHash == 0, "leaf data must be a whole number of 32-byte leaves, got ", in.size(), " bytes");
-  const int64_t n = in.size() / kHash;
+  Bytes zeros(zero_hashes);
+  std::vector<std::unique_ptr<Bytes>> views;
+  std::vector<LevelTree> trees;
   py::list out;
-  if (n == 0) {
+  int depth = 0;
+  for (const auto& item : datas) {
+    views.push_back(std::make_unique<Bytes>(py::reinterpret_borrow<py::object>(item)));
+    const Bytes& in = *views.back();
+    TORCH_CHECK(in.size() % kHash == 0, "leaf data must be a whole number of 32-byte leaves, got ", in.size(),
+                " bytes");
+    py::list levels;
+    out.append(levels);
     uint8_t* dst;
-    py::bytes empty = new_bytes(kHash, &dst);
-    std::memset(dst, 0, kHash);
-    out.append(empty);
-    return out;
+    const int64_t n = in.size() / kHash;
+    if (n == 0) {
+      levels.append(new_bytes(kHash, &dst));
+      std::memset(dst, 0, kHash);
+      continue;
+    }
+    LevelTree tree{in.data(), n, {}};
+    const int tree_height = tree_depth(n);
+    int64_t count = n;
+    for (int h = 0; h <= tree_height; ++h, count = (count + 1) / 2) {
+      levels.append(new_bytes(count * kHash, &dst));
+      tree.levels.push_back(dst);
+    }
+    trees.push_back(std::move(tree));
+    depth = std::max(depth, tree_height);
   }
-  const int depth = tree_depth(n);
   TORCH_CHECK(zeros.size() % kHash == 0 && zeros.size() / kHash >= depth, "need ", depth, " zero hashes, got ",
               zeros.size(), " bytes");
-  std::vector<uint8_t*> levels;
-  int64_t count = n;
-  for (int h = 0; h <= depth; ++h, count = (count + 1) / 2) {
-    uint8_t* dst;
-    out.append(new_bytes(count * kHash, &dst));
-    levels.push_back(dst);
-  }
   with_backend(lanes, [&](auto v) {
     using V = decltype(v);
     py::gil_scoped_release nogil;
-    tree_levels<V>(in.data(), n, levels, zeros.data(), threads);
+    tree_levels<V>(trees, zeros.data(), threads);
   });
   return out;
+}
+
+py::list merkle_levels(const py::object& data, const py::object& zero_hashes, int threads, int lanes) {
+  py::list datas;
+  datas.append(data);
+  return merkle_levels_many(datas, zero_hashes, threads, lanes)[0];
 }
 
 // merkle_root(data) of every leaf data in `datas`, in one call (all zeros for no leaves).
@@ -651,5 +683,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("zero_hashes"), py::arg("threads") = 1, py::arg("lanes") = 0);
   m.def("merkle_levels", &merkle_levels, "every level of the tree over 32-byte leaves, leaves first",
         py::arg("data"), py::arg("zero_hashes"), py::arg("threads") = 1, py::arg("lanes") = 0);
+  m.def("merkle_levels_many", &merkle_levels_many, "merkle_levels of each of several leaf data", py::arg("datas"),
+        py::arg("zero_hashes"), py::arg("threads") = 1, py::arg("lanes") = 0);
   m.def("backends", &backends, "the lane counts of the backends in this build, widest first");
 }

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from offchain import native
-from offchain.commit import checkpoint_root, commit_tensor, keccak256, tensor_root
+from offchain.commit import checkpoint_root, commit_checkpoint, commit_tensor, keccak256, tensor_root
 from offchain.commit import merkle as M
 from offchain.commit import tensor as T
 from offchain.commit.format import EMPTY, ZERO_HASHES, tree_depth
@@ -83,6 +83,8 @@ def test_leaves_levels_and_roots_are_the_pure_paths(kernels, backends, leaves):
             assert kernels.merkle_root(data, ZEROS, -1, threads, lanes) == root
             assert kernels.merkle_roots([data, b"", data[:32]], ZEROS, threads, lanes) == [root, EMPTY, root_1]
             assert tuple(kernels.merkle_levels(data, ZEROS, threads, lanes)) == levels
+            many = kernels.merkle_levels_many([data, b"", data[:32]], ZEROS, threads, lanes)
+            assert [tuple(x) for x in many] == [levels, (EMPTY,), M.build_levels(level[:32]) if leaves else (EMPTY,)]
             if leaves:
                 # Two levels taller than the data needs: the padding above it is zero hashes.
                 expected = M._parent_level_python(M._parent_level_python(root, depth), depth + 1)
@@ -99,6 +101,7 @@ def test_thread_count_does_not_change_a_byte(kernels):
             kernels.hash_leaves(data, threads),
             kernels.merkle_root(data, ZEROS, -1, threads),
             kernels.merkle_levels(data, ZEROS, threads),
+            kernels.merkle_levels_many([data[: 32 * n] for n in (3000, 1, 0, 1025)] + [data], ZEROS, threads),
             kernels.merkle_roots([data[: 32 * n] for n in (3000, 1, 0, 1025, 2048)] + [data], ZEROS, threads),
         )
         for threads in (1, 2, 3, 5)
@@ -115,6 +118,7 @@ def test_merkle_functions_are_the_pure_paths(kernels, monkeypatch):
         [M.root_of_data(d) for d in datas],
         M.roots_of_data(datas),
         [M.levels_of_data(d) for d in datas],
+        M.levels_of_datas(datas),
         [M.subtree_root(d, 13) for d in datas if d],
     )
     monkeypatch.setattr(M, "_kernels", lambda: None)
@@ -122,6 +126,7 @@ def test_merkle_functions_are_the_pure_paths(kernels, monkeypatch):
         [M.hash_leaves(d) for d in datas],
         [M.root_of(M.hash_leaves(d)) for d in datas],
         [M.root_of(M.hash_leaves(d)) for d in datas],
+        [M.build_levels(M.hash_leaves(d)) for d in datas],
         [M.build_levels(M.hash_leaves(d)) for d in datas],
         [M.subtree_root(d, 13) for d in datas if d],
     )
@@ -138,8 +143,8 @@ def test_data_roots_compiled_and_through_a_pool_agree(kernels, monkeypatch):
 
 
 def test_a_checkpoint_root_is_the_pure_paths(kernels, monkeypatch):
-    """A checkpoint root, compiled (2 threads; in one batch and in batches of 4 KiB) and with VERDE_NATIVE=0 (the
-    loader's own switch)."""
+    """A checkpoint root and commitment, compiled (2 threads; the roots in one batch and in batches of 4 KiB) and
+    with VERDE_NATIVE=0 (the loader's own switch)."""
     g = torch.Generator().manual_seed(3)
     state = {
         "w": torch.randn(300, 70, generator=g),
@@ -149,6 +154,8 @@ def test_a_checkpoint_root_is_the_pure_paths(kernels, monkeypatch):
     batch = b"\x07" * 32
     monkeypatch.setattr(M, "THREADS", 2)
     compiled = checkpoint_root(state, step=5, batch_hash=batch)
+    committed = commit_checkpoint(state, step=5, batch_hash=batch)
+    assert committed.root == compiled
     monkeypatch.setattr(T, "BATCH_BYTES", 4096)
     assert checkpoint_root(state, step=5, batch_hash=batch) == compiled
     monkeypatch.setenv("VERDE_NATIVE", "0")
@@ -156,6 +163,9 @@ def test_a_checkpoint_root_is_the_pure_paths(kernels, monkeypatch):
     try:
         assert M._kernels() is None
         assert checkpoint_root(state, step=5, batch_hash=batch) == compiled
+        pure = commit_checkpoint(state, step=5, batch_hash=batch)
+        assert pure.levels == committed.levels
+        assert all(pure.tensors[n].levels == committed.tensors[n].levels for n in state)
     finally:
         monkeypatch.delenv("VERDE_NATIVE")
         native.kernels.cache_clear()

@@ -75,7 +75,8 @@ void par_for(int64_t begin, int64_t end, int64_t grain, const F& f) {
   const int64_t n = end - begin;
   if (n <= 0) return;
   if (g_split_all.load(std::memory_order_relaxed)) grain = 1;
-  const int64_t workers = std::min<int64_t>(at::get_num_threads(), std::max<int64_t>(1, n / std::max<int64_t>(1, grain)));
+  const int64_t fits = std::max<int64_t>(1, n / std::max<int64_t>(1, grain));
+  const int64_t workers = std::min<int64_t>(at::get_num_threads(), fits);
   if (workers <= 1) {
     f(begin, end);
     return;
@@ -369,8 +370,9 @@ Tensor asc_max(const Tensor& x, int64_t dim, bool keepdim) { return reduce<true>
 // ---------------------------------------------------------------------------------------------------------------
 // Matmul: c[m, n] = +0; for k ascending: c = c + a[m, k] * b[k, n]. A register tile holds MR rows x NV vectors of
 // outputs; each k step loads NV vectors of b's row k, and per row one a[m, k] (broadcast), one rounded product and
-// one rounded add per output. A is read through its strides (a transposed operand costs nothing); b's rows are read
-// in place when they are contiguous and whole, else packed into a zero-padded panel (padding lanes are discarded).
+// one rounded add per output. A is read through its strides (a transposed operand costs nothing); b's panel (the
+// tile's columns over all k) is packed contiguous and zero-padded once per thread and reused by the row tiles that
+// share it (padding lanes are computed and discarded).
 
 struct MM {
   const float* a;
@@ -530,7 +532,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       oa += idx[d] * ae.stride(d);
       ob += idx[d] * be.stride(d);
     }
-    mats[i] = MM{ap + oa, ae.stride(-2), ae.stride(-1), bp + ob, be.stride(-2), be.stride(-1), cp + i * m * n, m, k, n};
+    mats[i] = MM{ap + oa, ae.stride(-2), ae.stride(-1),  // a's matrix i
+                 bp + ob, be.stride(-2), be.stride(-1),  // b's
+                 cp + i * m * n, m, k, n};
     for (int64_t d = nb - 1; d >= 0; --d) {  // next batch index, last dim fastest
       if (++idx[d] < batch[d]) break;
       idx[d] = 0;

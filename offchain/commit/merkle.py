@@ -173,9 +173,11 @@ def subtree_root(data: bytes, height: int) -> bytes:
     return level
 
 
-def root_of_data(data: bytes) -> bytes:
-    """`root_of(hash_leaves(data))`: the root over the leaf data, without keeping a level (EMPTY for no data)."""
-    assert len(data) % LEAF_BYTES == 0, "leaf data is a whole number of 32-byte leaves"
+def root_of_data(data: bytes | np.ndarray) -> bytes:
+    """`root_of(hash_leaves(data))`: the root over the leaf data, without keeping a level (EMPTY for no data).
+
+    The compiled path also takes any C-contiguous buffer of the leaf bytes (a numpy array of big-endian words).
+    """
     kernels = _kernels()
     if kernels is None:
         return root_of(hash_leaves(data))
@@ -183,8 +185,8 @@ def root_of_data(data: bytes) -> bytes:
     return kernels.merkle_root(data, _ZERO_BYTES, -1, _threads())
 
 
-def roots_of_data(datas: Sequence[bytes]) -> list[bytes]:
-    """`root_of_data` of each leaf data; compiled, one call whose threads serve all the trees at once."""
+def roots_of_data(datas: Sequence[bytes | np.ndarray]) -> list[bytes]:
+    """`root_of_data` of each leaf data (as it takes them); compiled, one call whose threads serve all the trees."""
     kernels = _kernels()
     if kernels is None:
         return [root_of_data(data) for data in datas]

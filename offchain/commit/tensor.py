@@ -245,6 +245,13 @@ def commit_tensors(values: Mapping[str, Any]) -> dict[str, TensorCommitment]:
     return out
 
 
+def _leaf_data(array: np.ndarray, code: DType, compiled: bool) -> bytes | np.ndarray:
+    """The packed leaf data, or for the compiled keccak (which reads any buffer) the big-endian words themselves
+    where they fill whole leaves: the root needs no bytes object, and the copy into one is a tenth of its time."""
+    words = to_words(array, code)
+    return words if compiled and words.nbytes % LEAF_BYTES == 0 else pack_leaves(words)
+
+
 def tensor_root(x: Any) -> bytes:
     """The tensor root of a torch tensor or numpy array, without keeping the tree (less memory).
 
@@ -254,11 +261,11 @@ def tensor_root(x: Any) -> bytes:
         `x` cannot be committed.
     """
     array, code = as_row_major(x)
-    data_root = root_of_data(pack_leaves(to_words(array, code)))
+    data_root = root_of_data(_leaf_data(array, code, compiled()))
     return tensor_root_from(data_root, code, tuple(int(d) for d in array.shape))
 
 
-BATCH_BYTES = 1 << 26  # packed leaf data per compiled call of tensor_roots: bounds what a batch holds in memory
+BATCH_BYTES = 1 << 23  # packed leaf data per compiled call of tensor_roots: small enough to reuse freed pages
 
 
 def tensor_roots(values: Mapping[str, Any], *, executor: Executor | None = None) -> dict[str, bytes]:
@@ -283,7 +290,7 @@ def tensor_roots(values: Mapping[str, Any], *, executor: Executor | None = None)
         return {name: tensor_root(v) for name, v in values.items()}
     roots: dict[str, bytes] = {}
     headers: dict[str, TensorHeader] = {}
-    datas: list[bytes] = []
+    datas: list[bytes | np.ndarray] = []
     size = 0
 
     def flush() -> None:
@@ -296,8 +303,8 @@ def tensor_roots(values: Mapping[str, Any], *, executor: Executor | None = None)
     for name, v in values.items():
         array, code = as_row_major(v)
         headers[name] = TensorHeader(dtype=code, shape=tuple(int(d) for d in array.shape))
-        datas.append(pack_leaves(to_words(array, code)))
-        size += len(datas[-1])
+        datas.append(_leaf_data(array, code, batched))
+        size += array.nbytes
         if batched and size >= BATCH_BYTES:  # one call per batch: one start of the kernel's threads, not per tensor
             flush()
             size = 0

@@ -92,13 +92,15 @@ void par_for(int64_t begin, int64_t end, int64_t grain, const F& f) {
   for (auto& t : pool) t.join();
 }
 
-// Items per thread, at least: a thread's start and join cost tens of microseconds, so only work of about 100 us
-// and more is split. Simple elementwise passes (elements), transcendentals (elements), reductions (elements read),
+// Items per thread, at least: a started thread costs tens of microseconds, more where torch's OpenMP workers are
+// still spinning on the other cores after a torch op (measured: splitting the model's 512x64x256 matmul over two
+// threads made it slower, 0.23 ms against 0.18 on one), so only loops of about half a millisecond per thread and
+// more are split. Simple elementwise passes (elements), transcendentals (elements), reductions (elements read),
 // matmul (product-sum terms).
-constexpr int64_t kElemGrain = 1 << 20;
-constexpr int64_t kMathGrain = 1 << 17;
-constexpr int64_t kReduceGrain = 1 << 19;
-constexpr int64_t kMatmulGrain = 1 << 22;
+constexpr int64_t kElemGrain = 1 << 21;
+constexpr int64_t kMathGrain = 1 << 19;
+constexpr int64_t kReduceGrain = 1 << 21;
+constexpr int64_t kMatmulGrain = 1 << 24;
 
 void check_f32(const Tensor& t, const char* what) {
   TORCH_CHECK(t.scalar_type() == at::kFloat && t.device().is_cpu(), what, ": float32 CPU tensors only");

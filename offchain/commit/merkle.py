@@ -185,12 +185,17 @@ def root_of_data(data: bytes | np.ndarray) -> bytes:
     return kernels.merkle_root(data, _ZERO_BYTES, -1, _threads())
 
 
-def roots_of_data(datas: Sequence[bytes | np.ndarray]) -> list[bytes]:
-    """`root_of_data` of each leaf data (as it takes them); compiled, one call whose threads serve all the trees."""
+def roots_of_data(datas: Sequence[bytes | np.ndarray], words: Sequence[bool] = ()) -> list[bytes]:
+    """`root_of_data` of each leaf data (as it takes them); compiled, one call whose threads serve all the trees.
+
+    Where `words[i]` (compiled path only), `datas[i]` is instead a 4-byte-dtype array in native little-endian
+    order: the kernel reads its words big-endian and zero-pads the last leaf, as `pack_leaves` would.
+    """
     kernels = _kernels()
     if kernels is None:
+        assert not any(words), "only the compiled keccak reads native words"
         return [root_of_data(data) for data in datas]
-    return kernels.merkle_roots(list(datas), _ZERO_BYTES, _threads())
+    return kernels.merkle_roots(list(datas), _ZERO_BYTES, _threads(), words=list(words))
 
 
 def data_roots(datas: Sequence[bytes], executor: Executor) -> list[bytes]:

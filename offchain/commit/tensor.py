@@ -18,6 +18,7 @@ Run the tests with `.venv/bin/ape test tests/commit -q -p no:cacheprovider`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -245,11 +246,13 @@ def commit_tensors(values: Mapping[str, Any]) -> dict[str, TensorCommitment]:
     return out
 
 
-def _leaf_data(array: np.ndarray, code: DType, compiled: bool) -> bytes | np.ndarray:
-    """The packed leaf data, or for the compiled keccak (which reads any buffer) the big-endian words themselves
-    where they fill whole leaves: the root needs no bytes object, and the copy into one is a tenth of its time."""
-    words = to_words(array, code)
-    return words if compiled and words.nbytes % LEAF_BYTES == 0 else pack_leaves(words)
+def _leaf_data(array: np.ndarray, code: DType, compiled: bool) -> tuple[bytes | np.ndarray, bool]:
+    """What the root is hashed from, and whether it is native words: for the compiled keccak a 4-byte dtype's
+    array itself (it reads the words big-endian, so no packed copy, which is a seventh of a checkpoint root's
+    time), else the packed leaf data."""
+    if compiled and array.dtype.itemsize == 4 and sys.byteorder == "little":
+        return array, True
+    return pack_leaves(to_words(array, code)), False
 
 
 def tensor_root(x: Any) -> bytes:
@@ -261,7 +264,8 @@ def tensor_root(x: Any) -> bytes:
         `x` cannot be committed.
     """
     array, code = as_row_major(x)
-    data_root = root_of_data(_leaf_data(array, code, compiled()))
+    data, words = _leaf_data(array, code, compiled())
+    data_root = roots_of_data([data], [words])[0] if words else root_of_data(data)
     return tensor_root_from(data_root, code, tuple(int(d) for d in array.shape))
 
 
@@ -291,19 +295,23 @@ def tensor_roots(values: Mapping[str, Any], *, executor: Executor | None = None)
     roots: dict[str, bytes] = {}
     headers: dict[str, TensorHeader] = {}
     datas: list[bytes | np.ndarray] = []
+    words: list[bool] = []
     size = 0
 
     def flush() -> None:
-        hashed = roots_of_data(datas) if batched else data_roots(datas, executor)
+        hashed = roots_of_data(datas, words) if batched else data_roots(datas, executor)
         for (name, h), r in zip(headers.items(), hashed, strict=True):
             roots[name] = tensor_root_from(r, h.dtype, h.shape)
         headers.clear()
         datas.clear()
+        words.clear()
 
     for name, v in values.items():
         array, code = as_row_major(v)
         headers[name] = TensorHeader(dtype=code, shape=tuple(int(d) for d in array.shape))
-        datas.append(_leaf_data(array, code, batched))
+        data, is_words = _leaf_data(array, code, batched)
+        datas.append(data)
+        words.append(is_words)
         size += array.nbytes
         if batched and size >= BATCH_BYTES:  # one call per batch: one start of the kernel's threads, not per tensor
             flush()

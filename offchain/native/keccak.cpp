@@ -13,6 +13,7 @@
 // cut into fixed tasks (runs of rows, aligned subtrees) whose outputs land at fixed places, so the thread count
 // changes the speed only.
 #include <torch/extension.h>
+#include <pybind11/stl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -80,6 +81,7 @@ struct Scalar {
   }
   template <int N> static T shl(T a) { return a << N; }
   template <int N> static T shr(T a) { return a >> N; }
+  static T bswap32(T a) { return rotl<32>(__builtin_bswap64(a)); }  // each 32-bit half byte-reversed in place
 };
 
 #ifdef __AVX2__
@@ -102,6 +104,11 @@ struct Avx2 {
   }
   template <int N> static T shl(T a) { return _mm256_slli_epi64(a, N); }
   template <int N> static T shr(T a) { return _mm256_srli_epi64(a, N); }
+  static T bswap32(T a) {
+    const __m256i order = _mm256_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3,  //
+                                          12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+    return _mm256_shuffle_epi8(a, order);
+  }
 };
 #endif
 
@@ -127,6 +134,17 @@ struct Avx512 {
   }
   template <int N> static T shl(T a) { return _mm512_slli_epi64(a, N); }
   template <int N> static T shr(T a) { return _mm512_srli_epi64(a, N); }
+  static T bswap32(T a) {
+#ifdef __AVX512BW__
+    const __m512i order = _mm512_set4_epi32(0x0c0d0e0f, 0x08090a0b, 0x04050607, 0x00010203);
+    return _mm512_shuffle_epi8(a, order);
+#else
+    const __m512i bytes = _mm512_set1_epi32(0x00ff00ff);
+    const __m512i swapped = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a, 8), bytes),
+                                            _mm512_slli_epi32(_mm512_and_si512(a, bytes), 8));
+    return _mm512_or_si512(_mm512_srli_epi32(swapped, 16), _mm512_slli_epi32(swapped, 16));
+#endif
+  }
 };
 #endif
 
@@ -184,11 +202,14 @@ inline void squeeze(const typename V::T* A, uint8_t* out) {
 // keccak256(tag ‖ m) for kLanes messages m of W 64-bit words (W = 4: a leaf, 8: a node pair), row k of m at
 // src + k * 8W. Message byte j sits in lane j / 8, so with the tag in front lane i is word i-1's top byte below
 // word i's seven low ones; the 0x01 pad lands in byte 1 of lane W and the final 0x80 in the top of lane 16.
-template <class V, int W>
+// Swap: the message is native little-endian 32-bit words that the format reads big-endian (docs/commitments.md).
+template <class V, int W, bool Swap = false>
 inline void hash_tagged(const uint8_t* src, uint8_t tag, uint8_t* out) {
   using T = typename V::T;
   T q[W];
   for (int i = 0; i < W; ++i) q[i] = V::gather(src + 8 * i, 8 * W);
+  if constexpr (Swap)
+    for (int i = 0; i < W; ++i) q[i] = V::bswap32(q[i]);
   T A[25];
   A[0] = V::or2(V::template shl<8>(q[0]), V::set1(tag));
   for (int i = 1; i < W; ++i) A[i] = V::or2(V::template shr<56>(q[i - 1]), V::template shl<8>(q[i]));
@@ -201,24 +222,29 @@ inline void hash_tagged(const uint8_t* src, uint8_t tag, uint8_t* out) {
 
 // Rows [begin, end) of n tagged messages of W words: whole groups read the input in place, a last partial group
 // goes through a zero-filled copy. `last` (when not null) replaces the message of row n-1: a node pair whose right
-// half is padding, which is not in the input.
-template <class V, int W>
+// half is padding, which is not in the input. `src_bytes` (when >= 0) is how much input there is: the last row
+// may be short, its missing bytes zeros (a tensor's words not filling the last leaf).
+template <class V, int W, bool Swap = false>
 void hash_tagged_rows(const uint8_t* src, int64_t n, uint8_t tag, const uint8_t* last, int64_t begin, int64_t end,
-                      uint8_t* out) {
+                      uint8_t* out, int64_t src_bytes = -1) {
   constexpr int L = V::kLanes;
   constexpr int kBytes = 8 * W;
+  if (src_bytes < 0) src_bytes = n * kBytes;
   int64_t r = begin;
-  const int64_t whole_end = (last != nullptr && end == n) ? n - 1 : end;
-  for (; r + L <= whole_end; r += L) hash_tagged<V, W>(src + r * kBytes, tag, out + r * kHash);
+  const int64_t whole_end = ((last != nullptr || src_bytes < n * kBytes) && end == n) ? n - 1 : end;
+  for (; r + L <= whole_end; r += L) hash_tagged<V, W, Swap>(src + r * kBytes, tag, out + r * kHash);
   if (r == end) return;
   uint8_t in_tmp[L * kBytes] = {0};
   uint8_t out_tmp[L * kHash];
   const int64_t count = end - r;
   for (int64_t k = 0; k < count; ++k) {
-    const uint8_t* row = (last != nullptr && r + k == n - 1) ? last : src + (r + k) * kBytes;
-    std::memcpy(in_tmp + k * kBytes, row, kBytes);
+    const int64_t offset = (r + k) * kBytes;
+    if (last != nullptr && r + k == n - 1)
+      std::memcpy(in_tmp + k * kBytes, last, kBytes);
+    else
+      std::memcpy(in_tmp + k * kBytes, src + offset, static_cast<size_t>(std::min<int64_t>(kBytes, src_bytes - offset)));
   }
-  hash_tagged<V, W>(in_tmp, tag, out_tmp);
+  hash_tagged<V, W, Swap>(in_tmp, tag, out_tmp);
   std::memcpy(out + r * kHash, out_tmp, static_cast<size_t>(count) * kHash);
 }
 
@@ -387,7 +413,8 @@ void tree_levels(const std::vector<LevelTree>& trees, const uint8_t* zero_hashes
 // The roots of several trees (n[t] > 0 leaves each, tree_depth(n[t]) levels): the aligned subtrees of all the
 // trees are one list of tasks, so one set of threads serves a whole checkpoint, small tensors included.
 template <class V>
-void tree_roots(const std::vector<const uint8_t*>& datas, const std::vector<int64_t>& n, const uint8_t* zero_hashes,
+void tree_roots(const std::vector<const uint8_t*>& datas, const std::vector<int64_t>& n,
+                const std::vector<int64_t>& sizes, const std::vector<bool>& swap, const uint8_t* zero_hashes,
                 int threads, const std::vector<uint8_t*>& outs) {
   const size_t trees = datas.size();
   std::vector<int> heights(trees), chunk_heights(trees);
@@ -405,7 +432,11 @@ void tree_roots(const std::vector<const uint8_t*>& datas, const std::vector<int6
     const int64_t first = (task - first_task[t]) * chunk;
     const int64_t count = std::min(chunk, n[t] - first);
     std::vector<uint8_t> buf(static_cast<size_t>(count * kHash));
-    hash_tagged_rows<V, 4>(datas[t] + first * kHash, count, kLeafTag, nullptr, 0, count, buf.data());
+    const int64_t bytes = std::min(count * kHash, sizes[t] - first * kHash);
+    if (swap[t])
+      hash_tagged_rows<V, 4, true>(datas[t] + first * kHash, count, kLeafTag, nullptr, 0, count, buf.data(), bytes);
+    else
+      hash_tagged_rows<V, 4>(datas[t] + first * kHash, count, kLeafTag, nullptr, 0, count, buf.data(), bytes);
     reduce<V>(buf.data(), count, 0, chunk_heights[t], zero_hashes);
     std::memcpy(roots.data() + task * kHash, buf.data(), kHash);
   });
@@ -631,21 +662,36 @@ py::list merkle_levels(const py::object& data, const py::object& zero_hashes, in
   return merkle_levels_many(datas, zero_hashes, threads, lanes)[0];
 }
 
-// merkle_root(data) of every leaf data in `datas`, in one call (all zeros for no leaves).
-py::list merkle_roots(const py::sequence& datas, const py::object& zero_hashes, int threads, int lanes) {
+// merkle_root(data) of every leaf data in `datas`, in one call (all zeros for no leaves). Where words[i] is true,
+// datas[i] is instead a tensor's 32-bit words in native (little-endian) order, any whole number of them: the
+// kernel reads them big-endian and zero-pads the last leaf, as the format packs them, so no packed copy is made.
+py::list merkle_roots(const py::sequence& datas, const py::object& zero_hashes, int threads, int lanes,
+                      const std::vector<bool>& words) {
   check_threads(threads);
+  TORCH_CHECK(words.empty() || words.size() == static_cast<size_t>(py::len(datas)), "words: one flag per data, got ",
+              words.size(), " for ", py::len(datas));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  for (bool w : words) TORCH_CHECK(!w, "native words are big-endian here: pass packed leaf data");
+#endif
   Bytes zeros(zero_hashes);
   std::vector<std::unique_ptr<Bytes>> views;
   std::vector<const uint8_t*> ptrs;
-  std::vector<int64_t> counts;
+  std::vector<int64_t> counts, sizes;
+  std::vector<bool> swap;
   std::vector<uint8_t*> outs;
   py::list out;
   int depth = 0;
+  size_t i = 0;
   for (const auto& item : datas) {
+    const bool is_words = !words.empty() && words[i++];
     views.push_back(std::make_unique<Bytes>(py::reinterpret_borrow<py::object>(item)));
     const Bytes& in = *views.back();
-    TORCH_CHECK(in.size() % kHash == 0, "leaf data must be a whole number of 32-byte leaves, got ", in.size(),
-                " bytes");
+    if (is_words) {
+      TORCH_CHECK(in.size() % 4 == 0, "words must be a whole number of 32-bit words, got ", in.size(), " bytes");
+    } else {
+      TORCH_CHECK(in.size() % kHash == 0, "leaf data must be a whole number of 32-byte leaves, got ", in.size(),
+                  " bytes");
+    }
     uint8_t* dst;
     out.append(new_bytes(kHash, &dst));
     if (in.size() == 0) {
@@ -653,7 +699,9 @@ py::list merkle_roots(const py::sequence& datas, const py::object& zero_hashes, 
       continue;
     }
     ptrs.push_back(in.data());
-    counts.push_back(in.size() / kHash);
+    counts.push_back((in.size() + kHash - 1) / kHash);
+    sizes.push_back(in.size());
+    swap.push_back(is_words);
     outs.push_back(dst);
     depth = std::max(depth, tree_depth(counts.back()));
   }
@@ -662,7 +710,7 @@ py::list merkle_roots(const py::sequence& datas, const py::object& zero_hashes, 
   with_backend(lanes, [&](auto v) {
     using V = decltype(v);
     py::gil_scoped_release nogil;
-    tree_roots<V>(ptrs, counts, zeros.data(), threads, outs);
+    tree_roots<V>(ptrs, counts, sizes, swap, zeros.data(), threads, outs);
   });
   return out;
 }
@@ -680,7 +728,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("merkle_root", &merkle_root, "the root of the tree over 32-byte leaves", py::arg("data"),
         py::arg("zero_hashes"), py::arg("height") = -1, py::arg("threads") = 1, py::arg("lanes") = 0);
   m.def("merkle_roots", &merkle_roots, "the root of the tree over each of several leaf data", py::arg("datas"),
-        py::arg("zero_hashes"), py::arg("threads") = 1, py::arg("lanes") = 0);
+        py::arg("zero_hashes"), py::arg("threads") = 1, py::arg("lanes") = 0,
+        py::arg("words") = std::vector<bool>{});
   m.def("merkle_levels", &merkle_levels, "every level of the tree over 32-byte leaves, leaves first",
         py::arg("data"), py::arg("zero_hashes"), py::arg("threads") = 1, py::arg("lanes") = 0);
   m.def("merkle_levels_many", &merkle_levels_many, "merkle_levels of each of several leaf data", py::arg("datas"),

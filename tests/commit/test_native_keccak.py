@@ -19,7 +19,7 @@ from offchain import native
 from offchain.commit import checkpoint_root, commit_checkpoint, commit_tensor, keccak256, tensor_root
 from offchain.commit import merkle as M
 from offchain.commit import tensor as T
-from offchain.commit.format import EMPTY, ZERO_HASHES, tree_depth
+from offchain.commit.format import EMPTY, ZERO_HASHES, dtype_code, pack_leaves, to_words, tree_depth
 from tools.gen_commitment_vectors import load, vector_array
 
 ZEROS = b"".join(ZERO_HASHES)
@@ -89,6 +89,22 @@ def test_leaves_levels_and_roots_are_the_pure_paths(kernels, backends, leaves):
                 # Two levels taller than the data needs: the padding above it is zero hashes.
                 expected = M._parent_level_python(M._parent_level_python(root, depth), depth + 1)
                 assert kernels.merkle_root(data, ZEROS, depth + 2, threads, lanes) == expected
+
+
+def test_native_words_are_read_as_packed_leaves(kernels, backends):
+    """merkle_roots reading 4-byte tensors' native words (big-endian, the last leaf zero-padded) gives the roots of
+    their packed leaf data, mixed with packed data in one call, on every backend and thread count."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(n).astype(np.float32) for n in [*range(70), 1023 * 8 + 3, 4096 * 8, 5000 * 8 + 7]]
+    arrays += [rng.integers(-(2**31), 2**31, size=n, dtype=np.int32) for n in (1, 9, 17)]
+    packed = [pack_leaves(to_words(a, dtype_code(a.dtype))) for a in arrays]
+    flags = [i % 3 == 0 for i in range(len(arrays))]
+    mixed = [a if f else p for a, p, f in zip(arrays, packed, flags, strict=True)]
+    for lanes in backends:
+        for threads in (1, 3):
+            expected = kernels.merkle_roots(packed, ZEROS, threads, lanes)
+            assert kernels.merkle_roots(arrays, ZEROS, threads, lanes, [True] * len(arrays)) == expected
+            assert kernels.merkle_roots(mixed, ZEROS, threads, lanes, flags) == expected
 
 
 def test_thread_count_does_not_change_a_byte(kernels):
@@ -192,6 +208,10 @@ def test_bad_input_is_refused(kernels):
         kernels.merkle_root(bytes(32 * 5), bytes(64))
     with pytest.raises(RuntimeError, match="zero hashes"):
         kernels.merkle_levels(bytes(32 * 5), bytes(64))
+    with pytest.raises(RuntimeError, match="32-bit words"):
+        kernels.merkle_roots([bytes(6)], ZEROS, words=[True])
+    with pytest.raises(RuntimeError, match="one flag per data"):
+        kernels.merkle_roots([bytes(32)], ZEROS, words=[True, False])
     with pytest.raises(RuntimeError, match="threads"):
         kernels.hash_leaves(bytes(32), 0)
     with pytest.raises(RuntimeError, match="lanes"):

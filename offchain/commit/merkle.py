@@ -2,8 +2,8 @@
 
 The tree of docs/commitments.md: `node = keccak256(0x01 ‖ left ‖ right)`, a missing leaf is EMPTY (so a
 missing subtree of height h is ZERO_HASHES[h]), a tree of 0 leaves has root EMPTY and one of 1 leaf has
-its leaf hash as root. Levels are stored as flat `bytes` (32 bytes a hash) and hashed level by level;
-the padding is never materialised.
+its leaf hash as root. Levels are stored as flat `bytes` (32 bytes a hash); the padding is never
+materialised.
 
 The hashing runs in the compiled kernel offchain/native/keccak.cpp (many permutations at once in SIMD lanes,
 on THREADS threads) where it is built, else here, one pysha3 call per hash: the same bytes either way
@@ -69,16 +69,6 @@ def _hash_rows_python(rows: np.ndarray) -> bytes:
     buf = rows.tobytes()
     k = _keccak_256
     return b"".join([k(buf[i : i + width]).digest() for i in range(0, len(buf), width)])
-
-
-def _hash_rows(rows: np.ndarray) -> bytes:
-    """keccak256 of every row of a 2-D uint8 array, concatenated (any width; compiled where built)."""
-    kernels = _kernels()
-    if kernels is None:
-        return _hash_rows_python(rows)
-    import torch
-
-    return kernels.keccak_rows(torch.from_numpy(np.ascontiguousarray(rows)), _threads()).numpy().tobytes()
 
 
 def _hash_leaves_python(data: bytes) -> bytes:

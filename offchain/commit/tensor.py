@@ -269,7 +269,7 @@ def tensor_root(x: Any) -> bytes:
     return tensor_root_from(data_root, code, tuple(int(d) for d in array.shape))
 
 
-BATCH_BYTES = 1 << 23  # packed leaf data per compiled call of tensor_roots: small enough to reuse freed pages
+BATCH_BYTES = 1 << 23  # tensor bytes per compiled call of tensor_roots: bounds the packed copies a batch holds
 
 
 def tensor_roots(values: Mapping[str, Any], *, executor: Executor | None = None) -> dict[str, bytes]:

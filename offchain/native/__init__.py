@@ -22,19 +22,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BUILD_DIR = ROOT / ".build" / "native"
-# One extension per concern, so one that fails to build leaves the others usable. fmath.h is shared (header only).
+# One extension per concern, so one that fails to build leaves the others usable. fmath.h and parallel.h are shared
+# headers (ninja's dependency files rebuild a module when one changes).
 MODULES = {
     "keccak": ["keccak.cpp"],
     "prims": ["repops_prims.cpp"],
     "fused": ["repops_fused.cpp"],
 }
-HEADERS = ["fmath.h"]
 # IEEE float32 bits: no FMA contraction (a*b+c stays two roundings), no fast-math (no reassociation, no
 # reciprocal approximations). Vector width does not change a bit: every output element's operations run in
 # its documented order whatever lane it sits in. -march=native: the build happens on the machine that runs it.
+# -fno-trapping-math only lets selects over float compares vectorise (log's went from branches to blends, 26x):
+# no value changes, only whether an FP exception flag could be raised on a lane whose result is discarded.
 # No OpenMP of our own: a forked worker (the commitment's process pool) deadlocks in an OpenMP runtime its parent
-# started; threads come from at::parallel_for (torch's pool) or std::thread.
-CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-fno-associative-math"]
+# started, and at::parallel_for without -fopenmp is a serial loop; threads are std::threads joined within a call
+# (parallel.h).
+CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-fno-associative-math", "-fno-trapping-math"]
 
 log = logging.getLogger("offchain.native")
 

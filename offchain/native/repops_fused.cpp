@@ -8,20 +8,19 @@
 //   neither fuses a*b+c nor reassociates a sum), so lane width changes no bit;
 // * a row op works on a tile of kLanes rows transposed (tile[k * kLanes + lane] = x[row0 + lane][k]), so the
 //   vector lanes are independent rows and each row's reductions run in ascending k, one chain per lane;
-// * at::parallel_for hands out whole tiles (or whole elements, or whole columns of a cross-row sum), so every
-//   output element is computed by one thread in the fixed order, whatever the thread count. No OpenMP pragmas:
-//   a forked worker deadlocks in an OpenMP runtime its parent started.
+// * par_for (parallel.h) hands out whole tiles (or whole elements, or whole columns of a cross-row sum), so every
+//   output element is computed by one thread in the fixed order, whatever the thread count.
 // NaN payloads are not tracked inside an op: NaN-ness never depends on a payload, so canonicalising each output
 // (verde::canon) gives the torch path's bits.
 #include <torch/extension.h>
 
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "fmath.h"
+#include "parallel.h"
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -36,8 +35,9 @@ using verde::to_bits;
 // Rows per tile: four AVX2 vectors (two AVX-512 ones) of independent lanes keep the adders' pipelines full on the
 // ascending (dependent) reductions.
 constexpr int kLanes = 32;
-// Roughly how many float elements one parallel_for chunk should own before a second thread is worth waking.
-constexpr int64_t kGrainElems = 1 << 15;
+// Float elements a thread must own before a second one is started: par_for starts threads per call (tens of
+// microseconds each), so only work of a few hundred microseconds and more is split.
+constexpr int64_t kGrainElems = 1 << 18;
 
 at::Tensor as_f32(const at::Tensor& t, const char* what) {
   TORCH_CHECK(t.device().is_cpu(), what, ": a CPU tensor is needed");
@@ -109,12 +109,12 @@ inline void store_tile(const float* tile, int64_t c, int n, float* y) {
 }
 
 // Runs body(row0, n, scratch) over tiles of kLanes rows of an (rows, c) problem, tiles shared out by
-// at::parallel_for; scratch holds `tiles` tiles of c x kLanes floats, private to the thread.
+// par_for; scratch holds `tiles` tiles of c x kLanes floats, private to the thread.
 template <class Body>
 void for_tiles(int64_t rows, int64_t c, int tiles, const Body& body) {
   const int64_t ntiles = (rows + kLanes - 1) / kLanes;
   const int64_t grain = std::max<int64_t>(1, kGrainElems / std::max<int64_t>(1, c * kLanes));
-  at::parallel_for(0, ntiles, grain, [&](int64_t t0, int64_t t1) {
+  verde::par_for(0, ntiles, grain, [&](int64_t t0, int64_t t1) {
     std::vector<float> scratch(static_cast<size_t>(tiles) * c * kLanes);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t row0 = t * kLanes;
@@ -126,7 +126,7 @@ void for_tiles(int64_t rows, int64_t c, int tiles, const Body& body) {
 // Runs body(i0, i1) over [0, n) in chunks (elementwise ops: each element by one thread, no order to keep).
 template <class Body>
 void for_elems(int64_t n, const Body& body) {
-  at::parallel_for(0, n, kGrainElems, [&](int64_t i0, int64_t i1) { body(i0, i1); });
+  verde::par_for(0, n, kGrainElems, [&](int64_t i0, int64_t i1) { body(i0, i1); });
 }
 
 int64_t row_width(const at::Tensor& x, const char* what) {
@@ -413,7 +413,7 @@ at::Tensor cross_entropy_bwd(const at::Tensor& g_, const at::Tensor& lp_, const 
   const int64_t* pt = targets.data_ptr<int64_t>();
   const bool* pm = mask.data_ptr<bool>();
   float* po = gx.data_ptr<float>();
-  at::parallel_for(0, rows, std::max<int64_t>(1, kGrainElems / c), [&](int64_t r0, int64_t r1) {
+  verde::par_for(0, rows, std::max<int64_t>(1, kGrainElems / c), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* __restrict a = plp + r * c;
       float* __restrict o = po + r * c;
@@ -510,7 +510,7 @@ std::vector<at::Tensor> layer_norm_bwd(const at::Tensor& g_, const at::Tensor& x
     store_tile(gt, c, n, po + row0 * c);
   });
   // The cross-row sums: columns shared out between threads, every column's rows added in ascending order.
-  at::parallel_for(0, c, std::max<int64_t>(16, kGrainElems / std::max<int64_t>(1, rows)), [&](int64_t c0, int64_t c1) {
+  verde::par_for(0, c, std::max<int64_t>(16, kGrainElems / std::max<int64_t>(1, rows)), [&](int64_t c0, int64_t c1) {
     for (int64_t k = c0; k < c1; ++k) pgw[k] = pgb[k] = 0.0f;
     for (int64_t r = 0; r < rows; ++r) {
       const float* __restrict gr = pg + r * c;
@@ -543,7 +543,7 @@ at::Tensor scatter_add_rows(int64_t rows, const at::Tensor& index_, const at::Te
   const float* ps = src.data_ptr<float>();
   float* po = out.data_ptr<float>();
   // Columns shared out between threads; within a column the positions i are added in ascending order.
-  at::parallel_for(0, c, std::max<int64_t>(16, kGrainElems / std::max<int64_t>(1, n)), [&](int64_t c0, int64_t c1) {
+  verde::par_for(0, c, std::max<int64_t>(16, kGrainElems / std::max<int64_t>(1, n)), [&](int64_t c0, int64_t c1) {
     for (int64_t i = 0; i < n; ++i) {
       float* __restrict o = po + pi[i] * c;
       const float* __restrict s = ps + i * c;
@@ -574,4 +574,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("layer_norm_fwd", &layer_norm_fwd, "layer norm -> (y, xhat, rstd)");
   m.def("layer_norm_bwd", &layer_norm_bwd, "layer norm gradients -> (gx, gw, gb)");
   m.def("scatter_add_rows", &scatter_add_rows, "embedding backward: ascending scatter-add of rows");
+  m.def("split_all", &verde::split_all, "tests: split every loop over all threads whatever its size; returns the old value");
 }

@@ -16,12 +16,14 @@
 #include <vector>
 
 #include "fmath.h"
+#include "parallel.h"
 
 namespace {
 
 using at::Tensor;
 using verde::from_bits;
 using verde::to_bits;
+using verde::par_for;
 
 #if defined(__AVX512F__)
 #define VERDE_W 16
@@ -61,35 +63,6 @@ inline vf vmax_rule(vf a, vf b) {
   const vf eq = (vi)a < 0 ? b : a;
   const vf o = a > b ? a : (b > a ? b : eq);
   return (a != a) | (b != b) ? vsplat(from_bits(verde::kCanonicalNan)) : o;
-}
-
-// Runs f(lo, hi) over [begin, end) cut into at most torch.get_num_threads() contiguous chunks of at least `grain`
-// items, one per thread (this one included), and joins them before returning. Not at::parallel_for: with torch's
-// OpenMP backend that is a header whose `omp parallel` compiles to a serial loop without -fopenmp, and an OpenMP
-// runtime of our own deadlocks a forked worker; threads that never outlive the call cannot. Which thread computes
-// an output element changes none of its bits.
-std::atomic<bool> g_split_all{false};  // tests: split every loop as finely as the thread count allows
-
-template <typename F>
-void par_for(int64_t begin, int64_t end, int64_t grain, const F& f) {
-  const int64_t n = end - begin;
-  if (n <= 0) return;
-  if (g_split_all.load(std::memory_order_relaxed)) grain = 1;
-  const int64_t fits = std::max<int64_t>(1, n / std::max<int64_t>(1, grain));
-  const int64_t workers = std::min<int64_t>(at::get_num_threads(), fits);
-  if (workers <= 1) {
-    f(begin, end);
-    return;
-  }
-  const int64_t chunk = (n + workers - 1) / workers;
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<size_t>(workers - 1));
-  for (int64_t w = 1; w < workers; ++w) {
-    const int64_t lo = begin + w * chunk, hi = std::min(end, lo + chunk);
-    if (lo < hi) pool.emplace_back([&f, lo, hi] { f(lo, hi); });
-  }
-  f(begin, std::min(end, begin + chunk));
-  for (auto& t : pool) t.join();
 }
 
 // Items per thread, at least: a started thread costs tens of microseconds, more where torch's OpenMP workers are
@@ -614,7 +587,6 @@ std::vector<Tensor> adamw(Tensor p, const Tensor& g_in, const Tensor& m_in, cons
   return {m_out, v_out, b1p_out, b2p_out};
 }
 
-bool split_all(bool on) { return g_split_all.exchange(on); }
 
 }  // namespace
 
@@ -624,6 +596,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("asc_sum", &asc_sum, "ascending sum over dim");
   m.def("asc_max", &asc_max, "ascending max-rule fold over dim");
   m.def("matmul", &matmul, "batched ascending-k matmul");
-  m.def("split_all", &split_all, "tests: split every loop over all threads whatever its size; returns the old value");
+  m.def("split_all", &verde::split_all, "tests: split every loop over all threads whatever its size; returns the old value");
   m.def("adamw", &adamw, "one AdamW step of one parameter: p in place; returns m, v, b1p, b2p");
 }

@@ -52,9 +52,11 @@ def assert_same(fn, xs: list[torch.Tensor], g: torch.Tensor | None, monkeypatch,
     want = [_bits(t) for t in _run(fn, xs, g, False, monkeypatch)]
     assert P.native("fused", xs[0]) is None  # the torch path really ran
     before = torch.get_num_threads()
+    k = native.kernels("fused")
     try:
-        for n in threads:
+        for n, split in [(t, s) for t in threads for s in ((False, True) if t > 1 else (False,))]:
             torch.set_num_threads(n)
+            k.split_all(split)  # also cut every loop as finely as n threads allow, whatever the grain
             got = [_bits(t) for t in _run(fn, xs, g, True, monkeypatch)]
             assert P.native("fused", xs[0]) is not None  # ... and the kernels here
             for i, (a, b) in enumerate(zip(got, want, strict=True)):
@@ -65,6 +67,7 @@ def assert_same(fn, xs: list[torch.Tensor], g: torch.Tensor | None, monkeypatch,
                     f"native {a.reshape(-1)[bad[0]]:#010x} != torch {b.reshape(-1)[bad[0]]:#010x}"
                 )
     finally:
+        k.split_all(False)
         torch.set_num_threads(before)
 
 

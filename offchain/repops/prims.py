@@ -14,7 +14,9 @@ Every function here follows the recipe written in docs/repops.md, which the scal
 
 On CPU, where offchain/native's "prims" module is built, each op is one compiled pass with the same
 per-element sequence (offchain/native/repops_prims.cpp; matmul as register tiles with the k loop inside); the
-torch code here is the fallback, and the tests run both.
+torch code here is the fallback, and the tests run both. On CUDA, where nvcc builds offchain/native/cuda.py's
+kernels, matmul, asc_sum, asc_max, exp, log and tanh run there (one thread per output element, the same sequence);
+the other ops, and every op where those kernels are missing, run the torch code below.
 
 Run the tests with `.venv/bin/python -m pytest tests/repops -q -p no:cacheprovider`.
 """
@@ -47,6 +49,7 @@ from offchain.float32.fmath import (
 )
 from offchain.float32.fmath import GELU_C0 as GELU_C0  # re-exported: functional.py, verde/program.py use P.GELU_C*
 from offchain.float32.fmath import GELU_C1 as GELU_C1
+from offchain.native import cuda as _native_cuda
 
 torch.set_flush_denormal(False)  # subnormals are kept (docs/architecture.md, "Numbers")
 
@@ -85,6 +88,17 @@ def _prims(*ts: torch.Tensor):
         if t.dtype != F32 or t.device.type != "cpu" or (t.requires_grad and torch.is_grad_enabled()):
             return None
     return k
+
+
+def _cuda(*ts: torch.Tensor):
+    """The CUDA kernels (offchain/native/cuda.py) if they apply to every operand (float32, on the same CUDA device,
+    no autograd graph wanted, P.NATIVE on, built and loaded), else None: the torch loops below are the fallback."""
+    if not (NATIVE and ts[0].device.type == "cuda"):
+        return None
+    for t in ts:
+        if t.dtype != F32 or t.device != ts[0].device or (t.requires_grad and torch.is_grad_enabled()):
+            return None
+    return _native_cuda.kernels()
 
 
 # Op codes of the compiled `binary` and `unary` (offchain/native/repops_prims.cpp).
@@ -176,6 +190,8 @@ def asc_sum(x: torch.Tensor, dim: int, *, keepdim: bool = False) -> torch.Tensor
     """Sum over `dim` in ascending index order: acc = +0; for k: acc = fl(acc + x[k])."""
     if k := _prims(x):
         return k.asc_sum(x, dim, keepdim)
+    if x.dim() and (k := _cuda(x)):
+        return k.asc_sum(x, dim, keepdim)
     dim = dim % x.dim()
     k = x.shape[dim]
     rest = x.shape[:dim] + x.shape[dim + 1 :]
@@ -196,6 +212,8 @@ def asc_sum(x: torch.Tensor, dim: int, *, keepdim: bool = False) -> torch.Tensor
 def asc_max(x: torch.Tensor, dim: int, *, keepdim: bool = False) -> torch.Tensor:
     """Max over `dim`, folding in ascending index order from x[0] (the rule of `maximum`)."""
     if k := _prims(x):
+        return k.asc_max(x, dim, keepdim)
+    if x.dim() and (k := _cuda(x)):
         return k.asc_max(x, dim, keepdim)
     dim = dim % x.dim()
     m = x.select(dim, 0)
@@ -219,6 +237,8 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     assert a.shape[-1] == b.shape[-2], f"matmul: inner sizes differ, {tuple(a.shape)} x {tuple(b.shape)}"
     if k := _prims(a, b):
         return k.matmul(a, b)  # register tiles over n (and m), the k loop inside: the same sequence per element
+    if k := _cuda(a, b):
+        return k.matmul(a, b)  # one thread per output element, the k loop inside: the same sequence
     batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     out_shape = (*batch, m, n)
@@ -254,6 +274,8 @@ def exp(x: torch.Tensor) -> torch.Tensor:
     """exp(x): n = round(x/ln2), r = (x - n*LN2_HI) - n*LN2_LO, p = Horner(r), result p * 2^(n>>1) * 2^(n-(n>>1))."""
     if k := _prims(x):
         return k.unary(x, _EXP)  # offchain/native/fmath.h: the same recipe, one pass
+    if k := _cuda(x):
+        return k.unary(x, _EXP)
     x = torch.where(x > const(EXP_HI, x), const(EXP_HI, x), x)
     x = torch.where(x < const(EXP_LO, x), const(EXP_LO, x), x)  # NaN passes both selects unchanged
     magic = const(ROUND_MAGIC, x)
@@ -271,6 +293,8 @@ def exp(x: torch.Tensor) -> torch.Tensor:
 def log(x: torch.Tensor) -> torch.Tensor:
     """log(x): x = 2^e * m, m in [sqrt2/2, sqrt2], s = (m-1)/(m+1), log = e*LN2_HI + (e*LN2_LO + s*P(s*s))."""
     if k := _prims(x):
+        return k.unary(x, _LOG)
+    if k := _cuda(x):
         return k.unary(x, _LOG)
     sub_n = (x < const(0x00800000, x)) & (x > 0)  # positive subnormal: scale by 2^23 (exact)
     xs = torch.where(sub_n, torch.mul(x, const(TWO_POW_23, x)), x).contiguous()
@@ -299,6 +323,8 @@ def log(x: torch.Tensor) -> torch.Tensor:
 def tanh(x: torch.Tensor) -> torch.Tensor:
     """tanh(x): |x| < 0.3: x + x^3*Q(x^2); else sign(x) * (1 - 2/(exp(2|x|) + 1))."""
     if k := _prims(x):
+        return k.unary(x, _TANH)
+    if k := _cuda(x):
         return k.unary(x, _TANH)
     z = torch.mul(x, x)
     q = const(TANH_POLY[0], x).expand_as(z)

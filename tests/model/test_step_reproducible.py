@@ -10,11 +10,20 @@ import torch
 
 from offchain.model.train import step_root
 
+# The root of two steps from seed 0 as the pure-torch kernels gave it before the compiled ones existed (8e1b7ab):
+# the compiled kernels must not move a bit of it (Verde programs, commitment vectors and on-chain recipes rely on it).
+GOLDEN_ROOT = "0xf73d75316f22962bef519bfbcd8087bb2653ec8bdb12d3eaa4b461383ed9bb95"
+
 # Two training steps, then both matmul schedules at model sizes (per-k loop: 512x64x256; index_add_: 64x512x64).
+# argv: threads, and whether every compiled loop splits over them whatever its size (the model's ops are small).
 CODE = """
 import hashlib, sys, torch
+from offchain import native
 from offchain.model.train import step_root
 from offchain.repops import prims as P
+if sys.argv[2] == "split":
+    for name in ("prims", "fused"):
+        native.kernels(name).split_all(True)
 print(step_root(steps=2, threads=int(sys.argv[1])))
 g = torch.Generator().manual_seed(0)
 for a, b in (((512, 64), (64, 256)), ((64, 512), (512, 64))):
@@ -23,16 +32,24 @@ for a, b in (((512, 64), (64, 256)), ((64, 512), (512, 64))):
 """
 
 
-def _root_in_process(threads: int) -> str:
-    out = subprocess.run([sys.executable, "-c", CODE, str(threads)], capture_output=True, text=True, check=True)
-    return out.stdout.strip()
+def _root_in_process(threads: int, split: bool = False) -> str:
+    args = [sys.executable, "-c", CODE, str(threads), "split" if split else "whole"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def test_train_step_one_vs_two_threads_same_root() -> None:
-    """Two steps in a 1-thread process and in a 2-thread process give the same checkpoint root."""
-    roots = {_root_in_process(1), _root_in_process(2)}  # each: step root and the two matmul hashes
-    assert len(roots) == 1, roots
-    assert next(iter(roots)).startswith("0x")
+def test_train_step_one_two_four_threads_same_root() -> None:
+    """Two steps in 1-, 2- and 4-thread processes (every compiled loop split) give the same, golden, root."""
+    roots = {_root_in_process(1), _root_in_process(2, split=True), _root_in_process(4, split=True)}
+    assert len(roots) == 1, roots  # each: step root and the two matmul hashes
+    assert next(iter(roots)).split()[0] == GOLDEN_ROOT
+
+
+def test_train_step_pure_torch_path_same_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pure-torch fallback (no compiled kernels) gives the golden root too."""
+    from offchain.repops import prims
+
+    monkeypatch.setattr(prims, "NATIVE", False)
+    assert step_root(steps=2) == GOLDEN_ROOT
 
 
 def test_train_step_noncontiguous_batch_same_root() -> None:

@@ -5,11 +5,12 @@
 
 The loop is offchain.model.train's (Philox init and batches, masked cross-entropy, AdamW) on the NativeGPT
 twin: the checkpoint is a file every node starts from, not a step anyone re-runs, so it need not be RepOps
-(RL itself trains RepOpsGPT, offchain/swarm/rl.py; the state dict loads into either twin). It stops at the first evaluation where greedy accuracy
-on a fixed probe of TRAIN pairs reaches `--target` (or after `--steps`), so RL starts with room to improve:
-2-digit addition goes from ~0% to ~100% between steps 500 and 1100, hence the early stop rather than a step
-count. The held-out set is only measured, never used to stop. Nothing is downloaded; the file is written
-atomically (rl.save_checkpoint) with the weights, the optimizer state and the warm-up's numbers in `meta`.
+(RL itself trains RepOpsGPT, offchain/swarm/rl.py; the state dict loads into either twin). It stops at the
+first evaluation where greedy accuracy on a fixed probe of TRAIN pairs reaches `--target` (or after
+`--steps`), so RL starts with room to improve: 2-digit addition goes from ~0% to ~100% between steps 500 and
+1100, hence the early stop rather than a step count. The held-out set is only measured, never used to stop.
+Nothing is downloaded; the file is written atomically (rl.save_checkpoint) with the weights, the optimizer
+state and the warm-up's numbers in `meta`.
 """
 
 from __future__ import annotations

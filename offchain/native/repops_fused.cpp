@@ -278,11 +278,13 @@ at::Tensor softmax_fwd(const at::Tensor& x_) {
   return y;
 }
 
-// softmax gradient: d = sum(g*y); y * (g - d).
-at::Tensor softmax_bwd(const at::Tensor& g_, const at::Tensor& y_) {
-  const at::Tensor g = as_f32(g_, "softmax_bwd"), y = as_f32(y_, "softmax_bwd");
-  TORCH_CHECK(g.sizes() == y.sizes(), "softmax_bwd: shapes");
-  const int64_t c = row_width(y, "softmax_bwd");
+// A row gradient from (g, y) of one shape: body(gt, yt, c) turns the transposed tiles of g and y into the
+// gradient's tile, written in place of gt.
+template <class Body>
+at::Tensor rows_from_g_y(const at::Tensor& g_, const at::Tensor& y_, const char* what, const Body& body) {
+  const at::Tensor g = as_f32(g_, what), y = as_f32(y_, what);
+  TORCH_CHECK(g.sizes() == y.sizes(), what, ": shapes");
+  const int64_t c = row_width(y, what);
   at::Tensor gx = at::empty_like(y);
   const float* pg = g.data_ptr<float>();
   const float* py = y.data_ptr<float>();
@@ -290,18 +292,25 @@ at::Tensor softmax_bwd(const at::Tensor& g_, const at::Tensor& y_) {
   for_tiles(y.numel() / c, c, 2, [&](int64_t row0, int n, float* scratch) {
     float* gt = scratch;
     float* yt = scratch + c * kLanes;
-    float d[kLanes];
     load_tile(pg + row0 * c, c, n, gt);
     load_tile(py + row0 * c, c, n, yt);
+    body(gt, yt, c);
+    store_tile(gt, c, n, po + row0 * c);
+  });
+  return gx;
+}
+
+// softmax gradient: d = sum(g*y); y * (g - d).
+at::Tensor softmax_bwd(const at::Tensor& g, const at::Tensor& y) {
+  return rows_from_g_y(g, y, "softmax_bwd", [](float* gt, const float* yt, int64_t c) {
+    float d[kLanes];
     tile_dot(gt, yt, c, d);
     for (int64_t k = 0; k < c; ++k)
       for (int l = 0; l < kLanes; ++l) {
         const int64_t i = k * kLanes + l;
         gt[i] = canon(yt[i] * (gt[i] - d[l]));
       }
-    store_tile(gt, c, n, po + row0 * c);
   });
-  return gx;
 }
 
 // log-softmax of a tile in place: z = x - max; y = z - log(sum(exp(z))).
@@ -335,29 +344,16 @@ at::Tensor log_softmax_fwd(const at::Tensor& x_) {
 }
 
 // log-softmax gradient: g - exp(y) * sum(g).
-at::Tensor log_softmax_bwd(const at::Tensor& g_, const at::Tensor& y_) {
-  const at::Tensor g = as_f32(g_, "log_softmax_bwd"), y = as_f32(y_, "log_softmax_bwd");
-  TORCH_CHECK(g.sizes() == y.sizes(), "log_softmax_bwd: shapes");
-  const int64_t c = row_width(y, "log_softmax_bwd");
-  at::Tensor gx = at::empty_like(y);
-  const float* pg = g.data_ptr<float>();
-  const float* py = y.data_ptr<float>();
-  float* po = gx.data_ptr<float>();
-  for_tiles(y.numel() / c, c, 2, [&](int64_t row0, int n, float* scratch) {
-    float* gt = scratch;
-    float* yt = scratch + c * kLanes;
+at::Tensor log_softmax_bwd(const at::Tensor& g, const at::Tensor& y) {
+  return rows_from_g_y(g, y, "log_softmax_bwd", [](float* gt, const float* yt, int64_t c) {
     float s[kLanes];
-    load_tile(pg + row0 * c, c, n, gt);
-    load_tile(py + row0 * c, c, n, yt);
     tile_sum(gt, c, s);
     for (int64_t k = 0; k < c; ++k)
       for (int l = 0; l < kLanes; ++l) {
         const int64_t i = k * kLanes + l;
         gt[i] = canon(gt[i] - exp_c(yt[i]) * s[l]);
       }
-    store_tile(gt, c, n, po + row0 * c);
   });
-  return gx;
 }
 
 void check_targets(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& mask) {

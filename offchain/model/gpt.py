@@ -82,29 +82,46 @@ class _GPTBase(torch.nn.Module):
 
 
 class RepOpsGPT(_GPTBase):
-    """The transformer computed only with RepOps ops (bitwise reproducible)."""
+    """The transformer computed only with RepOps ops (bitwise reproducible).
+
+    `forward` is `head(block(n-1, ... block(0, embed(idx))))`; the three parts are public so that a pipeline
+    (offchain/skippipe) can run the blocks of one stage on one machine, in any order, with the same bits."""
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.embed(idx)
+        for i in range(self.cfg.n_layer):
+            x = self.block(i, x)
+        return self.head(x)
+
+    def embed(self, idx: torch.Tensor) -> torch.Tensor:
+        """Token plus position embeddings, (B, T) -> (B, T, C)."""
+        p = self.p
+        pos = R.embedding(torch.arange(idx.shape[1], device=idx.device), p("pos_emb"))  # (T, C)
+        return R.add(R.embedding(idx, p("tok_emb")), pos)  # (B, T, C)
+
+    def block(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Transformer block i (pre-LN attention then MLP, each residual), (B, T, C) -> (B, T, C)."""
         cfg, p = self.cfg, self.p
-        b, t = idx.shape
+        b, t, _ = x.shape
         hs = cfg.width // cfg.n_head
-        pos = R.embedding(torch.arange(t, device=idx.device), p("pos_emb"))  # (T, C)
-        x = R.add(R.embedding(idx, p("tok_emb")), pos)  # (B, T, C)
-        causal = torch.ones(t, t, dtype=torch.bool, device=idx.device).tril()  # (T, T)
-        scale = torch.tensor(1.0 / math.sqrt(hs), dtype=F32, device=idx.device)
-        neg_inf = torch.tensor(float("-inf"), dtype=F32, device=idx.device)
-        for i in range(cfg.n_layer):
-            h = R.layer_norm(x, p(f"h{i}_ln1_w"), p(f"h{i}_ln1_b"), eps=cfg.eps)
-            qkv = R.linear(h, p(f"h{i}_qkv_w"), p(f"h{i}_qkv_b"))  # (B, T, 3C)
-            q, k, v = (z.reshape(b, t, cfg.n_head, hs).transpose(1, 2) for z in qkv.split(cfg.width, dim=2))
-            att = R.mul(R.matmul(q, k.transpose(-2, -1)), scale)  # (B, H, T, T)
-            att = R.softmax(_masked(att, causal, neg_inf))
-            y = R.matmul(att, v).transpose(1, 2).reshape(b, t, cfg.width)  # (B, T, C)
-            x = R.add(x, R.linear(y, p(f"h{i}_proj_w"), p(f"h{i}_proj_b")))
-            h = R.layer_norm(x, p(f"h{i}_ln2_w"), p(f"h{i}_ln2_b"), eps=cfg.eps)
-            h = R.gelu(R.linear(h, p(f"h{i}_fc_w"), p(f"h{i}_fc_b")))  # (B, T, 4C)
-            x = R.add(x, R.linear(h, p(f"h{i}_out_w"), p(f"h{i}_out_b")))
-        x = R.layer_norm(x, p("lnf_w"), p("lnf_b"), eps=cfg.eps)
+        causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()  # (T, T)
+        scale = torch.tensor(1.0 / math.sqrt(hs), dtype=F32, device=x.device)
+        neg_inf = torch.tensor(float("-inf"), dtype=F32, device=x.device)
+        h = R.layer_norm(x, p(f"h{i}_ln1_w"), p(f"h{i}_ln1_b"), eps=cfg.eps)
+        qkv = R.linear(h, p(f"h{i}_qkv_w"), p(f"h{i}_qkv_b"))  # (B, T, 3C)
+        q, k, v = (z.reshape(b, t, cfg.n_head, hs).transpose(1, 2) for z in qkv.split(cfg.width, dim=2))
+        att = R.mul(R.matmul(q, k.transpose(-2, -1)), scale)  # (B, H, T, T)
+        att = R.softmax(_masked(att, causal, neg_inf))
+        y = R.matmul(att, v).transpose(1, 2).reshape(b, t, cfg.width)  # (B, T, C)
+        x = R.add(x, R.linear(y, p(f"h{i}_proj_w"), p(f"h{i}_proj_b")))
+        h = R.layer_norm(x, p(f"h{i}_ln2_w"), p(f"h{i}_ln2_b"), eps=cfg.eps)
+        h = R.gelu(R.linear(h, p(f"h{i}_fc_w"), p(f"h{i}_fc_b")))  # (B, T, 4C)
+        return R.add(x, R.linear(h, p(f"h{i}_out_w"), p(f"h{i}_out_b")))
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        """Final layer norm and the untied output projection, (B, T, C) -> (B, T, V) logits."""
+        p = self.p
+        x = R.layer_norm(x, p("lnf_w"), p("lnf_b"), eps=self.cfg.eps)
         return R.linear(x, p("head_w"))  # (B, T, V)
 
     def loss(self, idx: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

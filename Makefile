@@ -90,6 +90,18 @@ bench-verde: setup
 bench-swarm: setup
 	$(BIN)/python benchmarks/bench_swarm.py
 
+.PHONY: bench-skippipe skippipe
+# SkipPipe: the paper-scale simulation (20 nodes, 12 regions, 6 stages), measured against predicted iteration time on
+# loopback workers with emulated link delays, and held-out perplexity of SkipPipe against the full pipeline with 0, 25
+# and 50% of the stages dropped (docs/skippipe.md; ~10 min on 2 cores); not part of `make test`.
+bench-skippipe: setup
+	$(BIN)/python benchmarks/bench_skippipe.py
+
+# A local SkipPipe run: a coordinator and SKIPPIPE_NODES worker processes on 127.0.0.1 (docs/skippipe.md).
+SKIPPIPE_NODES ?= 5
+skippipe: setup
+	$(BIN)/python -m offchain.skippipe run --nodes $(SKIPPIPE_NODES)
+
 .PHONY: bench-l2
 # Our L2 node against anvil, one client sending transfers and SwarmCoordinator vote commits as fast as it can;
 # block re-execution speed of a second node and database size per 1,000 blocks. Plot: out/bench-l2.png.

@@ -59,14 +59,16 @@ def cli() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: any free port.")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE",
               help="Replay the first plan (allocation and paths) of an earlier run's plans.json.")
+@click.option("--write-spec", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Only write this run's config as a job spec (for `ape run skippipe post`) and exit.")
 @click.option("--spawn/--no-spawn", default=True, show_default=True, help="Start the workers on this machine.")
 @click.option("--kill-node", type=click.IntRange(0), default=None, help="SIGKILL this worker (a failure drill).")
 @click.option("--kill-after", type=click.IntRange(1), default=2, show_default=True,
               help="... once this many iterations are done, --kill-delay seconds into the next.")
 @click.option("--kill-delay", type=click.FloatRange(0), default=0.05, show_default=True)
 def run(nodes, region_list, stages, layers, width, context, microbatches, batch, iterations, mode, skip_ratio, reorder,
-        memory, delay_scale, hop_overhead, lr, seed, checkpoint_every, out, host, port, plan_file, spawn, kill_node,
-        kill_after, kill_delay) -> None:  # fmt: skip
+        memory, delay_scale, hop_overhead, lr, seed, checkpoint_every, out, host, port, plan_file, write_spec, spawn,
+        kill_node, kill_after, kill_delay) -> None:  # fmt: skip
     """Coordinate a run (and start its workers unless --no-spawn)."""
     known = regions(load_links())
     names = known if region_list is None else [r.strip() for r in region_list.split(",") if r.strip()]
@@ -92,6 +94,12 @@ def run(nodes, region_list, stages, layers, width, context, microbatches, batch,
             skip_ratio=skip_ratio, reorder=reorder, delay_scale=delay_scale, hop_overhead_s=hop_overhead,
             checkpoint_every=checkpoint_every, **fixed,
         )  # fmt: skip
+        if write_spec is not None:
+            from offchain.skippipe.job import spec_json
+
+            Path(write_spec).write_text(spec_json(cfg))
+            click.echo(f"wrote {write_spec}: the spec of this run (ape run skippipe post --spec {write_spec})")
+            return
         coord = Coordinator(cfg, host=host, port=port, out=out)
         if kill_node is not None:
             coord.kill_at = (kill_node, kill_after, kill_delay)

@@ -616,6 +616,8 @@ class Coordinator:
                 self.store.set("stop", "1")
                 raise RuntimeError("not every worker joined (a worker exited or 120 s passed)")
             time.sleep(0.05)
+        pids = {n: self.store.get(f"join/{n}").decode() for n in range(len(nodes))}
+        self.echo("workers joined: " + ", ".join(f"node {n} ({nodes[n].name}) pid {p}" for n, p in pids.items()))
         costs = calibrate(cfg)
         transfer = geo_transfer(cfg)
         shape = Shape(**cfg.shape)
@@ -632,6 +634,7 @@ class Coordinator:
             while True:
                 plan, sched, predicted = self._publish(gen, start, members, allocation, nodes, transfer, costs)
                 generations.append({"gen": gen, "start": start, "members": members, "predicted_s": predicted,
+                                    "predicted_intervals": self._predicted_intervals,
                                     **{k: plan[k] for k in ("allocation", "stages", "paths")}})  # fmt: skip
                 it = start
                 failed = False
@@ -696,7 +699,10 @@ class Coordinator:
         sim_cfg = {"fwd_s": [costs["fwd_s"][s] for s in stages], "act_bytes": costs["act_bytes"],
                    "backward_factor": costs["backward_factor"], "loss_s": costs["loss_s"],
                    "hop_overhead_s": self.cfg.hop_overhead_s}  # fmt: skip
-        predicted = simulate(nodes, transfer, sched, **sim_cfg).iteration_s
+        sim = simulate(nodes, transfer, sched, **sim_cfg)
+        predicted = sim.iteration_s
+        self._predicted_intervals = {str(n): [(i.start, i.end, i.microbatch, i.kind) for i in sim.intervals[n]]
+                                     for n in members}  # fmt: skip
         plan = {"members": members, "start": start, "allocation": [list(a) for a in sched.allocation],
                 "stages": stages, "stage_index": {str(s): i for i, s in enumerate(stages)},
                 "paths": [list(p) for p in sched.paths]}  # fmt: skip
@@ -768,4 +774,10 @@ def write_outputs(out: Path, cfg: RunConfig, result: RunResult, costs: dict) -> 
                         out / "gantt-measured.png",
                         f"{cfg.mode}: iteration {last['iteration']} as measured ({last['time_s']:.3f} s; "
                         f"predicted {last['predicted_s']:.3f} s)")  # fmt: skip
+        pred = result.generations[-1]
+        plots.gantt_png({f"{names[int(n)]} ({n})": iv for n, iv in sorted(pred["predicted_intervals"].items(),
+                                                                          key=lambda x: int(x[0]))},
+                        out / "gantt-predicted.png",
+                        f"{cfg.mode}: generation {pred['gen']}'s plan as the simulator predicts it "
+                        f"({pred['predicted_s']:.3f} s)")  # fmt: skip
         plots.loss_png({cfg.mode: [(r["iteration"], r["loss"]) for r in result.progress]}, out / "loss.png")

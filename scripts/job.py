@@ -19,7 +19,7 @@ import click
 from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
 from offchain.chain.wallet import signer
-from offchain.verde.cli import Eth, job_id_option, one_line, poll_option, spec_option
+from offchain.verde.cli import job_id_option, one_line, poll_option, spec_option, terms_options
 from offchain.verde.job import load_spec, spec_json
 from offchain.verde.market import (
     JobError,
@@ -34,8 +34,6 @@ from offchain.verde.market import (
 )
 from offchain.verde.market import solve as solve_job
 
-DEFAULT = Terms()
-
 
 @click.group()
 def cli() -> None:
@@ -48,18 +46,7 @@ def cli() -> None:
 @cli.command(cls=ChainCommand)
 @signer("The requester: pays the payment now and gets back whatever the solvers do not earn.")
 @spec_option
-@click.option("--payment", type=Eth(), default=str(DEFAULT.payment_wei / 10**18), show_default=True,
-              help="Total payment in ETH, split evenly over the solvers' checkpoints.")  # fmt: skip
-@click.option("--stake", type=Eth(), default=str(DEFAULT.stake_wei / 10**18), show_default=True,
-              help="Each solver's stake in ETH: what a solver shown wrong loses.")  # fmt: skip
-@click.option("--solvers", type=click.IntRange(1), default=DEFAULT.num_solvers, show_default=True,
-              help="Solvers that must join before the job runs.")  # fmt: skip
-@click.option("--join-within", type=click.IntRange(1), default=DEFAULT.join_s, show_default=True, metavar="S",
-              help="Seconds from now until the join deadline.")  # fmt: skip
-@click.option("--complete-within", type=click.IntRange(1), default=DEFAULT.complete_s, show_default=True,
-              metavar="S", help="Seconds from now until the completion deadline (all checkpoints in).")  # fmt: skip
-@click.option("--window", type=click.IntRange(1), default=DEFAULT.window_s, show_default=True, metavar="S",
-              help="Seconds each checkpoint stays disputable after it is posted.")  # fmt: skip
+@terms_options
 @click.option("--interval", type=click.IntRange(1), default=None, metavar="STEPS",
               help="Steps between checkpoints on the market (default: the spec's checkpoint_interval).")  # fmt: skip
 def post(account, spec, payment, stake, solvers, join_within, complete_within, window, interval) -> None:

@@ -27,7 +27,7 @@ from offchain.chain.cli import ChainCommand
 from offchain.chain.deploy import load_deployment_for_cli as load_deployment
 from offchain.chain.wallet import signer
 from offchain.skippipe import job as sj
-from offchain.verde.cli import Eth, job_id_option, one_line, poll_option
+from offchain.verde.cli import job_id_option, one_line, poll_option, terms_options
 from offchain.verde.market import (
     ETH,
     OPEN,
@@ -37,13 +37,12 @@ from offchain.verde.market import (
     JobInfo,
     Terms,
     check_job_id,
+    check_joinable,
     describe,
     post_checkpoints,
     sender,
     wait_running,
 )
-
-DEFAULT = Terms()
 
 spec_option = click.option(
     "--spec", type=click.Path(exists=True, dir_okay=False), required=True, metavar="FILE",
@@ -81,18 +80,7 @@ def cli() -> None:
 @cli.command(cls=ChainCommand)
 @signer("The requester: pays the payment now and gets back whatever the solvers do not earn.")
 @spec_option
-@click.option("--payment", type=Eth(), default=str(DEFAULT.payment_wei / ETH), show_default=True,
-              help="Total payment in ETH, split evenly over the solvers' checkpoints.")  # fmt: skip
-@click.option("--stake", type=Eth(), default=str(DEFAULT.stake_wei / ETH), show_default=True,
-              help="Each solver's stake in ETH.")  # fmt: skip
-@click.option("--solvers", type=click.IntRange(1), default=DEFAULT.num_solvers, show_default=True,
-              help="Solvers that must join before the job runs.")  # fmt: skip
-@click.option("--join-within", type=click.IntRange(1), default=DEFAULT.join_s, show_default=True, metavar="S",
-              help="Seconds from now until the join deadline.")  # fmt: skip
-@click.option("--complete-within", type=click.IntRange(1), default=DEFAULT.complete_s, show_default=True,
-              metavar="S", help="Seconds from now until the completion deadline (all checkpoints in).")  # fmt: skip
-@click.option("--window", type=click.IntRange(1), default=DEFAULT.window_s, show_default=True, metavar="S",
-              help="Seconds each checkpoint stays disputable after it is posted.")  # fmt: skip
+@terms_options
 def post(account, spec, payment, stake, solvers, join_within, complete_within, window) -> None:
     """Post a SkipPipe job for a run's config, paying in ETH."""
     with errors():
@@ -121,14 +109,7 @@ def join(account, job_id: int, spec: str) -> None:
         cfg = sj.load_spec(spec)
         market = load_deployment().JobMarket
         info = check_spec(market, job_id, cfg)
-        if info.status != OPEN:
-            raise JobError(f"job {job_id} is {STATUSES[info.status]}: only an Open job can be joined")
-        if market.solverOf(job_id, account.address).joined:
-            raise JobError(f"job {job_id}: {account.address} has already joined it")
-        if client.pending_timestamp() > info.join_deadline:
-            raise JobError(f"job {job_id}: its join deadline {info.join_deadline} has passed")
-        if int(info.token, 16) != 0:
-            raise JobError(f"job {job_id} is paid in the token {info.token}: these clients post ETH jobs only")
+        check_joinable(market, account, job_id, info)
         sender(click.echo)(f"join job {job_id} with a {info.stake / ETH:g} ETH stake", market.join, job_id,
                            sender=account, value=info.stake)  # fmt: skip
         info = JobInfo.of(market, job_id)

@@ -603,6 +603,16 @@ class Coordinator:
                 alive.add(n)
         return alive
 
+    def _settle(self, members: Sequence[int]) -> set[int]:
+        """Who is alive once a failure has had time to show: a heartbeat goes stale after heartbeat_timeout_s, but
+        when every member is a process of ours, their exit codes say it within half a second."""
+        deadline = time.monotonic() + self.cfg.heartbeat_timeout_s + 0.5
+        if set(members) <= set(self.procs):
+            deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self._alive(members)
+
     def run(self, *, spawn: bool = True) -> RunResult:
         cfg = self.cfg
         self.store.set("config", cfg.dumps())
@@ -659,8 +669,7 @@ class Coordinator:
                     break
                 # A failure: abort the generation, wait for the dead to be seen as dead, re-plan.
                 self.store.set(f"abort/{gen}", "coordinator")
-                time.sleep(cfg.heartbeat_timeout_s + 0.5)
-                alive = sorted(self._alive(members))
+                alive = sorted(self._settle(members))
                 lost = sorted(set(members) - set(alive))
                 allocation = [[n for n in ns if n in alive] for ns in allocation]
                 if not allocation[0]:

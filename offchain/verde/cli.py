@@ -20,7 +20,7 @@ import click
 from offchain.chain import client
 from offchain.chain.reverts import describe_revert
 from offchain.verde.job import SpecError
-from offchain.verde.market import ETH, JobError
+from offchain.verde.market import ETH, JobError, Terms
 
 SPEC_HELP = "JSON spec of the job's VerdeJob fields (docs/verde-cli.md; default: the default VerdeJob)."
 
@@ -29,6 +29,29 @@ spec_option = click.option(
     "--spec", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE", help=SPEC_HELP
 )
 job_id_option = click.option("--job-id", type=int, required=True, help="The JobMarket job (ids start at 1).")
+def terms_options(f):
+    """A job's market terms as `post` options (payment, stake, solvers, deadlines, dispute window), defaults Terms()'s;
+    the command gets them as payment, stake, solvers, join_within, complete_within and window."""
+    d = Terms()
+    opts = [
+        click.option("--payment", type=Eth(), default=str(d.payment_wei / ETH), show_default=True,
+                     help="Total payment in ETH, split evenly over the solvers' checkpoints."),
+        click.option("--stake", type=Eth(), default=str(d.stake_wei / ETH), show_default=True,
+                     help="Each solver's stake in ETH: what a solver shown wrong loses."),
+        click.option("--solvers", type=click.IntRange(1), default=d.num_solvers, show_default=True,
+                     help="Solvers that must join before the job runs."),
+        click.option("--join-within", type=click.IntRange(1), default=d.join_s, show_default=True, metavar="S",
+                     help="Seconds from now until the join deadline."),
+        click.option("--complete-within", type=click.IntRange(1), default=d.complete_s, show_default=True,
+                     metavar="S", help="Seconds from now until the completion deadline (all checkpoints in)."),
+        click.option("--window", type=click.IntRange(1), default=d.window_s, show_default=True, metavar="S",
+                     help="Seconds each checkpoint stays disputable after it is posted."),
+    ]  # fmt: skip
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
 poll_option = click.option(
     "--poll", type=float, default=2.0, show_default=True, metavar="S", help="Seconds between looks at the chain."
 )

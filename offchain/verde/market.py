@@ -176,10 +176,9 @@ def post_job(market, requester, job: VerdeJob, terms: Terms = Terms(), *, send: 
 # ---------------------------------------------------------------- a solver
 
 
-def join_job(market, solver, job_id: int, job: VerdeJob, *, send: Send, program: Program | None = None) -> JobInfo:
-    """Stake in job `job_id` after checking that it is `job`'s (spec, steps, program): a solver joins under
-    the program it will be judged by."""
-    info = check_spec(market, job_id, job, program)
+def check_joinable(market, solver, job_id: int, info: JobInfo) -> None:
+    """Refuse, before anything is sent, a join the market would revert (not Open, joined already, past the join
+    deadline) or one these clients do not support (a token job); whatever the job's kind."""
     if info.status != OPEN:
         raise JobError(f"job {job_id} is {STATUSES[info.status]}: only an Open job can be joined")
     if market.solverOf(job_id, solver.address).joined:
@@ -188,6 +187,13 @@ def join_job(market, solver, job_id: int, job: VerdeJob, *, send: Send, program:
         raise JobError(f"job {job_id}: its join deadline {info.join_deadline} has passed")
     if int(info.token, 16) != 0:
         raise JobError(f"job {job_id} is paid in the token {info.token}: these clients post ETH jobs only")
+
+
+def join_job(market, solver, job_id: int, job: VerdeJob, *, send: Send, program: Program | None = None) -> JobInfo:
+    """Stake in job `job_id` after checking that it is `job`'s (spec, steps, program): a solver joins under
+    the program it will be judged by."""
+    info = check_spec(market, job_id, job, program)
+    check_joinable(market, solver, job_id, info)
     send(f"join job {job_id} with a {info.stake / ETH:g} ETH stake", market.join, job_id, sender=solver,
          value=info.stake)  # fmt: skip
     return JobInfo.of(market, job_id)

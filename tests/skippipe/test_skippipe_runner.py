@@ -1,6 +1,6 @@
 """SkipPipe's runner: real worker processes on 127.0.0.1 talking gloo, RepOps training on the Devil's Dictionary.
 
-The runs are small (4 nodes, one block per stage, width 32) so that three of them fit in a few seconds each.
+The runs are small (4 nodes, one block per stage, width 32, 2 or 3 iterations) so that each takes a few seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ PATHS = [[0, 1, 2, 0], [0, 2, 1, 0], [0, 3, 1, 0], [0, 2, 3, 0]]
 
 def config(**kw) -> RunConfig:
     nodes = [{"name": n.name, "region": n.region, "speed": 1.0, "memory": 4} for n in place_nodes(4, EUROPE)]
-    base = {"nodes": nodes, "shape": SHAPE, "microbatches": 4, "batch": 4, "iterations": 3, "checkpoint_every": 3,
+    base = {"nodes": nodes, "shape": SHAPE, "microbatches": 4, "batch": 4, "iterations": 2, "checkpoint_every": 2,
             "lr": 1e-2, "allocation": ALLOCATION, "paths": PATHS}  # fmt: skip
     return RunConfig(**(base | kw))
 
@@ -96,7 +96,7 @@ def twin_runs():
 def test_four_processes_train_with_skips_and_reordering(twin_runs):
     result = twin_runs[0]
     losses = [r["loss"] for r in result.progress]
-    assert [r["iteration"] for r in result.progress] == [1, 2, 3]
+    assert [r["iteration"] for r in result.progress] == [1, 2]
     assert losses[-1] < losses[0]
     assert result.generations[0]["paths"] == PATHS
     assert set(result.state) == set(param_shapes(gpt_config(Shape(**SHAPE), len(Corpus.load().vocab))))
@@ -106,15 +106,16 @@ def test_four_processes_train_with_skips_and_reordering(twin_runs):
 
 def test_two_runs_of_one_plan_give_the_same_checkpoint_roots(twin_runs):
     a, b = twin_runs
-    assert list(a.roots) == [3] and a.roots == b.roots
+    assert list(a.roots) == [2] and a.roots == b.roots
     assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)
 
 
 def test_a_killed_worker_is_planned_around_and_training_goes_on(tmp_path):
-    coord = Coordinator(config(iterations=4, checkpoint_every=2), out=tmp_path, echo=lambda s: None)
+    coord = Coordinator(config(iterations=3, checkpoint_every=2), out=tmp_path, echo=lambda s: None)
     coord.kill_at = (3, 1, 0.02)  # node 3 (stage 3's only node) dies just after iteration 1
     result = coord.run()
-    assert [r["iteration"] for r in result.progress] == [1, 2, 3, 4]
+    assert [r["iteration"] for r in result.progress] == [1, 2, 3]
+    assert sorted(result.roots) == [2, 3]
     assert len(result.generations) == 2 and result.dropped_stages == [3]
     assert result.generations[1]["members"] == [0, 1, 2]
     assert result.generations[1]["paths"] == [[0, 1, 2, 0], [0, 2, 1, 0], [0, 1, 0], [0, 2, 0]]

@@ -27,7 +27,17 @@ warm-up (offchain/swarm/warmup.py) stays native, a one-off file every node start
 reward either way (swarm 0.449, solo 0.492, reward ratio 0.967; one table cell of 100 rounds differs), a round
 of both arms 0.97 s native against 1.08 s RepOps with the compiled kernels (10.8 s on the pure recipes).
 
-Tests: `.venv/bin/python -m pytest tests/swarm/test_rl.py -q -p no:cacheprovider`.
+Tasks: every function takes `task` duck-typed, one of
+  * AdditionTask (offchain/model/task.py): pair ids a * 10^d + b, prompt 2d + 2 tokens, answer d + 1; the
+    original path, kept bit for bit (same questions, rewards, checks, checkpoints);
+  * Family (offchain/model/family.py): global ids of its tasks, prompt `PROMPT_LEN` = 10, answer
+    `ANSWER_LEN` = 4, vocabulary 28; questions by a per-node task mix (`questions(fam, seed, n, mix=...)`,
+    seed usually `family.node_seed(round_seed(...), peer)`), the family's rule-based reward, held-out accuracy
+    pooled as the mean over tasks plus `heldout_by_task`;
+  * a family `Task` alone (its local ids; questions as the one-task Family, whose global ids are the local ids).
+The id of a question is still called `pair_id` (a Rollout's field, the payloads' "questions").
+
+Tests: `.venv/bin/python -m pytest tests/swarm/test_rl.py tests/swarm/test_rl_family.py -q -p no:cacheprovider`.
 """
 
 from __future__ import annotations
@@ -43,6 +53,8 @@ import torch.nn.functional as F
 
 import offchain.repops.functional as R
 from offchain.commit import keccak256
+from offchain.model.family import Family
+from offchain.model.family import Task as FamilyTask
 from offchain.model.gpt import GPTConfig, NativeGPT, RepOpsGPT
 from offchain.model.task import VOCAB, AdditionTask
 from offchain.repops import optim as repops_optim
@@ -53,6 +65,8 @@ QUESTION_STREAM = 4  # Philox stream of round questions (1: split, 2: batches, 3
 U64 = (1 << 64) - 1
 Impl = Literal["repops", "native"]
 IMPLS: tuple[Impl, ...] = ("repops", "native")
+AnyTask = AdditionTask | Family | FamilyTask  # what `task` may be (module docstring)
+TASK_KINDS = {"family": Family, "family-task": FamilyTask}  # checkpoint "task_kind" of the non-addition tasks
 
 
 @dataclass(frozen=True)
@@ -115,30 +129,48 @@ def round_seed(chain_id: int, coordinator: str, round: int) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def train_pairs(task: AdditionTask) -> torch.Tensor:
-    """The task's training pair ids (its Philox split; the held-out pairs are never asked)."""
-    return task._split()[0]  # SAFETY: AdditionTask has no public accessor; _split is pure and deterministic
+def train_pairs(task: AnyTask) -> torch.Tensor:
+    """The task's training ids (its Philox split; the held-out ids are never asked): AdditionTask's pair ids,
+    a Family's global train ids of every task, a family Task's local ones."""
+    if isinstance(task, AdditionTask):
+        return task._split()[0]  # SAFETY: AdditionTask has no public accessor; _split is pure and deterministic
+    return task.train_ids()
 
 
-def questions(task: AdditionTask, seed: int, n: int, *, offset: int = 0) -> list[int]:
-    """`n` training pair ids drawn from Philox (seed, stream 4) from word `offset` on (with replacement).
+def _as_family(task: Family | FamilyTask) -> Family:
+    """A family Task as the one-task Family (global ids = its local ids); a Family as it is."""
+    return Family((task.name,), task.seed, task.test_size) if isinstance(task, FamilyTask) else task
+
+
+def questions(
+    task: AnyTask, seed: int, n: int, *, offset: int = 0, mix: Any = None
+) -> list[int]:  # fmt: skip
+    """`n` training ids drawn from Philox (seed, stream 4) (with replacement).
 
     Parameters
     ----------
-    task : AdditionTask
+    task : AdditionTask | Family | family Task
         The task whose TRAIN split is drawn from.
     seed : int
-        Usually `round_seed(...)`; the same seed gives every node the same questions.
+        Usually `round_seed(...)`; the same seed gives every node the same questions. For a Family, a node's
+        own seed is `family.node_seed(round_seed(...), peer)`.
     n : int
         Number of questions.
     offset : int
-        First Philox word; nodes that want disjoint draws of one seed take offsets k * n (the bench does).
+        AdditionTask: first Philox word; nodes that want disjoint draws of one seed take offsets k * n (the bench
+        does). Family: first question (it takes words 2 * offset on, `Family.questions`), the same k * n rule.
+    mix : Mapping[str, int] | Sequence[int] | None
+        Family only: the node's integer task weights (`Family.weights`; None: uniform). Must be None for an
+        AdditionTask.
 
     Returns
     -------
     list[int]
-        Pair ids a * 10^digits + b.
+        AdditionTask: pair ids a * 10^digits + b. Family: global ids (`Family.questions`).
     """
+    if not isinstance(task, AdditionTask):
+        return _as_family(task).questions(seed, n, mix, offset=offset)
+    assert mix is None, "questions: an AdditionTask has no task mix"
     train = train_pairs(task)
     pick = philox.randint(seed=seed & U64, stream=QUESTION_STREAM, offset=offset, n=n, high=len(train))
     return [int(p) for p in train[pick]]
@@ -147,20 +179,30 @@ def questions(task: AdditionTask, seed: int, n: int, *, offset: int = 0) -> list
 # ------------------------------------------------------------------------------------------ sample, reward
 
 
-def prompt_len(task: AdditionTask) -> int:
-    """Prompt tokens: the two operands, '+' and '='."""
-    return 2 * task.digits + 2
+def prompt_len(task: AnyTask) -> int:
+    """Prompt tokens: AdditionTask's two operands, '+' and '=' (2d + 2); a family's `prompt_len` (10)."""
+    return 2 * task.digits + 2 if isinstance(task, AdditionTask) else task.prompt_len
 
 
-def answer_len(task: AdditionTask) -> int:
-    """Completion tokens: the digits + 1 reversed sum digits."""
-    return task.digits + 1
+def answer_len(task: AnyTask) -> int:
+    """Completion tokens: AdditionTask's d + 1 reversed sum digits; a family's `answer_len` (4, PAD-padded)."""
+    return task.digits + 1 if isinstance(task, AdditionTask) else task.answer_len
+
+
+def vocab(task: AnyTask) -> int:
+    """Token ids are 0..vocab-1: AdditionTask's 12 (task.py's VOCAB), a family's 28."""
+    return VOCAB if isinstance(task, AdditionTask) else task.vocab
+
+
+def id_space(task: AnyTask) -> int:
+    """Question ids are 0..id_space-1: (10^d)^2 pairs, or the family's (task's) size."""
+    return (10**task.digits) ** 2 if isinstance(task, AdditionTask) else task.size
 
 
 @torch.no_grad()
 def sample(
     model: torch.nn.Module,
-    task: AdditionTask,
+    task: AnyTask,
     pair_ids: list[int],
     G: int,
     *,
@@ -173,10 +215,10 @@ def sample(
     ----------
     model : torch.nn.Module
         A GPT of offchain.model (token ids (B, T) -> logits (B, T, V)).
-    task : AdditionTask
-        Gives the prompts and the completion length digits + 1.
+    task : AdditionTask | Family | family Task
+        Gives the prompts and the completion length (`answer_len`).
     pair_ids : list[int]
-        The questions.
+        The questions (the task's ids).
     G : int
         Completions per question.
     temperature : float
@@ -187,7 +229,7 @@ def sample(
     Returns
     -------
     list[list[list[int]]]
-        [question][completion][token], each completion `digits + 1` token ids in 0..VOCAB-1.
+        [question][completion][token], each completion `answer_len(task)` token ids in 0..model vocab-1.
     """
     assert temperature > 0, "sample: temperature must be > 0"
     if not pair_ids:
@@ -210,17 +252,24 @@ def sample(
     return comps.tolist()
 
 
-def answer(task: AdditionTask, pair_id: int) -> list[int]:
-    """The right completion of `pair_id`: the digits + 1 sum digits, least significant first."""
+def answer(task: AnyTask, pair_id: int) -> list[int]:
+    """The right completion of `pair_id`: the digits + 1 sum digits, least significant first (AdditionTask);
+    the family's `answer` (4 tokens, PAD-padded)."""
+    if not isinstance(task, AdditionTask):
+        return task.answer(pair_id)
     return task.encode(torch.tensor([pair_id]))[0, prompt_len(task) :].tolist()
 
 
-def reward(task: AdditionTask, pair_id: int, completion: list[int]) -> float:
+def reward(task: AnyTask, pair_id: int, completion: list[int]) -> float:
     """Rule-based reward (docs/swarm-node.md): correctness, else a small format credit.
 
-    Returns 1.0 if `completion` is exactly the answer; otherwise 0.1 × the fraction of its tokens that are
-    digits 0-9. A completion of the wrong length (possible only from a peer) scores 0.0.
+    AdditionTask: 1.0 if `completion` is exactly the answer; otherwise 0.1 × the fraction of its tokens that
+    are digits 0-9. A completion of the wrong length (possible only from a peer) scores 0.0. A Family or
+    family Task: its own `reward` (1.0 exact; else 0.1 × the fraction of tokens of the right kind; 0.0 for a
+    wrong length).
     """
+    if not isinstance(task, AdditionTask):
+        return task.reward(pair_id, completion)
     want = answer(task, pair_id)
     if len(completion) != len(want):
         return 0.0
@@ -249,9 +298,19 @@ class Rollout:
         return len(set(self.rewards)) <= 1
 
 
-def well_formed(task: AdditionTask, rollout: Rollout) -> bool:
-    """The group has >= 1 completion, each `digits + 1` ints in 0..VOCAB-1, and a reward per completion."""
+def well_formed(task: AnyTask, rollout: Rollout) -> bool:
+    """The group has >= 1 completion, each `answer_len(task)` ints in 0..vocab(task)-1, a reward per completion,
+    and a question id of the task (0 <= id < id_space(task); for a family also a plain int, not a bool)."""
     n = answer_len(task)
+    if not isinstance(task, AdditionTask):
+        v, pid = vocab(task), rollout.pair_id
+        return (
+            len(rollout.completions) > 0
+            and len(rollout.rewards) == len(rollout.completions)
+            and isinstance(pid, int) and not isinstance(pid, bool) and 0 <= pid < id_space(task)
+            and all(len(c) == n and all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < v for t in c)
+                    for c in rollout.completions)
+        )  # fmt: skip
     return (
         len(rollout.completions) > 0
         and len(rollout.rewards) == len(rollout.completions)
@@ -260,7 +319,7 @@ def well_formed(task: AdditionTask, rollout: Rollout) -> bool:
     )
 
 
-def rescore(task: AdditionTask, rollout: Rollout) -> Rollout:
+def rescore(task: AnyTask, rollout: Rollout) -> Rollout:
     """The same group with its rewards recomputed here (a peer's claimed rewards are never trusted)."""
     rewards = [reward(task, rollout.pair_id, c) for c in rollout.completions]
     return Rollout(rollout.pair_id, rollout.completions, rewards, rollout.source, rollout.peer)
@@ -273,7 +332,7 @@ def sapo_batch(
     J: int,
     rng: torch.Generator,
     *,
-    task: AdditionTask | None = None,
+    task: AnyTask | None = None,
 ) -> list[Rollout]:
     """SAPO training set: `I` local groups plus `J` external ones, zero-advantage external groups dropped.
 
@@ -287,7 +346,7 @@ def sapo_batch(
         How many local and external groups to draw (uniformly without replacement).
     rng : torch.Generator
         Source of the draws.
-    task : AdditionTask | None
+    task : AdditionTask | Family | family Task | None
         When given, external groups are first checked with `well_formed` and re-scored with `reward`
         (SAFETY: a peer cannot inject advantages by lying about rewards); pass it for untrusted input.
 
@@ -325,7 +384,7 @@ def advantages(rewards: list[float], *, eps: float = 1e-4) -> list[float]:
     return [(r - mean) / (std + eps) for r in rewards]
 
 
-def completion_logprobs(model: torch.nn.Module, task: AdditionTask, seqs: torch.Tensor) -> torch.Tensor:
+def completion_logprobs(model: torch.nn.Module, task: AnyTask, seqs: torch.Tensor) -> torch.Tensor:
     """Log-probabilities (N, D+1) of the completion tokens of full sequences `seqs` (N, P + D + 1)."""
     logits = model(seqs[:, :-1]).float()  # (N, L-1, V)
     full = R.log_softmax(logits) if impl_of(model) == "repops" else F.log_softmax(logits, dim=-1)
@@ -333,14 +392,14 @@ def completion_logprobs(model: torch.nn.Module, task: AdditionTask, seqs: torch.
     return logp[:, -answer_len(task) :].contiguous()  # (N, D+1)
 
 
-def mean_logprob(model: torch.nn.Module, task: AdditionTask, seqs: torch.Tensor) -> float:
+def mean_logprob(model: torch.nn.Module, task: AnyTask, seqs: torch.Tensor) -> float:
     """Mean per-token log-probability of the completions of `seqs` (RepOps' fixed-order mean for a RepOpsGPT)."""
     with torch.no_grad():
         lp = completion_logprobs(model, task, seqs).reshape(-1)
         return float(R.mean(lp, 0) if impl_of(model) == "repops" else lp.mean())
 
 
-def rollout_tensors(task: AdditionTask, rollouts: list[Rollout]) -> tuple[torch.Tensor, torch.Tensor]:
+def rollout_tensors(task: AnyTask, rollouts: list[Rollout]) -> tuple[torch.Tensor, torch.Tensor]:
     """(sequences (N, P + D + 1) int64, advantages (N,) float32) of every completion of `rollouts`."""
     rows, adv = [], []
     for r in rollouts:
@@ -353,7 +412,7 @@ def rollout_tensors(task: AdditionTask, rollouts: list[Rollout]) -> tuple[torch.
 def grpo_step(
     model: torch.nn.Module,
     opt: torch.optim.Optimizer,
-    task: AdditionTask,
+    task: AnyTask,
     rollouts: list[Rollout],
     *,
     clip: float = 0.2,
@@ -371,7 +430,7 @@ def grpo_step(
     Parameters
     ----------
     model, opt : the policy and its optimizer (updated in place, `epochs` steps).
-    task : AdditionTask
+    task : AdditionTask | Family | family Task
         Gives prompts and completion length.
     rollouts : list[Rollout]
         Well-formed groups (see `well_formed`); rewards as scored by this node.
@@ -464,7 +523,7 @@ def _repops_objective(lp, old, a, ref_lp, *, clip, kl_coef):
 
 def play_answer(
     model: torch.nn.Module,
-    task: AdditionTask,
+    task: AnyTask,
     pair_ids: list[int],
     cfg: RLConfig,
     generator: torch.Generator,
@@ -481,7 +540,7 @@ def play_answer(
 def play_revise(
     model: torch.nn.Module,
     opt: torch.optim.Optimizer,
-    task: AdditionTask,
+    task: AnyTask,
     local: list[Rollout],
     external: list[Rollout] | None,
     cfg: RLConfig,
@@ -502,10 +561,25 @@ def play_revise(
     return batch, grpo_step(model, opt, task, batch, clip=cfg.clip, epochs=cfg.epochs)
 
 
-def heldout_accuracy(model: torch.nn.Module, task: AdditionTask, n: int | None = None) -> float:
-    """Greedy exact-match accuracy on the first `n` held-out pairs (all of them when None)."""
+def heldout_accuracy(model: torch.nn.Module, task: AnyTask, n: int | None = None) -> float:
+    """Greedy exact-match accuracy on the first `n` held-out pairs (all of them when None).
+
+    For a Family: the mean over its tasks of each task's accuracy on its first `n` held-out ids (every task
+    weighs the same, whatever its held-out count; `heldout_by_task` has the parts)."""
+    if isinstance(task, Family):
+        per = heldout_by_task(model, task, n)
+        return sum(per.values()) / len(per)
     pairs = task.test_pairs()
     return task.accuracy(model, pairs if n is None else pairs[:n])
+
+
+def heldout_by_task(model: torch.nn.Module, task: AnyTask, n: int | None = None) -> dict[str, float]:
+    """Held-out accuracy per task on the first `n` held-out ids of each (all when None): a Family's
+    `accuracy_by_task` (one decoding pass); {name: accuracy} for a family Task; {"addition": accuracy} for an
+    AdditionTask."""
+    if isinstance(task, Family):
+        return task.accuracy_by_task(model, n)
+    return {task.name if isinstance(task, FamilyTask) else "addition": heldout_accuracy(model, task, n)}
 
 
 # ------------------------------------------------------------------------------------------ checkpoints
@@ -516,7 +590,7 @@ class Checkpoint:
     """A loaded checkpoint: the model, its task, the optimizer state if saved, and free-form metadata."""
 
     model: RepOpsGPT | NativeGPT
-    task: AdditionTask
+    task: AnyTask
     opt_state: dict[str, Any] | None
     meta: dict[str, Any]
 
@@ -562,7 +636,7 @@ def rl_policy(ckpt: Checkpoint, cfg: RLConfig) -> tuple[RepOpsGPT | NativeGPT, t
 def save_checkpoint(
     path: str | os.PathLike[str],
     model: torch.nn.Module,
-    task: AdditionTask,
+    task: AnyTask,
     opt: torch.optim.Optimizer | None = None,
     *,
     meta: dict[str, Any] | None = None,
@@ -570,16 +644,19 @@ def save_checkpoint(
     """Write weights, GPT config, task, optimizer state and `meta` to `path` atomically (temp file + rename).
 
     `meta` must hold plain values (ints, floats, strings, lists, dicts) so `load_checkpoint` can read it with
-    `weights_only=True`.
+    `weights_only=True`. An AdditionTask is written as it always was (its fields under "task"); a Family or a
+    family Task adds "task_kind" ("family" / "family-task", TASK_KINDS) with its plain fields under "task".
     """
     blob = {
         "format": "swarm-rl/1",
         "gpt": asdict(model.cfg),
-        "task": asdict(task),
+        "task": asdict(task) if isinstance(task, AdditionTask) else _task_fields(task),
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "opt": opt.state_dict() if opt is not None else None,
         "meta": {"impl": impl_of(model), **(meta or {})},
     }
+    if not isinstance(task, AdditionTask):
+        blob["task_kind"] = "family" if isinstance(task, Family) else "family-task"
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -596,10 +673,21 @@ def save_checkpoint(
         raise
 
 
+def _task_fields(task: Family | FamilyTask) -> dict[str, Any]:
+    """A family's (task's) plain fields, as `Family(**d)` / `Task(**d)` take them."""
+    if isinstance(task, Family):
+        return task.to_dict()
+    return {"name": task.name, "seed": task.seed, "test_size": task.test_size}
+
+
 def load_checkpoint(path: str | os.PathLike[str], impl: Impl = "repops") -> Checkpoint:
-    """Read a `save_checkpoint` file (weights_only: no code runs) into a GPT of `impl` and its task."""
+    """Read a `save_checkpoint` file (weights_only: no code runs) into a GPT of `impl` and its task (an
+    AdditionTask unless the file has a "task_kind")."""
     blob = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
     assert blob.get("format") == "swarm-rl/1", f"load_checkpoint: not a swarm-rl checkpoint: {path}"
+    kind = blob.get("task_kind")
+    assert kind is None or kind in TASK_KINDS, f"load_checkpoint: unknown task kind {kind!r} in {path}"
     model = make_model(GPTConfig(**blob["gpt"]), impl)
     model.load_state_dict(blob["model"])
-    return Checkpoint(model, AdditionTask(**blob["task"]), blob["opt"], blob["meta"])
+    task = AdditionTask(**blob["task"]) if kind is None else TASK_KINDS[kind](**blob["task"])
+    return Checkpoint(model, task, blob["opt"], blob["meta"])

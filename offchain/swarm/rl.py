@@ -37,7 +37,14 @@ Tasks: every function takes `task` duck-typed, one of
   * a family `Task` alone (its local ids; questions as the one-task Family, whose global ids are the local ids).
 The id of a question is still called `pair_id` (a Rollout's field, the payloads' "questions").
 
-Tests: `.venv/bin/python -m pytest tests/swarm/test_rl.py tests/swarm/test_rl_family.py -q -p no:cacheprovider`.
+Critique and vote (issue 16 section 3): `critique_score`, `vote_tally`, `vote_for` are node.py's stage-1 score and
+stage-2 tally and vote as functions (the in-process benchmark uses them), `round_winner` the most-voted peer;
+`sapo_batch(..., scores=, winner=)` (and `play_revise`) optionally draw the external groups by their author's
+critique (softmax of score / T) with the winner's groups first (`weighted_external`). Off by default: SAPO's
+uniform draw, the same bits as before.
+
+Tests: `.venv/bin/python -m pytest tests/swarm/test_rl.py tests/swarm/test_rl_family.py
+tests/swarm/test_rl_weighting.py -q -p no:cacheprovider`.
 """
 
 from __future__ import annotations
@@ -333,6 +340,10 @@ def sapo_batch(
     rng: torch.Generator,
     *,
     task: AnyTask | None = None,
+    scores: dict[str, float] | None = None,
+    winner: str | None = None,
+    score_temperature: float = 0.1,
+    winner_slots: int | None = None,
 ) -> list[Rollout]:
     """SAPO training set: `I` local groups plus `J` external ones, zero-advantage external groups dropped.
 
@@ -349,6 +360,10 @@ def sapo_batch(
     task : AdditionTask | Family | family Task | None
         When given, external groups are first checked with `well_formed` and re-scored with `reward`
         (SAFETY: a peer cannot inject advantages by lying about rewards); pass it for untrusted input.
+    scores, winner, score_temperature, winner_slots :
+        Opt-in critique/vote weighting of the external draw (issue 16 section 3; `weighted_external`). With
+        `scores` and `winner` both None (the default) the draw is SAPO's plain uniform one, bit for bit as
+        before, and the other two are ignored.
 
     Returns
     -------
@@ -366,8 +381,94 @@ def sapo_batch(
         return [pool[i] for i in sorted(order[: min(k, len(pool))])]
 
     mine = [Rollout(r.pair_id, r.completions, r.rewards, "local", r.peer) for r in draw(local, I)]
-    theirs = [Rollout(r.pair_id, r.completions, r.rewards, "external", r.peer) for r in draw(ext, J)]
+    if scores is None and winner is None:
+        picked = draw(ext, J)
+    else:
+        picked = weighted_external(ext, J, rng, scores=scores, winner=winner, temperature=score_temperature,
+                                   winner_slots=winner_slots)  # fmt: skip
+    theirs = [Rollout(r.pair_id, r.completions, r.rewards, "external", r.peer) for r in picked]
     return mine + theirs
+
+
+def weighted_external(
+    pool: list[Rollout],
+    J: int,
+    rng: torch.Generator,
+    *,
+    scores: dict[str, float] | None = None,
+    winner: str | None = None,
+    temperature: float = 0.1,
+    winner_slots: int | None = None,
+) -> list[Rollout]:
+    """`J` external groups of `pool` (already checked and filtered) chosen by their authors' critique and vote.
+
+    First the round winner's groups (`winner`, a peer id as in `Rollout.peer`; None: no winner), up to
+    `winner_slots` of them (None: up to J), drawn uniformly without replacement. Then the remaining slots from
+    the other groups, without replacement, each group with weight exp((score - max score) / temperature) of
+    its author (`scores[peer]`, e.g. the mean critique `critique_score` gave it; a peer without a score weighs
+    as the lowest scored one; None: all equal, a uniform draw): a group's chance is the softmax of its author's
+    critique over the pool's groups, so a higher-critique author's groups are drawn more often. Draws use
+    `rng` (torch.randperm, torch.multinomial): deterministic for a seeded generator. Winner's groups come
+    first, the others in pool order.
+    """
+    assert temperature > 0, "weighted_external: temperature must be > 0"
+    k = min(J, len(pool))
+    if k <= 0:
+        return []
+    won = [i for i, r in enumerate(pool) if winner is not None and r.peer == winner]
+    n_win = min(len(won), k if winner_slots is None else max(0, min(winner_slots, k)))
+    first = [won[i] for i in torch.randperm(len(won), generator=rng).tolist()[:n_win]] if n_win else []
+    rest = [i for i in range(len(pool)) if i not in set(first)]
+    m = min(k - len(first), len(rest))
+    chosen: list[int] = []
+    if m > 0:
+        if scores:
+            low = min(scores.values())
+            s = [float(scores.get(pool[i].peer, low)) for i in rest]
+            top = max(s)
+            w = torch.tensor([math.exp((x - top) / temperature) for x in s], dtype=torch.float64)
+            chosen = sorted(rest[i] for i in torch.multinomial(w, m, replacement=False, generator=rng).tolist())
+        else:
+            chosen = sorted(rest[i] for i in torch.randperm(len(rest), generator=rng).tolist()[:m])
+    return [pool[i] for i in sorted(first)] + [pool[i] for i in chosen]
+
+
+def critique_score(model: torch.nn.Module, task: AnyTask, rollouts: list[Rollout]) -> float:
+    """A node's stage-1 critique of one peer's rollouts, as offchain/swarm/node.py computes it: half the
+    verifiable reward of its completions (re-computed here) and half `model`'s per-token likelihood of them
+    (exp of the mean completion log-probability), rounded to 6 decimals, in [0, 1]."""
+    checked = [reward(task, ro.pair_id, c) for ro in rollouts for c in ro.completions]
+    seqs, _ = rollout_tensors(task, rollouts)
+    likelihood = math.exp(mean_logprob(model, task, seqs))
+    verifiable = sum(checked) / max(1, len(checked))
+    return round(0.5 * verifiable + 0.5 * likelihood, 6)
+
+
+def vote_tally(critiques: dict[str, dict[str, float]], own: dict[str, float] | None = None) -> dict[str, float]:
+    """The node's stage-2 tally: the sum over critics of each peer's critique (`critiques[critic][peer]`), and
+    for a peer nobody critiqued the `own` fallback score (node.py: the sum of its claimed rewards)."""
+    tally: dict[str, float] = {}
+    for body in critiques.values():
+        for peer, score in body.items():
+            tally[peer] = tally.get(peer, 0.0) + float(score)
+    for peer, s in (own or {}).items():
+        tally.setdefault(peer, s)
+    return tally
+
+
+def vote_for(tally: dict[str, float], me: str) -> str | None:
+    """The node's vote: the best-tallied peer other than `me` (ties: the first name in sorted order)."""
+    candidates = [p for p in tally if p != me]
+    return max(sorted(candidates), key=lambda p: tally[p]) if candidates else None
+
+
+def round_winner(votes: dict[str, str | None]) -> str | None:
+    """The round's winner from each voter's vote: most votes, ties to the first name in sorted order."""
+    count: dict[str, int] = {}
+    for v in votes.values():
+        if v is not None:
+            count[v] = count.get(v, 0) + 1
+    return max(sorted(count), key=lambda p: count[p]) if count else None
 
 
 # -------------------------------------------------------------------------------------------------- GRPO
@@ -545,17 +646,26 @@ def play_revise(
     external: list[Rollout] | None,
     cfg: RLConfig,
     generator: torch.Generator,
+    *,
+    scores: dict[str, float] | None = None,
+    winner: str | None = None,
+    score_temperature: float = 0.1,
+    winner_slots: int | None = None,
 ) -> tuple[list[Rollout], dict[str, float]]:
     """Stage 2's training, as every node plays it: the SAPO batch of `cfg.local` own groups and `cfg.external`
     peers' groups (re-scored, zero-advantage ones dropped), then one GRPO update. `external=None` is a node that
     does not share (the benchmark's solo arm): it trains on `cfg.local + cfg.external` own groups instead.
+
+    `scores`, `winner`, `score_temperature`, `winner_slots`: the opt-in critique/vote weighting of the external
+    draw (`sapo_batch`, `weighted_external`); off by default (SAPO's uniform draw, bit for bit as before).
 
     Returns the batch trained on and `grpo_step`'s statistics (empty when the batch was).
     """
     if external is None:
         batch = sapo_batch(local, [], cfg.local + cfg.external, 0, generator)
     else:
-        batch = sapo_batch(local, external, cfg.local, cfg.external, generator, task=task)
+        batch = sapo_batch(local, external, cfg.local, cfg.external, generator, task=task, scores=scores,
+                           winner=winner, score_temperature=score_temperature, winner_slots=winner_slots)  # fmt: skip
     if not batch:
         return batch, {}
     return batch, grpo_step(model, opt, task, batch, clip=cfg.clip, epochs=cfg.epochs)

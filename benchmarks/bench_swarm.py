@@ -1,75 +1,117 @@
-"""SAPO experience sharing against isolated training: four nodes sharing rollouts (4 local / 4 external)
-against four isolated nodes (8 local / 0 external), same warm-up checkpoint, seeds and compute.
+"""SAPO experience sharing against isolated training, on a homogeneous and a heterogeneous swarm: the SAPO
+configurations 8/0 (solo), 6/2, 4/4, 2/6 (local / external groups per step) side by side, plus the best sharing
+one with the critique/vote weighting (issue 16), each over several seeds, same warm-ups, seeds and compute.
 
-    make bench-swarm        # or: .venv/bin/python benchmarks/bench_swarm.py [--rounds 100] [--threads 1]
+    make bench-swarm        # or: .venv/bin/python benchmarks/bench_swarm.py [--rounds 100] [--seeds 3]
+    .venv/bin/python benchmarks/bench_swarm.py --rounds 20 --seeds 2                 # a short run
+    .venv/bin/python benchmarks/bench_swarm.py --settings homogeneous --seeds 1      # today's setting alone
     .venv/bin/python benchmarks/bench_swarm.py --impl native     # the torch twin the nodes trained before
 
-Both arms start every node from one supervised warm-up checkpoint (offchain/swarm/warmup.py, trained here
-in-process, ~10-20 s) of the 2-digit addition GPT. Each round r, in each arm, node k draws its Q = 8
-questions from `round_seed(chain_id, coordinator, r)` (Philox words k*Q.., so nodes differ and node k asks
-the same questions in both arms), samples G completions each at temperature 1 with a generator seeded from
-(round seed, k), and scores them with the rule-based reward. Then each node takes one GRPO step on 8
-question groups: swarm arm, SAPO with I = 4 of its own groups plus J = 4 drawn from the other three nodes'
-groups of that round (zero-advantage ones dropped); solo arm, all 8 of its own. Sampling, groups trained
-on and optimizer steps per node per round are the same in both arms. The rollouts are exchanged in
-process here; the networked node (offchain/swarm/node.py) exchanges them over hivemind.
+Settings (`--settings`, both by default):
+  * homogeneous: the benchmark as it always was. Every node starts from one supervised warm-up checkpoint
+    (offchain/swarm/warmup.py) of the 2-digit addition GPT; node k draws its Q = 8 questions from
+    `round_seed(chain_id, coordinator, r)` (Philox words k*Q.., so nodes differ and node k asks the same
+    questions in every arm). With seed index 0 its 4/4 and 8/0 arms are the old swarm and solo arms bit for
+    bit (`--rounds 3`: swarm_acc=0.407 solo_acc=0.410 reward_ratio=1.021, before and after).
+  * heterogeneous: four nodes that differ as real participants do, on six tasks of the task family
+    (offchain/model/family.py: cmp, add1, parity, count, sort, add2; one 28-token vocabulary). Two model sizes
+    (widths 32 and 64, depth 2), each node warmed up (`FamilyWarmupConfig`, its own init seed) on its own task
+    mix until `--het-target` probe accuracy over that mix, so it starts strong on some tasks and weak on the
+    others (HET_NODES), and each asks RL questions over its own mix (weight 4 on its warm tasks, 1 on the
+    rest) from its own seed `family.node_seed(round seed, "node<k>")`. Held-out accuracy is measured on every
+    task (`--heldout` ids each, rl.heldout_by_task); overall = mean over tasks and nodes.
 
-Printed per round: held-out accuracy (greedy exact match on the 500 held-out pairs, mean over nodes) and
-cumulative reward (sum over nodes and rounds of the rewards of the nodes' own completions) of both arms,
-and the signal groups per node (groups trained on whose advantage is not all zero). Plot: out/bench-swarm.png.
+Each round r, in each arm, every node samples G completions of each of its questions at temperature 1 (a
+generator seeded from (round seed, k)) and scores them with the rule-based reward; then each node takes one
+GRPO step on 8 question groups: I of its own plus J drawn from the other three nodes' groups of that round
+(zero-advantage external groups dropped; SAPO). 8/0 is the isolated node: all 8 of its own. Sampling, groups
+trained on and optimizer steps per node per round are the same in every arm (compute per node equal). The
+"+cv" arm adds the critique and the vote (rl.sapo_batch's opt-in weighting): every node critiques every
+peer's rollouts as node.py's stage 1 does (rl.critique_score: half verifiable reward, half its own model's
+likelihood), the tally and each node's vote are node.py's (rl.vote_tally, rl.vote_for), the round's winner
+the most voted (rl.round_winner); each node then takes up to J/2 of the winner's groups first and fills the
+rest by softmax(mean critique of the author / `--critique-t`) (the critique's forward passes are the only
+extra compute). Seeds (`--seeds`): seed index i uses warm-up seed `--seed` + i (heterogeneous: 100 (seed + i)
++ k per node) and chain id `--chain-id` + i (other round seeds).
 
-The nodes train what a swarm node trains (rl.RLConfig.impl): RepOpsGPT with RepOps AdamW, or with
-`--impl native` the NativeGPT twin with torch AdamW. Last lines: the milliseconds per node and round spent
-sampling, training and on the held-out evaluation, then `swarm: rounds=<r> impl=<impl> swarm_acc=<a>
-solo_acc=<b> reward_ratio=<swarm/solo> round_s=<s>` (final accuracies, ratio of final cumulative rewards,
-seconds per round of both arms without the warm-up). The published anchor (SAPO paper, Qwen2.5-0.5B on
-ReasoningGYM) is +94% cumulative reward for 4/4 over 8/0, i.e. a ratio of 1.94.
+Printed per setting: per configuration, mean ± sd over seeds of the cumulative reward (sum over nodes and
+rounds of the rewards of the nodes' own completions) and of the final held-out accuracy, the reward ratio to
+8/0, the start accuracy, signal groups per node and round (groups trained on whose advantage is not all
+zero), and (several tasks) the final accuracy per task. Plots: out/bench-swarm-<setting>.png (accuracy and
+cumulative reward per round, mean over seeds, min-max band). Last line: `swarm: rounds=<r> swarm_acc=<a>
+solo_acc=<b> reward_ratio=<swarm/solo>` for the best sharing configuration (highest mean cumulative reward,
+the +cv arm included) of the heterogeneous setting (of the last setting run when it is left out) against
+8/0, means over seeds. The published anchor (SAPO paper, Qwen2.5-0.5B on ReasoningGYM) is +94% cumulative
+reward for 4/4 over 8/0, i.e. a ratio of 1.94; issue 16 aims for 1.5 with higher held-out accuracy.
 
-What it shows here (2 CPU threads; native ~1.5 min, RepOps ~3 min, docs/swarm-node.md "Measured"; RepOps
-and native give the same table but for one cell): no such gain. Default run (chain id 1337): ratio 0.967, final
-held-out accuracy 0.449 swarm against 0.492 solo; chain id 1 (other round seeds): 0.973, 0.462 against
-0.509. Why: (1) SAPO's gain comes from its filter, external groups with no learning signal are dropped, so
-a sharing node trains on more informative groups; from the middling warm-up (~40% held-out) almost every
-group of 8 samples already mixes right and wrong answers (signal groups trained on per node per round:
-~7.3 swarm against ~7.0 solo), so the filter has nothing to remove. (2) All nodes are the same small model
-from the same checkpoint on the same task, so a peer's rollouts are no better than one's own, and once the
-nodes drift apart they are slightly off-policy (treated as on-policy, as SAPO does). (3) RL is slow on this
-model (exact-match reward, 64 samples a step: +5-10 points of accuracy in 100 rounds), so a better batch
-changes the reward curve little. With a sparse-reward start (`--target 0.05`, ~5% held-out) the filter does
-bite (signal groups ~3.5 swarm against ~1.5 solo) but RL barely moves either arm: ratio 1.018, accuracy
-0.049 against 0.067. These are two runs of the default and one of the sparse start: the ~3% shortfall of
-the swarm has the same sign in both default runs, but too few runs to call it significant.
+Measured before issue 16, homogeneous 4/4 against 8/0 only (2 CPU threads; native ~1.5 min, RepOps ~3 min,
+docs/swarm-node.md "Measured"): ratio 0.967, final held-out accuracy 0.449 swarm against 0.492 solo (chain
+id 1337); chain id 1: 0.973, 0.462 against 0.509. Why no gain there: (1) SAPO's gain comes from its filter
+(external groups with no learning signal are dropped); from the middling warm-up (~40% held-out) almost every
+group of 8 samples already mixes right and wrong answers (~7.3 signal groups swarm against ~7.0 solo), so the
+filter has nothing to remove. (2) All nodes are the same small model from the same checkpoint on the same task,
+so a peer's rollouts are no better than one's own and, once the nodes drift apart, slightly off-policy. (3)
+RL is slow on this model (exact-match reward, 64 samples a step: +5-10 points in 100 rounds). With a
+sparse-reward start (`--target 0.05`) the filter bites (signal ~3.5 against ~1.5) but RL barely moves either
+arm: ratio 1.018. The heterogeneous setting and the critique/vote weighting, and what they give, are in
+docs/swarm-node.md "Heterogeneous swarm".
 """
 
 from __future__ import annotations
 
 import argparse
 import pathlib
+import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from offchain.model.task import AdditionTask  # noqa: E402
+from offchain.model.family import Family, node_seed  # noqa: E402
 from offchain.swarm import rl  # noqa: E402
-from offchain.swarm.warmup import WarmupConfig, warmup  # noqa: E402
+from offchain.swarm.warmup import FamilyWarmupConfig, WarmupConfig, warmup  # noqa: E402
 
 COORDINATOR = "0x" + "5a" * 20  # a fixed stand-in SwarmCoordinator address (only the seed depends on it)
+SETTINGS = ("homogeneous", "heterogeneous")
+SHARING = ((6, 2), (4, 4), (2, 6))  # the sharing SAPO configurations (local I / external J); solo is 8/0
+# The heterogeneous swarm: six family tasks; per node (model width, warm-up mix, RL question mix). Depth 2, 4
+# heads for all. Warm-ups make each node strong on its warm tasks and weak on the others; the RL mix asks mostly
+# the node's own tasks (weight 4) and a little of every other (weight 1).
+HET_TASKS = ("cmp", "add1", "parity", "count", "sort", "add2")
+HET_NODES = (
+    (32, (3, 3, 3, 0, 0, 0)),
+    (64, (0, 0, 0, 3, 3, 3)),
+    (32, (0, 3, 0, 3, 0, 3)),
+    (64, (3, 0, 3, 0, 3, 0)),
+)
 
 
 @dataclass
 class Node:
-    """One in-process node of an arm: its policy and optimizer."""
+    """One in-process node of an arm: its policy and optimizer, and (heterogeneous) its RL task mix."""
 
     model: torch.nn.Module
     opt: torch.optim.Optimizer
+    mix: list[int] | None = None
+
+
+@dataclass
+class Start:
+    """What every arm of one (setting, seed) starts from: the task, per-node warm-up states, the chain id."""
+
+    task: object
+    states: list[tuple[dict, dict, dict]]  # per node: (model state, warm-up optimizer state, warm-up info)
+    cfgs: list  # per node: GPTConfig
+    mixes: list[list[int] | None]
+    chain_id: int
+    info: list[dict] = field(default_factory=list)
 
 
 def log(msg: str) -> None:
-    """Progress to stderr (the table and the last line go to stdout)."""
+    """Progress to stderr (the tables and the last line go to stdout)."""
     print(msg, file=sys.stderr, flush=True)
 
 
@@ -78,33 +120,106 @@ def gen(seed: int, k: int, salt: int) -> torch.Generator:
     return torch.Generator().manual_seed(rl.round_seed(seed % 2**256, COORDINATOR, 4 * k + salt) >> 1)
 
 
-def run_round(
-    nodes: list[Node], task: AdditionTask, cfg: rl.RLConfig, seed: int, *, share: bool, clock: dict[str, float]
-) -> tuple[float, float, float]:
-    """One round of one arm: (sum of the nodes' own rewards, mean held-out acc, mean signal groups per node).
+def build_start(setting: str, i: int, args: argparse.Namespace) -> Start:
+    """Warm-ups of seed index i: homogeneous, one addition warm-up (seed args.seed + i) every node starts from,
+    as the benchmark always did; heterogeneous, one family warm-up per node (its width and mix, seed
+    100 * (args.seed + i) + k, family split seed 0 for all)."""
+    chain_id = args.chain_id + i
+    if setting == "homogeneous":
+        base, opt, task, info = warmup(WarmupConfig(target=args.target, seed=args.seed + i), log=False)
+        st = ({k: v.clone() for k, v in base.state_dict().items()}, opt.state_dict(), info)
+        log(f"homogeneous seed {i}: warm-up {int(info['steps'])} steps, held-out {info['heldout_acc']:.3f}, "
+            f"{info['seconds']:.1f}s")  # fmt: skip
+        return Start(task, [st] * args.nodes, [base.cfg] * args.nodes, [None] * args.nodes, chain_id, [info])
+    states, cfgs, mixes, infos = [], [], [], []
+    task = None
+    for k in range(args.nodes):
+        width, warm = HET_NODES[k % len(HET_NODES)]
+        wcfg = FamilyWarmupConfig(names=HET_TASKS, mix=warm, seed=100 * (args.seed + i) + k, n_layer=2, width=width,
+                                  target=args.het_target, steps=1500, heldout=args.heldout)  # fmt: skip
+        model, opt, task, info = warmup(wcfg, log=False)
+        states.append(({n: v.clone() for n, v in model.state_dict().items()}, opt.state_dict(), info))
+        cfgs.append(model.cfg)
+        mixes.append([w + 1 for w in warm])
+        infos.append(info)
+        per = " ".join(f"{t} {a:.2f}" for t, a in info["heldout_by_task"].items())
+        log(f"heterogeneous seed {i} node{k} (width {width}, warm mix {warm}): {int(info['steps'])} steps, "
+            f"{info['seconds']:.1f}s, held-out {per}")  # fmt: skip
+    return Start(task, states, cfgs, mixes, chain_id, infos)
 
-    Signal groups: groups trained on whose advantage is not all zero (the only ones that move the policy).
-    Seconds spent sampling, training and measuring held-out accuracy are added to `clock`.
+
+def fresh(start: Start, cfg: rl.RLConfig) -> list[Node]:
+    """The arm's nodes, each from its warm-up state as a node loads its warm-up checkpoint (rl.rl_policy)."""
+    nodes = []
+    for (state, opt_state, info), gcfg, mix in zip(start.states, start.cfgs, start.mixes, strict=True):
+        m = rl.make_model(gcfg, cfg.impl)
+        m.load_state_dict(state)
+        ckpt = rl.Checkpoint(m, start.task, opt_state, {"warmup": {"steps": info["steps"]}})
+        nodes.append(Node(*rl.rl_policy(ckpt, cfg), mix=mix))
+    return nodes
+
+
+def node_questions(task, node: Node, seed: int, k: int, q: int) -> list[int]:
+    """Node k's questions of the round: homogeneous, Philox words k*Q.. of the round seed (as before);
+    heterogeneous, its own seed family.node_seed(round seed, "node<k>") over its task mix."""
+    if isinstance(task, Family):
+        return rl.questions(task, node_seed(seed, f"node{k}"), q, mix=node.mix)
+    return rl.questions(task, seed, q, offset=k * q)
+
+
+def evaluate(nodes: list[Node], task, n: int | None) -> dict[str, float]:
+    """Held-out accuracy per task (mean over nodes) plus "overall" (mean over tasks; the addition's own)."""
+    per: dict[str, float] = {}
+    for node in nodes:
+        by = rl.heldout_by_task(node.model, task, n if isinstance(task, Family) else None)
+        for t, a in by.items():
+            per[t] = per.get(t, 0.0) + a / len(nodes)
+    per["overall"] = sum(per.values()) / len(per)
+    return per
+
+
+def run_round(
+    nodes: list[Node], task, cfg: rl.RLConfig, seed: int, *, share: bool, weighted: bool, clock: dict[str, float]
+) -> tuple[float, float, str | None]:
+    """One round of one arm: (sum of the nodes' own rewards, mean signal groups per node, round winner).
+
+    weighted: every node critiques every peer's rollouts with rl.critique_score (node.py's stage 1), the tally
+    and each node's vote are node.py's (rl.vote_tally, rl.vote_for), the winner the most voted; each node then
+    draws its external groups by the mean critique of their author (softmax / T) with the winner's groups
+    first (at most J // 2 of them). Seconds spent sampling, critiquing and training are added to `clock`.
     """
     q = cfg.questions
     groups: list[list[rl.Rollout]] = []
     total = 0.0
     t = time.perf_counter()
     for k, node in enumerate(nodes):  # stage 0: answer
-        qs = rl.questions(task, seed, q, offset=k * q)
+        qs = node_questions(task, node, seed, k, q)
         mine = rl.play_answer(node.model, task, qs, cfg, gen(seed, k, 0), peer=f"node{k}")
         total += sum(sum(r.rewards) for r in mine)
         groups.append(mine)
     t = tick(clock, "sample", t)
+    scores, winner = None, None
+    if weighted:  # stage 1: critique, then the vote
+        names = [f"node{k}" for k in range(len(nodes))]
+        critiques = {names[k]: {names[j]: rl.critique_score(node.model, task, groups[j])
+                                for j in range(len(nodes)) if j != k}
+                     for k, node in enumerate(nodes)}  # fmt: skip
+        tally = rl.vote_tally(critiques)
+        winner = rl.round_winner({me: rl.vote_for(tally, me) for me in names})
+        scores = {p: s / (len(nodes) - 1) for p, s in tally.items()}  # mean critique of each author
+        t = tick(clock, "critique", t)
     signal = 0
     for k, node in enumerate(nodes):  # stage 2: revise
         external = [r for j, g in enumerate(groups) if j != k for r in g] if share else None
-        _, stats = rl.play_revise(node.model, node.opt, task, groups[k], external, cfg, gen(seed, k, 1))
+        _, stats = rl.play_revise(node.model, node.opt, task, groups[k], external, cfg, gen(seed, k, 1),
+                                  scores=scores, winner=winner, score_temperature=cfg_temperature[0],
+                                  winner_slots=cfg.external // 2)  # fmt: skip
         signal += int(stats.get("signal_groups", 0))
-    t = tick(clock, "train", t)
-    acc = sum(rl.heldout_accuracy(n.model, task) for n in nodes) / len(nodes)
-    tick(clock, "eval", t)
-    return total, acc, signal / len(nodes)
+    tick(clock, "train", t)
+    return total, signal / len(nodes), winner
+
+
+cfg_temperature = [0.1]  # the critique softmax temperature (--critique-t)
 
 
 def tick(clock: dict[str, float], what: str, since: float) -> float:
@@ -114,91 +229,147 @@ def tick(clock: dict[str, float], what: str, since: float) -> float:
     return now
 
 
-def plot(rounds: list[int], curves: dict[str, dict[str, list[float]]], path: str, *, title: str) -> None:
-    """Held-out accuracy and cumulative reward per round of both arms to a PNG (Agg backend)."""
+def run_arm(start: Start, name: str, I: int, J: int, weighted: bool, args, clock) -> dict:  # noqa: E741
+    """R rounds of one configuration from `start`: curves of accuracy (at eval rounds) and cumulative reward."""
+    d = rl.RLConfig()
+    cfg = rl.RLConfig(group_size=args.group_size, lr=args.lr, temperature=args.temperature, impl=args.impl,
+                      local=I if J else d.local, external=J if J else d.external)  # fmt: skip
+    share = J > 0
+    nodes = fresh(start, cfg)
+    acc = {0: evaluate(nodes, start.task, args.heldout)}
+    cum, signal, wins = [0.0], [], []
+    for r in range(1, args.rounds + 1):
+        seed = rl.round_seed(start.chain_id, COORDINATOR, r)
+        total, sig, win = run_round(nodes, start.task, cfg, seed, share=share, weighted=weighted, clock=clock)
+        cum.append(cum[-1] + total)
+        signal.append(sig)
+        wins.append(win)
+        if r % args.eval_every == 0 or r == args.rounds:
+            t = time.perf_counter()
+            acc[r] = evaluate(nodes, start.task, args.heldout)
+            tick(clock, "eval", t)
+    return {"acc": acc, "cum": cum, "signal": signal, "wins": wins}
+
+
+def mean_sd(xs: list[float]) -> tuple[float, float]:
+    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+def report(setting: str, results: dict[str, list[dict]], rounds: int) -> dict[str, dict[str, float]]:
+    """Print the table of one setting; return per configuration mean cum, mean final overall acc."""
+    tasks = [t for t in next(iter(results.values()))[0]["acc"][rounds] if t != "overall"]
+    solo_cum = statistics.fmean(r["cum"][-1] for r in results["8/0"])
+    print(f"\n== {setting}: {len(next(iter(results.values())))} seed(s), {rounds} rounds; mean ± sd over seeds; "
+          f"ratio = mean cum / mean cum of 8/0; sig = signal groups per node and round")  # fmt: skip
+    head = f"{'config':>9} {'cum reward':>16} {'ratio':>6} {'acc overall':>14} {'acc r0':>6} {'sig':>5}"
+    head += "".join(f" {t[:7]:>7}" for t in tasks) if len(tasks) > 1 else ""
+    print(head)
+    out = {}
+    for name, runs in results.items():
+        cm, cs = mean_sd([r["cum"][-1] for r in runs])
+        am, asd = mean_sd([r["acc"][rounds]["overall"] for r in runs])
+        a0 = statistics.fmean(r["acc"][0]["overall"] for r in runs)
+        sig = statistics.fmean(statistics.fmean(r["signal"]) for r in runs)
+        line = f"{name:>9} {cm:>9.1f} ± {cs:>4.1f} {cm / solo_cum:>6.3f} {am:>7.3f} ± {asd:.3f} {a0:>6.3f} {sig:>5.2f}"
+        if len(tasks) > 1:
+            line += "".join(f" {statistics.fmean(r['acc'][rounds][t] for r in runs):>7.3f}" for t in tasks)
+        print(line, flush=True)
+        out[name] = {"cum": cm, "acc": am}
+    return out
+
+
+def plot(setting: str, results: dict[str, list[dict]], path: str) -> None:
+    """Held-out accuracy and cumulative reward per round of every configuration (mean over seeds, band min-max)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    for arm, c in curves.items():
-        ax[0].plot(rounds, c["acc"], marker=".", label=arm)
-        ax[1].plot(rounds, c["cum"], marker=".", label=arm)
-    ax[0].set(xlabel="round", ylabel="exact match (mean over nodes)", ylim=(0, 1), title="held-out accuracy")
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    for name, runs in results.items():
+        xs = sorted(runs[0]["acc"])
+        ys = [[r["acc"][x]["overall"] for r in runs] for x in xs]
+        ax[0].plot(xs, [statistics.fmean(y) for y in ys], marker=".", label=name)
+        ax[0].fill_between(xs, [min(y) for y in ys], [max(y) for y in ys], alpha=0.15)
+        n = len(runs[0]["cum"])
+        cs = [[r["cum"][j] for r in runs] for j in range(n)]
+        ax[1].plot(range(n), [statistics.fmean(c) for c in cs], label=name)
+        ax[1].fill_between(range(n), [min(c) for c in cs], [max(c) for c in cs], alpha=0.15)
+    ax[0].set(xlabel="round", ylabel="exact match (mean over nodes and tasks)", title="held-out accuracy")
     ax[1].set(xlabel="round", ylabel="sum over nodes of own rewards", title="cumulative reward")
     for a in ax:
-        a.legend()
-    fig.suptitle(title)
+        a.legend(fontsize=8)
+    fig.suptitle(f"SAPO local/external configurations, {setting} swarm (mean over seeds, band: min-max)")
     fig.tight_layout()
     pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     d = rl.RLConfig()
     ap.add_argument("--rounds", type=int, default=100)
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per configuration (warm-ups and round seeds)")
+    ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated: homogeneous,heterogeneous")
     ap.add_argument("--nodes", type=int, default=4)
     ap.add_argument("--group-size", type=int, default=d.group_size)
     ap.add_argument("--lr", type=float, default=d.lr)
     ap.add_argument("--temperature", type=float, default=d.temperature)
-    ap.add_argument("--target", type=float, default=WarmupConfig.target, help="warm-up stopping accuracy")
+    ap.add_argument("--target", type=float, default=WarmupConfig.target, help="addition warm-up stopping accuracy")
+    ap.add_argument("--het-target", type=float, default=0.55, help="family warm-up stopping accuracy (own mix)")
+    ap.add_argument("--heldout", type=int, default=100, help="held-out ids per family task measured")
+    ap.add_argument("--eval-every", type=int, default=5, help="rounds between held-out evaluations")
+    ap.add_argument("--critique-t", type=float, default=0.1, help="softmax temperature of the critique weighting")
     ap.add_argument("--chain-id", type=int, default=1337)
-    ap.add_argument("--seed", type=int, default=0, help="warm-up seed (init, batches, task split)")
+    ap.add_argument("--seed", type=int, default=0, help="warm-up seed of seed index 0")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--impl", choices=rl.IMPLS, default=d.impl,
                     help="what the nodes train: RepOpsGPT with RepOps AdamW, or the native torch twin")
-    ap.add_argument("--png", default="out/bench-swarm.png")
+    ap.add_argument("--png", default="out/bench-swarm-{setting}.png")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = rl.RLConfig(group_size=args.group_size, lr=args.lr, temperature=args.temperature, impl=args.impl)
-
+    cfg_temperature[0] = args.critique_t
+    settings = [s for s in args.settings.split(",") if s]
+    assert all(s in SETTINGS for s in settings), f"--settings: one or more of {SETTINGS}"
     t0 = time.perf_counter()
-    base, base_opt, task, info = warmup(WarmupConfig(target=args.target, seed=args.seed), log=False)
-    log(f"warm-up: {int(info['steps'])} steps, held-out acc {info['heldout_acc']:.3f}, {info['seconds']:.1f}s")
-    state = {k: v.clone() for k, v in base.state_dict().items()}
-
-    def fresh() -> Node:
-        # What a node does with the warm-up checkpoint file (rl.rl_policy), from the same bytes in memory.
-        m = rl.make_model(base.cfg, cfg.impl)
-        m.load_state_dict(state)
-        ckpt = rl.Checkpoint(m, task, base_opt.state_dict(), {"warmup": info})
-        return Node(*rl.rl_policy(ckpt, cfg))
-
-    arms = {"swarm": [fresh() for _ in range(args.nodes)], "solo": [fresh() for _ in range(args.nodes)]}
-    acc0 = rl.heldout_accuracy(arms["swarm"][0].model, task)  # the trained twin's (the warm-up's is native)
-    curves = {a: {"acc": [acc0], "cum": [0.0], "signal": []} for a in arms}
     print(f"torch {torch.__version__}; {args.threads} thread(s); {args.impl}; {args.nodes} nodes per arm; "
-          f"{task.digits}-digit "
-          f"addition; G={cfg.group_size}, Q={cfg.questions}, swarm I/J={cfg.local}/{cfg.external}, "
-          f"solo I/J={cfg.local + cfg.external}/0; lr {cfg.lr}, T {cfg.temperature}")  # fmt: skip
-    print(f"{'round':>5} {'swarm acc':>9} {'solo acc':>9} {'swarm cum':>10} {'solo cum':>10} {'swarm sig':>9} "
-          f"{'solo sig':>8}")  # fmt: skip
-    print(f"{0:>5} {acc0:>9.3f} {acc0:>9.3f} {0.0:>10.1f} {0.0:>10.1f} {'-':>9} {'-':>8}")
-    clock: dict[str, float] = {}
-    for r in range(1, args.rounds + 1):
-        seed = rl.round_seed(args.chain_id, COORDINATOR, r)
-        for arm, nodes in arms.items():
-            total, acc, signal = run_round(nodes, task, cfg, seed, share=arm == "swarm", clock=clock)
-            curves[arm]["acc"].append(acc)
-            curves[arm]["cum"].append(curves[arm]["cum"][-1] + total)
-            curves[arm]["signal"].append(signal)
-        sw, so = curves["swarm"], curves["solo"]
-        print(f"{r:>5} {sw['acc'][-1]:>9.3f} {so['acc'][-1]:>9.3f} {sw['cum'][-1]:>10.1f} {so['cum'][-1]:>10.1f} "
-              f"{sw['signal'][-1]:>9.2f} {so['signal'][-1]:>8.2f}", flush=True)  # fmt: skip
-        log(f"round {r}/{args.rounds} done, {time.perf_counter() - t0:.0f}s")
+          f"G={args.group_size}, Q={d.questions}, 8 groups trained per node and round in every arm; lr {args.lr}, "
+          f"T {args.temperature}; critique weighting T {args.critique_t}, winner's groups first (<= J/2)")  # fmt: skip
+    summary, clock = {}, {}
+    for setting in settings:
+        starts = [build_start(setting, i, args) for i in range(args.seeds)]
+        configs = [("8/0", 8, 0, False)] + [(f"{i}/{j}", i, j, False) for i, j in SHARING]
+        results: dict[str, list[dict]] = {}
 
-    plot(list(range(args.rounds + 1)), curves, args.png,
-         title=f"SAPO 4/4 (swarm) vs 8/0 (solo), {args.nodes} nodes each")  # fmt: skip
-    log(f"wrote {args.png}")
-    sw, so = curves["swarm"], curves["solo"]
-    ratio = sw["cum"][-1] / so["cum"][-1] if so["cum"][-1] else float("nan")
-    per = {k: 1000 * v / (args.rounds * len(arms) * args.nodes) for k, v in clock.items()}
-    print(f"ms per node and round ({args.impl}): sample {per['sample']:.1f}, train {per['train']:.1f}, "
-          f"held-out eval ({len(task.test_pairs())} pairs) {per['eval']:.1f}")  # fmt: skip
-    print(f"swarm: rounds={args.rounds} impl={args.impl} swarm_acc={sw['acc'][-1]:.3f} solo_acc={so['acc'][-1]:.3f} "
-          f"reward_ratio={ratio:.3f} round_s={sum(clock.values()) / args.rounds:.2f}")  # fmt: skip
+        def run(name, I, J, weighted, starts=starts, results=results, setting=setting):  # noqa: E741
+            for i, st in enumerate(starts):
+                t = time.perf_counter()
+                results.setdefault(name, []).append(run_arm(st, name, I, J, weighted, args, clock))
+                log(f"{setting} {name} seed {i}: cum {results[name][-1]['cum'][-1]:.1f}, "
+                    f"{time.perf_counter() - t:.0f}s (total {time.perf_counter() - t0:.0f}s)")  # fmt: skip
+
+        for c in configs:
+            run(*c)
+        best = max(SHARING, key=lambda ij: statistics.fmean(r["cum"][-1] for r in results[f"{ij[0]}/{ij[1]}"]))
+        run(f"{best[0]}/{best[1]}+cv", best[0], best[1], True)
+        summary[setting] = report(setting, results, args.rounds)
+        if setting == "heterogeneous":
+            wins = [w for r in results[f"{best[0]}/{best[1]}+cv"] for w in r["wins"] if w]
+            print("round winners (+cv arm, all seeds): "
+                  + ", ".join(f"{p} {wins.count(p)}" for p in sorted(set(wins))))  # fmt: skip
+        path = args.png.format(setting=setting)
+        plot(setting, results, path)
+        log(f"wrote {path}")
+    per = {k: f"{v:.0f}s" for k, v in clock.items()}
+    print(f"seconds spent (all settings, configs, seeds): {per}; total {time.perf_counter() - t0:.0f}s")
+    last = "heterogeneous" if "heterogeneous" in summary else settings[-1]
+    res = summary[last]
+    best = max((n for n in res if n != "8/0"), key=lambda n: res[n]["cum"])
+    ratio = res[best]["cum"] / res["8/0"]["cum"] if res["8/0"]["cum"] else float("nan")
+    print(f"best sharing configuration ({last}): {best}")
+    print(f"swarm: rounds={args.rounds} swarm_acc={res[best]['acc']:.3f} solo_acc={res['8/0']['acc']:.3f} "
+          f"reward_ratio={ratio:.3f}")  # fmt: skip
     return 0
 
 

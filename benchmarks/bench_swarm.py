@@ -179,7 +179,15 @@ def evaluate(nodes: list[Node], task, n: int | None) -> dict[str, float]:
 
 
 def run_round(
-    nodes: list[Node], task, cfg: rl.RLConfig, seed: int, *, share: bool, weighted: bool, clock: dict[str, float]
+    nodes: list[Node],
+    task,
+    cfg: rl.RLConfig,
+    seed: int,
+    *,
+    share: bool,
+    weighted: bool,
+    clock: dict[str, float],
+    critique_t: float = 0.1,
 ) -> tuple[float, float, str | None]:
     """One round of one arm: (sum of the nodes' own rewards, mean signal groups per node, round winner).
 
@@ -212,14 +220,11 @@ def run_round(
     for k, node in enumerate(nodes):  # stage 2: revise
         external = [r for j, g in enumerate(groups) if j != k for r in g] if share else None
         _, stats = rl.play_revise(node.model, node.opt, task, groups[k], external, cfg, gen(seed, k, 1),
-                                  scores=scores, winner=winner, score_temperature=cfg_temperature[0],
+                                  scores=scores, winner=winner, score_temperature=critique_t,
                                   winner_slots=cfg.external // 2)  # fmt: skip
         signal += int(stats.get("signal_groups", 0))
     tick(clock, "train", t)
     return total, signal / len(nodes), winner
-
-
-cfg_temperature = [0.1]  # the critique softmax temperature (--critique-t)
 
 
 def tick(clock: dict[str, float], what: str, since: float) -> float:
@@ -240,7 +245,8 @@ def run_arm(start: Start, name: str, I: int, J: int, weighted: bool, args, clock
     cum, signal, wins = [0.0], [], []
     for r in range(1, args.rounds + 1):
         seed = rl.round_seed(start.chain_id, COORDINATOR, r)
-        total, sig, win = run_round(nodes, start.task, cfg, seed, share=share, weighted=weighted, clock=clock)
+        total, sig, win = run_round(nodes, start.task, cfg, seed, share=share, weighted=weighted, clock=clock,
+                                    critique_t=args.critique_t)
         cum.append(cum[-1] + total)
         signal.append(sig)
         wins.append(win)
@@ -329,7 +335,6 @@ def main() -> int:
     ap.add_argument("--png", default="out/bench-swarm-{setting}.png")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cfg_temperature[0] = args.critique_t
     settings = [s for s in args.settings.split(",") if s]
     assert all(s in SETTINGS for s in settings), f"--settings: one or more of {SETTINGS}"
     t0 = time.perf_counter()

@@ -86,7 +86,8 @@ bench-verde: setup
 	$(BIN)/python benchmarks/bench_verde.py
 
 .PHONY: bench-swarm
-# RL Swarm: four nodes sharing rollouts (SAPO 4 local / 4 external) against four isolated ones (8 / 0); not part of `make test`.
+# RL Swarm: SAPO 8/0, 6/2, 4/4, 2/6 (local/external) and the critique/vote-weighted best, homogeneous and heterogeneous
+# (task family, two widths, per-node mixes), 3 seeds, 100 rounds (long: `--rounds 40` is ~10 min); not part of `make test`.
 bench-swarm: setup
 	$(BIN)/python benchmarks/bench_swarm.py
 

@@ -1,7 +1,7 @@
 """SkipPipe from the command line (docs/skippipe.md).
 
     python -m offchain.skippipe run --nodes 4 --stages 4 --iterations 20          # coordinator + 4 local workers
-    python -m offchain.skippipe run --nodes 4 --no-spawn --host 0.0.0.0 ...       # coordinator only, workers join
+    python -m offchain.skippipe run --nodes 4 --no-spawn --host 10.0.0.1 ...      # coordinator only, workers join
     python -m offchain.skippipe worker --coordinator HOST:PORT --node-id 2         # one worker, on any machine
     torchrun --nnodes 2 --nproc-per-node 2 ... -m offchain.skippipe worker --coordinator HOST:PORT   # RANK = node
 """

@@ -66,7 +66,11 @@ KINDS = tuple(_ENVELOPE["properties"]["kind"]["enum"])
 assert KINDS == (ROLLOUTS, CRITIQUES), KINDS
 
 _TOKEN = _ROLLOUTS["completions"]["items"]["items"]["items"]
-VOCAB = _TOKEN["maximum"] + 1  # = offchain.model.task.VOCAB (digits, '+', '='); not imported: it pulls in torch
+# Not imported from offchain.model: it pulls in torch. A body without "task" keeps the addition task's bound.
+VOCAB = _TOKEN["maximum"] + 1  # = offchain.model.family.VOCAB, the widest task vocabulary a body may use
+_ADDITION_TOKEN = protocol.schema("swarm-rollouts")["then"]["properties"]["completions"]["items"]["items"]["items"]
+ADDITION_VOCAB = _ADDITION_TOKEN["maximum"] + 1  # = offchain.model.task.VOCAB (digits, '+', '=')
+MAX_MIX_TASKS = _ROLLOUTS["mix"]["maxItems"]  # weights in a family body's "mix" (one per family task)
 MAX_QUESTIONS = _ROLLOUTS["questions"]["maxItems"]  # questions per rollouts body
 MAX_GROUP = _ROLLOUTS["completions"]["items"]["maxItems"]  # completions per question (G)
 MAX_COMPLETION_TOKENS = _ROLLOUTS["completions"]["items"]["items"]["maxItems"]  # tokens per completion

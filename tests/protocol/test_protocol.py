@@ -59,9 +59,10 @@ def test_payload_limits_come_from_the_schemas():
     assert payloads.MAX_GROUP == 32 and payloads.MAX_COMPLETION_TOKENS == 16 and payloads.MAX_SCORED_PEERS == 256
     assert payloads.MAX_PAYLOAD_BYTES == protocol.schema("swarm-envelope")["x-max-bytes"] == 8 * 1024
     assert payloads.VERSION == 1 and payloads.KINDS == ("rollouts", "critiques")
+    from offchain.model.family import VOCAB as FAMILY_VOCAB
     from offchain.model.task import VOCAB
 
-    assert payloads.VOCAB == VOCAB
+    assert payloads.ADDITION_VOCAB == VOCAB and payloads.VOCAB == FAMILY_VOCAB
 
 
 def test_job_spec_schema_is_the_verde_job():

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from offchain.identity import PeerIdentity
 from offchain.swarm.payloads import (
+    ADDITION_VOCAB,
+    MAX_MIX_TASKS,
     MAX_PAYLOAD_BYTES,
     MAX_QUESTIONS,
     VOCAB,
@@ -33,6 +35,13 @@ BODY = {  # 2 questions, G = 2 completions of 3 tokens (2-digit addition)
     "questions": [1203, 77],
     "completions": [[[1, 2, 3], [4, 5, 6]], [[0, 0, 1], [9, 9, 11]]],
     "rewards": [[1.0, 0.1], [0.0, 0.0333]],
+}
+FAMILY_BODY = {  # a family node's: global ids, 4-token answers over the 28-token vocabulary, its task and mix
+    "questions": [251, 1_060_042],
+    "completions": [[[14, 17, 17, 17], [27, 0, 17, 17]], [[3, 17, 17, 17], [1, 2, 3, 4]]],
+    "rewards": [[1.0, 0.05], [1.0, 0.0]],
+    "task": "ab" * 32,
+    "mix": [4, 4, 4, 1, 1, 1],
 }
 
 
@@ -91,6 +100,12 @@ def test_seal_open_round_trip_returns_body_and_signer(ann):
     assert env.peer_id == ann.peer_id_digest
     assert env.public_key == ann.public_key_bytes
     assert env.peer_id_base58 == ann.peer_id.to_base58()
+
+
+def test_seal_family_rollouts_round_trip(ann):
+    """A family node's body (tokens up to 27, its task digest and mix) is accepted as it was signed."""
+    env = _open(seal(ann, round=ROUND, stage=STAGE, kind=KIND, body=FAMILY_BODY))
+    assert env.body == FAMILY_BODY
 
 
 def test_seal_critiques_round_trip(ann, ben):
@@ -253,7 +268,7 @@ def _body(**changes: Any) -> dict[str, Any]:
 
 
 BAD_ROLLOUTS = {
-    "token above vocab": _body(completions=[[[1, 2, VOCAB], [4, 5, 6]], [[0, 0, 1], [9, 9, 11]]]),
+    "token above vocab": _body(completions=[[[1, 2, ADDITION_VOCAB], [4, 5, 6]], [[0, 0, 1], [9, 9, 11]]]),
     "negative token": _body(completions=[[[1, 2, -1], [4, 5, 6]], [[0, 0, 1], [9, 9, 11]]]),
     "bool token": _body(completions=[[[1, 2, True], [4, 5, 6]], [[0, 0, 1], [9, 9, 11]]]),
     "float token": _body(completions=[[[1, 2, 3.0], [4, 5, 6]], [[0, 0, 1], [9, 9, 11]]]),
@@ -277,6 +292,13 @@ BAD_ROLLOUTS = {
     "questions not a list": _body(questions={"0": 1}),
     "extra field": _body(notes="hi"),
     "missing field": {"questions": [1], "completions": [[[1]]]},
+    "family token above vocab": {**FAMILY_BODY, "completions": [[[VOCAB, 17, 17, 17]] * 2] * 2},
+    "task without mix": {k: v for k, v in FAMILY_BODY.items() if k != "mix"},
+    "mix without task": {k: v for k, v in FAMILY_BODY.items() if k != "task"},
+    "task not a digest": {**FAMILY_BODY, "task": "family"},
+    "negative mix weight": {**FAMILY_BODY, "mix": [4, -1]},
+    "float mix weight": {**FAMILY_BODY, "mix": [4.0, 1]},
+    "mix too long": {**FAMILY_BODY, "mix": [1] * (MAX_MIX_TASKS + 1)},
 }
 
 
@@ -321,8 +343,11 @@ def test_every_rejection_is_a_payload_error():
         assert issubclass(cls, PayloadError)
 
 
-def test_vocab_matches_addition_task():
-    """The schema's vocabulary size is the model's (kept as a literal so payloads do not import torch)."""
+def test_vocab_matches_the_tasks():
+    """The schema's vocabulary sizes are the models' (kept as literals so payloads do not import torch): the
+    addition task's for a body without "task", the task family's for one with it."""
+    from offchain.model.family import TASK_NAMES
+    from offchain.model.family import VOCAB as FAMILY_VOCAB
     from offchain.model.task import VOCAB as TASK_VOCAB
 
-    assert VOCAB == TASK_VOCAB
+    assert ADDITION_VOCAB == TASK_VOCAB and VOCAB == FAMILY_VOCAB and MAX_MIX_TASKS == len(TASK_NAMES)

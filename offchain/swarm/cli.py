@@ -19,6 +19,23 @@ from typing import Any
 import click
 
 
+def parse_mix(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> dict[str, int] | None:
+    """`--mix add2=3,sub2=1` as {"add2": 3, "sub2": 1}; whether the tasks are the checkpoint's family is the
+    node's check (it needs the checkpoint), made before anything is sent to the chain."""
+    if value is None:
+        return None
+    out: dict[str, int] = {}
+    for part in value.split(","):
+        name, eq, weight = part.strip().partition("=")
+        if not eq or not name or not weight.strip().isdigit():
+            raise click.BadParameter(f"{part.strip()!r} is not task=weight with a whole number weight "
+                                     "(e.g. add2=3,sub2=1)")  # fmt: skip
+        if name in out:
+            raise click.BadParameter(f"task {name!r} given twice")
+        out[name] = int(weight)
+    return out
+
+
 def node_options(f: Callable) -> Callable:
     """Every option that says what the node does (as opposed to which chain and wallet it uses)."""
     options = [
@@ -40,6 +57,16 @@ def node_options(f: Callable) -> Callable:
                      help="questions per round (every node of a swarm must use the same)"),
         click.option("--completions", type=click.IntRange(1), default=8, show_default=True,
                      help="completions sampled per question"),
+        click.option("--local-groups", type=click.IntRange(0), default=4, show_default=True,
+                     help="SAPO's I: own question groups per training step"),
+        click.option("--external-groups", type=click.IntRange(0), default=4, show_default=True,
+                     help="SAPO's J: peers' question groups per training step"),
+        click.option("--mix", callback=parse_mix, default=None, metavar="TASK=W,...",
+                     help="a task-family node's question weights, e.g. add2=3,sub2=1 (other tasks 0) "
+                          "[default: the checkpoint's warm-up mix, else uniform]"),
+        click.option("--weighting", type=click.Choice(["uniform", "critique"]), default="uniform", show_default=True,
+                     help="how peers' groups are drawn for training: SAPO's uniform draw, or by their authors' "
+                          "critique with the peer this node votes for first"),
         click.option("--impl", type=click.Choice(["repops", "native"]), default="repops", show_default=True,
                      help="what trains: RepOpsGPT with RepOps AdamW (the same bits on every machine, so a round's "
                           "training can be re-run and disputed) or the native torch twin (faster, not reproducible)"),
@@ -53,7 +80,8 @@ def node_options(f: Callable) -> Callable:
 
 def run_node(account: Any, *, workdir: Path, init: Path | None, rounds: int | None, bootnode: tuple[str, ...],
              host: str, port: int | None, announce: str | None, start_round: int | None, questions: int,
-             completions: int, deployments: Path | None, impl: str = "repops") -> None:  # fmt: skip
+             completions: int, deployments: Path | None, impl: str = "repops", mix: dict[str, int] | None = None,
+             weighting: str = "uniform", local_groups: int = 4, external_groups: int = 4) -> None:  # fmt: skip
     """Run one node until its rounds are played or it is stopped; any refusal is one line (click's `Error:`)."""
     import torch
 
@@ -65,7 +93,8 @@ def run_node(account: Any, *, workdir: Path, init: Path | None, rounds: int | No
     torch.set_num_threads(1)
     cfg = NodeConfig(workdir=workdir, init_checkpoint=init, rounds=rounds, bootnodes=bootnode, host=host, port=port,
                      announce=announce, start_round=start_round, questions=questions,
-                     completions=completions, impl=impl)  # fmt: skip
+                     completions=completions, impl=impl, mix=mix, weighting=weighting,
+                     local_groups=local_groups, external_groups=external_groups)  # fmt: skip
     try:
         SwarmNode(cfg, account, load_deployment_for_cli(), echo=lambda m: click.echo(m)).run()
     except NodeError as err:

@@ -6,7 +6,13 @@
 Each round (docs/swarm-node.md): stage 0 answers the round's questions and publishes signed rollouts (and
 reveals last round's vote), stage 1 critiques the peers' rollouts, stage 2 commits a vote for the best peer,
 trains with GRPO on its own and its peers' rollouts (SAPO), commits its rewards on chain and saves its
-weights. The node follows the schedule the chain computes; when a stage's deadline has passed and nobody
+weights. The task and the model come from the `--init` checkpoint: the addition task (every node answers the
+round's questions), or a task family (offchain/model/family.py) warmed at any width and depth
+(warmup.FamilyWarmupConfig), whose node answers its own questions, `node_seed(round seed, peer)` over its task
+mix (`--mix`, else the checkpoint's), publishes the family's digest and its mix with them, and drops a peer's
+rollouts whose questions are not that peer's draw (`WrongQuestions`) or of another task (`WrongTask`).
+`--weighting critique` draws the peers' groups by their critique, the voted peer's first (off: SAPO's uniform
+draw). The node follows the schedule the chain computes; when a stage's deadline has passed and nobody
 advanced it, it calls `advanceStage` itself. Everything it keeps lives in `--workdir`: `identity.key`
 (hivemind's RSA identity, created on first start), `weights.pt` (model and optimizer, every round),
 `votes.json` (the salts of committed votes), `progress.jsonl` and `curves.png`.
@@ -50,6 +56,8 @@ class NodeConfig:
     announce: str | None = None  # what other machines dial: host, host:port or a multiaddr (default: listen address)
     max_dial: int = 8  # most peers from the chain's announcements tried as bootnodes
     impl: str = "repops"  # "repops": RepOpsGPT + RepOps AdamW, reproducible bit for bit; "native": the torch twin
+    mix: dict[str, int] | None = None  # a family node's question weights; None: the checkpoint's, else uniform
+    weighting: str = "uniform"  # "critique": draw peers' groups by their critique, the voted peer's first
 
 
 @dataclass
@@ -59,7 +67,10 @@ class RoundLog:
     reward: float = 0.0  # mean reward of this node's own completions
     peers_seen: int = 0
     external_used: int = 0
+    external_from: dict[str, int] = field(default_factory=dict)  # peer -> its groups in the training batch
+    questions: list[int] = field(default_factory=list)  # this node's questions of the round
     voted_for: str = ""
+    accuracy_by_task: dict[str, float] = field(default_factory=dict)  # a family node's held-out accuracy per task
     events: list[str] = field(default_factory=list)
 
 
@@ -70,6 +81,48 @@ def _count(n: int, noun: str) -> str:
 
 class NodeError(RuntimeError):
     """Something the user can fix (a path, a file): the CLIs print it as one line."""
+
+
+class RolloutsRejected(Exception):
+    """A schema-valid rollouts body this node cannot use; counted in the gossip's `rejected` by class name."""
+
+
+class WrongTask(RolloutsRejected):
+    """The rollouts are of another task (a family body on an addition node, another family, or the reverse)."""
+
+
+class WrongQuestions(RolloutsRejected):
+    """A family node's questions are not its draw of the round (node_seed and its mix): it picked its own."""
+
+
+def task_digest(task: Any) -> str:
+    """The rollouts' "task" of a family: hex SHA-256 of the canonical JSON of `Family.to_dict()`."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(task.to_dict(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def check_rollouts(task: Any, body: dict[str, Any], author: bytes, round_seed: int) -> None:
+    """Raise WrongTask or WrongQuestions unless this node (on `task`) can use `body`, a peer's rollouts.
+
+    An addition node takes an addition body as it always did. A family node takes only a body of its family
+    whose questions are exactly the author's draw: `questions(family, node_seed(round_seed, author), n, mix)`
+    with the author's peer id digest and the body's own mix, so a node cannot swap in questions it picked."""
+    from offchain.model.family import Family, node_seed
+    from offchain.swarm import rl
+
+    if not isinstance(task, Family):
+        if "task" in body:
+            raise WrongTask("a task family's rollouts; this node plays the addition task")
+        return
+    if body.get("task") != task_digest(task):
+        raise WrongTask(f"rollouts of task {str(body.get('task', 'addition'))[:12]}, not {task_digest(task)[:12]}")
+    try:
+        want = rl.questions(task, node_seed(round_seed, author), len(body["questions"]), mix=body["mix"])
+    except ValueError as err:  # a mix of the wrong length, all zero
+        raise WrongQuestions(f"mix {body['mix']}: {err}") from None
+    if want != body["questions"]:
+        raise WrongQuestions(f"questions are not the author's draw of the round (mix {body['mix']})")
 
 
 class SwarmNode:
@@ -93,6 +146,7 @@ class SwarmNode:
         self.model = None
         self.opt = None
         self.task = None
+        self.mix: list[int] | None = None  # a family node's question weights (None: the addition task)
         self.history: list[RoundLog] = []
         self._joined: set[int] = set()
         self._done: set[tuple[int, int]] = set()  # (round, stage) already played
@@ -199,12 +253,37 @@ class SwarmNode:
             # torch's message runs to a paragraph; the file name and the kind of failure are what the user needs.
             kind = type(err).__name__
             raise NodeError(f"{source}: not a swarm checkpoint this node can start from ({kind})") from None
-        self.task, meta = ckpt.task, ckpt.meta
+        self.task, meta = _as_family(ckpt.task), ckpt.meta
+        self.mix = self._question_mix(source, meta)
         self.model, self.opt = rl.rl_policy(ckpt, self.rl_config())
         resumed = source == weights
         self._total = int(meta.get("rounds_played", 0)) if resumed else 0
+        what = type(self.model).__name__
+        if self.mix is not None:
+            g = self.model.cfg
+            mix = ",".join(f"{n}={w}" for n, w in zip(self.task.names, self.mix, strict=True) if w)
+            what += f" (width {g.width}, depth {g.n_layer}) on {len(self.task.names)} family tasks, question mix {mix}"
         self.echo(f"[{self.name[:10]}] {'resumed from' if resumed else 'starting from'} {source}, training "
-                  f"{type(self.model).__name__}")  # fmt: skip
+                  f"{what}")  # fmt: skip
+
+    def _question_mix(self, source: Path, meta: dict) -> list[int] | None:
+        """A family node's task weights: --mix, else its own checkpoint's, else the warm-up's, else uniform."""
+        from offchain.model.family import Family
+        from offchain.swarm.payloads import MAX_MIX_WEIGHT
+
+        if not isinstance(self.task, Family):
+            if self.cfg.mix is not None:
+                raise NodeError(f"--mix: {source} is an addition-task checkpoint; a task mix needs a task family "
+                                "warm-up (python -m offchain.swarm.warmup --family ...)")  # fmt: skip
+            return None
+        mix = self.cfg.mix if self.cfg.mix is not None else meta.get("mix", meta.get("warmup_mix"))
+        try:
+            weights = self.task.weights(mix)
+        except ValueError as err:
+            raise NodeError(f"--mix: {err}") from None
+        if max(weights) > MAX_MIX_WEIGHT:
+            raise NodeError(f"--mix: weights are at most {MAX_MIX_WEIGHT} (what peers accept), got {max(weights)}")
+        return weights
 
     def rl_config(self):
         """The RL knobs of this node's rounds: the benchmark's defaults with the node's round sizes."""
@@ -216,8 +295,10 @@ class SwarmNode:
     def save(self, round_: int) -> None:
         from offchain.swarm import rl
 
-        rl.save_checkpoint(self.cfg.workdir / "weights.pt", self.model, self.task, self.opt,
-                           meta={"round": round_, "rounds_played": self._total})  # fmt: skip
+        meta: dict[str, Any] = {"round": round_, "rounds_played": self._total}
+        if self.mix is not None:  # a restart without --mix keeps asking what it asked
+            meta["mix"] = self.mix
+        rl.save_checkpoint(self.cfg.workdir / "weights.pt", self.model, self.task, self.opt, meta=meta)
 
     # ------------------------------------------------------------ the loop
 
@@ -316,19 +397,26 @@ class SwarmNode:
         """Stage 0: reveal last round's vote, then answer this round's questions and publish the rollouts."""
         import torch
 
+        from offchain.model.family import node_seed
         from offchain.swarm import rl
 
         self._reveal(round_ - 1)
-        seed = rl.round_seed(self._chain_id(), self.coordinator.address, round_)
-        qs = rl.questions(self.task, seed, self.cfg.questions)
+        seed = self._round_seed(round_)
+        if self.mix is None:
+            qs = rl.questions(self.task, seed, self.cfg.questions)
+        else:  # its own draw, which every peer recomputes from public values (check_rollouts)
+            qs = rl.questions(self.task, node_seed(seed, self.peer), self.cfg.questions, mix=self.mix)
         gen = torch.Generator().manual_seed(_seed(self.cfg.seed, round_, self.name, "sample"))
         mine = rl.play_answer(self.model, self.task, qs, self.rl_config(), gen)
         self._local[round_] = mine
         rewards = [ro.rewards for ro in mine]
-        body = {"questions": qs, "completions": [ro.completions for ro in mine], "rewards": rewards}
+        body: dict[str, Any] = {"questions": qs, "completions": [ro.completions for ro in mine], "rewards": rewards}
+        if self.mix is not None:
+            body.update(task=task_digest(self.task), mix=self.mix)
         self.gossip.publish(round_, ANSWER, "rollouts", body, ttl_s=self._round_seconds() * 2)
         mean = sum(map(sum, rewards)) / max(1, sum(map(len, rewards)))
         self._round_log(round_).reward = mean
+        self._round_log(round_).questions = qs
         self.echo(f"[{self.name[:10]}] round {round_} answer: {len(qs)} questions x {self.cfg.completions}, "
                   f"mean reward {mean:.3f}")  # fmt: skip
 
@@ -336,10 +424,17 @@ class SwarmNode:
         from offchain.swarm import rl
 
         out = {}
+        seed = self._round_seed(round_)
         for peer, env in self.gossip.fetch(round_, ANSWER, "rollouts").items():
             if peer == self.name:
                 continue
             b = env.body
+            try:
+                check_rollouts(self.task, b, env.peer_id, seed)
+            except RolloutsRejected as err:
+                self.gossip.rejected[type(err).__name__] += 1
+                log.warning("dropped %s's round %s rollouts: %s: %s", peer, round_, type(err).__name__, err)
+                continue
             groups = [rl.Rollout(q, c, r, "external", peer=peer) for q, c, r in
                       zip(b["questions"], b["completions"], b["rewards"], strict=True)]  # fmt: skip
             # A schema-valid payload may still hold completions of the wrong length for this task: drop them.
@@ -352,18 +447,10 @@ class SwarmNode:
         """Stage 1: score every peer's rollouts and publish the critiques. A peer's score is half the
         verifiable reward of its completions (re-computed here: claimed rewards are not trusted) and half our
         own model's per-token likelihood of them (how plausible its answers look to us), in [0, 1]."""
-        import math
-
         from offchain.swarm import rl
 
         peers = self._peer_rollouts(round_)
-        scores = {}
-        for peer, rollouts in peers.items():
-            checked = [rl.reward(self.task, ro.pair_id, c) for ro in rollouts for c in ro.completions]
-            seqs, _ = rl.rollout_tensors(self.task, rollouts)
-            likelihood = math.exp(rl.mean_logprob(self.model, self.task, seqs))
-            verifiable = sum(checked) / max(1, len(checked))
-            scores[peer] = round(0.5 * verifiable + 0.5 * likelihood, 6)
+        scores = {peer: rl.critique_score(self.model, self.task, rollouts) for peer, rollouts in peers.items()}
         self.gossip.publish(round_, CRITIQUE, "critiques", {"scores": scores}, ttl_s=self._round_seconds() * 2)
         lg = self._round_log(round_)
         lg.peers_seen = len(peers)
@@ -380,24 +467,26 @@ class SwarmNode:
 
         lg = self._round_log(round_)
         peers = self._peer_rollouts(round_)
-        critiques = self.gossip.fetch(round_, CRITIQUE, "critiques")
-        tally: dict[str, float] = {}
-        for env in critiques.values():
-            for peer, score in env.body["scores"].items():
-                tally[peer] = tally.get(peer, 0.0) + float(score)
+        fetched = self.gossip.fetch(round_, CRITIQUE, "critiques")
+        critiques = {critic: env.body["scores"] for critic, env in fetched.items()}
         own = {peer: sum(r for ro in ros for r in ro.rewards) for peer, ros in peers.items()}
-        for peer, s in own.items():
-            tally.setdefault(peer, s)
-        candidates = [p for p in tally if p != self.name and self._registered(p, round_)]
-        if candidates:
-            best = max(sorted(candidates), key=lambda p: tally[p])
-            if self._commit_vote(round_, best):
-                lg.voted_for = best
+        tally = rl.vote_tally(critiques, own)
+        best = rl.vote_for({p: s for p, s in tally.items() if p != self.name and self._registered(p, round_)},
+                           self.name)  # fmt: skip
+        if best is not None and self._commit_vote(round_, best):
+            lg.voted_for = best
         local = self._local.get(round_, [])
         external = [ro for ros in peers.values() for ro in ros]
         gen = torch.Generator().manual_seed(_seed(self.cfg.seed, round_, self.name, "sapo"))
-        batch, _ = rl.play_revise(self.model, self.opt, self.task, local, external, self.rl_config(), gen)
+        weights: dict[str, Any] = {}
+        if self.cfg.weighting == "critique":  # the bench's +cv; this node's own vote stands in for the hidden winner
+            weights = {"scores": _mean_critique(critiques), "winner": best,
+                       "winner_slots": self.cfg.external_groups // 2}  # fmt: skip
+        batch, _ = rl.play_revise(self.model, self.opt, self.task, local, external, self.rl_config(), gen, **weights)
         lg.external_used = sum(1 for ro in batch if ro.source == "external")
+        for ro in batch:
+            if ro.source == "external":
+                lg.external_from[ro.peer] = lg.external_from.get(ro.peer, 0) + 1
         rewards = [int(round(100 * sum(ro.rewards) / max(1, len(ro.rewards)))) for ro in local]
         if rewards:
             tree = RewardTree(rewards)
@@ -405,13 +494,19 @@ class SwarmNode:
                                                     sender=self.account)  # fmt: skip
         self._played += 1
         self._total += 1
-        lg.accuracy = rl.heldout_accuracy(self.model, self.task, self.cfg.heldout)
+        per_task = ""
+        if self.mix is None:
+            lg.accuracy = rl.heldout_accuracy(self.model, self.task, self.cfg.heldout)
+        else:  # the mean over the family's tasks, as rl.heldout_accuracy gives it, from one decoding pass
+            lg.accuracy_by_task = rl.heldout_by_task(self.model, self.task, self.cfg.heldout)
+            lg.accuracy = sum(lg.accuracy_by_task.values()) / len(lg.accuracy_by_task)
+            per_task = " [" + " ".join(f"{k} {v:.2f}" for k, v in lg.accuracy_by_task.items()) + "]"
         self.save(round_)
         self._write_progress(lg)
         rejected = ", ".join(f"{k} {v}" for k, v in sorted(self.gossip.rejected.items())) or "none"
         self.echo(f"[{self.name[:10]}] round {round_} vote: voted {lg.voted_for[:10] or '-'}, trained on "
-                  f"{len(batch)} groups ({lg.external_used} external), held-out accuracy {lg.accuracy:.3f}, "
-                  f"peers seen {lg.peers_seen}, payloads rejected: {rejected}")  # fmt: skip
+                  f"{len(batch)} groups ({lg.external_used} external), held-out accuracy {lg.accuracy:.3f}"
+                  f"{per_task}, peers seen {lg.peers_seen}, payloads rejected: {rejected}")  # fmt: skip
 
     # ------------------------------------------------------------ votes
 
@@ -473,12 +568,19 @@ class SwarmNode:
 
         return client.chain_id()
 
+    def _round_seed(self, round_: int) -> int:
+        from offchain.swarm import rl
+
+        return rl.round_seed(self._chain_id(), self.coordinator.address, round_)
+
     def _round_seconds(self) -> int:
         return sum(int(d) for d in self.coordinator.stageDurations())
 
     def _write_progress(self, lg: RoundLog) -> None:
         with (self.cfg.workdir / "progress.jsonl").open("a") as f:
-            f.write(json.dumps({k: v for k, v in lg.__dict__.items() if k != "events"}) + "\n")
+            # an addition node's rows stay as they were: no per-task field
+            row = {k: v for k, v in lg.__dict__.items() if k != "events" and (k != "accuracy_by_task" or v)}
+            f.write(json.dumps(row) + "\n")
         try:
             plot_progress(self.cfg.workdir / "progress.jsonl", self.cfg.workdir / "curves.png", self.name[:10])
         except Exception as err:  # a plot is a convenience; training goes on without it
@@ -505,6 +607,25 @@ def plot_progress(progress: Path, path: Path, title: str) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _mean_critique(critiques: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each author's mean critique over the critics that scored it (the bench's weighting scores)."""
+    from offchain.swarm import rl
+
+    count: dict[str, int] = {}
+    for body in critiques.values():
+        for peer in body:
+            count[peer] = count.get(peer, 0) + 1
+    return {peer: s / count[peer] for peer, s in rl.vote_tally(critiques).items()}
+
+
+def _as_family(task: Any) -> Any:
+    """A one-task family checkpoint as the one-task Family (rl's own reading of it); any other task as it is."""
+    from offchain.model.family import Family
+    from offchain.model.family import Task as FamilyTask
+
+    return Family((task.name,), task.seed, task.test_size) if isinstance(task, FamilyTask) else task
 
 
 def _seed(*parts: object) -> int:

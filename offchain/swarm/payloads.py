@@ -71,6 +71,7 @@ VOCAB = _TOKEN["maximum"] + 1  # = offchain.model.family.VOCAB, the widest task 
 _ADDITION_TOKEN = protocol.schema("swarm-rollouts")["then"]["properties"]["completions"]["items"]["items"]["items"]
 ADDITION_VOCAB = _ADDITION_TOKEN["maximum"] + 1  # = offchain.model.task.VOCAB (digits, '+', '=')
 MAX_MIX_TASKS = _ROLLOUTS["mix"]["maxItems"]  # weights in a family body's "mix" (one per family task)
+MAX_MIX_WEIGHT = _ROLLOUTS["mix"]["items"]["maximum"]  # largest weight in it
 MAX_QUESTIONS = _ROLLOUTS["questions"]["maxItems"]  # questions per rollouts body
 MAX_GROUP = _ROLLOUTS["completions"]["items"]["maxItems"]  # completions per question (G)
 MAX_COMPLETION_TOKENS = _ROLLOUTS["completions"]["items"]["items"]["maxItems"]  # tokens per completion

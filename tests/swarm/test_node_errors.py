@@ -82,6 +82,27 @@ def test_foreign_key_file_refused(alice, deployment, tmp_path, warm):
         _node(tmp_path, alice, deployment, warm)
 
 
+def test_bad_task_mix_refused_before_any_transaction(alice, deployment, tmp_path, warm):
+    """--mix with an addition checkpoint, or naming a task outside a family checkpoint's family, is one line
+    and nothing is sent (the mix is checked as the checkpoint loads, before the wallet is even asked)."""
+    from offchain.swarm.node import NodeConfig, NodeError, SwarmNode
+    from offchain.swarm.warmup import FamilyWarmupConfig, write_warmup
+
+    family = tmp_path / "family.pt"
+    write_warmup(family, FamilyWarmupConfig(names=("cmp", "add1"), width=16, steps=0, probe=8, heldout=8), log=False)
+    cases = [(warm, {"add2": 1}, "addition-task checkpoint"), (family, {"sort": 1}, "not in this family"),
+             (family, {"cmp": 0}, "not all zero"), (family, {"cmp": 5000}, "at most 1000")]  # fmt: skip
+    nonce = alice.nonce
+    for i, (init, mix, expected) in enumerate(cases):
+        cfg = NodeConfig(workdir=tmp_path / f"node{i}", init_checkpoint=init, rounds=1, mix=mix)
+        node = SwarmNode(cfg, alice, deployment, echo=lambda _m: None)
+        with pytest.raises(NodeError, match=expected) as err:
+            node.run()
+        assert str(err.value).startswith("--mix: ") and "\n" not in str(err.value)
+        assert int(deployment.IdentityRegistry.ownerOf(node.peer), 16) == 0
+    assert alice.nonce == nonce
+
+
 def test_workdir_that_is_a_file_refused(alice, deployment, tmp_path, warm):
     """--workdir naming a file is one line, not mkdir's traceback."""
     from offchain.swarm.node import NodeError

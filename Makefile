@@ -60,10 +60,12 @@ clean:
 .PHONY: swarm
 # A local RL Swarm: anvil, the contracts, NODES node processes for ROUNDS rounds, and what the chain recorded.
 # Each node's folder (progress.jsonl, curves.png) stays in out/swarm/nodes/node<i>/ until the next run.
+# MIXED=1: a heterogeneous swarm (per-node family warm-ups of widths 32/64 and task mixes, cached in out/swarm/).
 NODES ?= 4
 ROUNDS ?= 3
+MIXED ?=
 swarm: setup
-	$(BIN)/python -m offchain.swarm.local --nodes $(NODES) --rounds $(ROUNDS)
+	$(BIN)/python -m offchain.swarm.local --nodes $(NODES) --rounds $(ROUNDS)$(if $(MIXED), --mixed)
 
 .PHONY: bench-float32
 # Float32.sol: 1,000,000 vectors per op against numpy float32 on anvil, throughput and gas per op.

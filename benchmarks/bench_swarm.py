@@ -71,22 +71,15 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from offchain.model.family import Family, node_seed  # noqa: E402
-from offchain.swarm import rl  # noqa: E402
+from offchain.swarm import mixed, rl  # noqa: E402
 from offchain.swarm.warmup import FamilyWarmupConfig, WarmupConfig, warmup  # noqa: E402
 
 COORDINATOR = "0x" + "5a" * 20  # a fixed stand-in SwarmCoordinator address (only the seed depends on it)
 SETTINGS = ("homogeneous", "heterogeneous")
 SHARING = ((6, 2), (4, 4), (2, 6))  # the sharing SAPO configurations (local I / external J); solo is 8/0
-# The heterogeneous swarm: six family tasks; per node (model width, warm-up mix, RL question mix). Depth 2, 4
-# heads for all. Warm-ups make each node strong on its warm tasks and weak on the others; the RL mix asks mostly
-# the node's own tasks (weight 4) and a little of every other (weight 1).
-HET_TASKS = ("cmp", "add1", "parity", "count", "sort", "add2")
-HET_NODES = (
-    (32, (3, 3, 3, 0, 0, 0)),
-    (64, (0, 0, 0, 3, 3, 3)),
-    (32, (0, 3, 0, 3, 0, 3)),
-    (64, (3, 0, 3, 0, 3, 0)),
-)
+# The heterogeneous swarm (offchain/swarm/mixed.py, shared with `make swarm MIXED=1`): six family tasks; per node
+# (model width, warm-up mix); the RL question mix is the warm mix plus one.
+HET_TASKS, HET_NODES = mixed.TASKS, mixed.NODES
 
 
 @dataclass
@@ -140,7 +133,7 @@ def build_start(setting: str, i: int, args: argparse.Namespace) -> Start:
         model, opt, task, info = warmup(wcfg, log=False)
         states.append(({n: v.clone() for n, v in model.state_dict().items()}, opt.state_dict(), info))
         cfgs.append(model.cfg)
-        mixes.append([w + 1 for w in warm])
+        mixes.append(mixed.rl_mix(warm))
         infos.append(info)
         per = " ".join(f"{t} {a:.2f}" for t, a in info["heldout_by_task"].items())
         log(f"heterogeneous seed {i} node{k} (width {width}, warm mix {warm}): {int(info['steps'])} steps, "

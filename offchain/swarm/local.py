@@ -7,11 +7,18 @@ their progress, and when they are done prints what the chain recorded per round:
 committed and revealed, the winner, and every node's reward commitment. Each node's folder (identity,
 weights, `progress.jsonl`, `curves.png`) is kept in `out/swarm/nodes/node<i>/` (`--workdir` elsewhere) and
 emptied when the next run starts: a new run is a new chain.
+
+`--mixed` (`make swarm MIXED=1`) starts a heterogeneous swarm instead (offchain/swarm/mixed.py, the
+benchmark's heterogeneous setting): node i warms its own model on the task family, width 32 or 64 by turns
+(depth 2) on its own three of six tasks, and asks its own question mix (`--mix`); every warm-up is kept in
+`out/swarm/warmup-<key>.pt`, the key a hash of its config, so the next run reuses it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -21,7 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +49,9 @@ class SwarmConfig:
     workdir: Path = ROOT / "out" / "swarm" / "nodes"
     start_margin_s: float | None = None  # seconds from deployment to the first round played; None: 45 + 5 a node
     impl: str = "repops"  # what the nodes train: RepOpsGPT (reproducible bit for bit) or "native" (the torch twin)
+    mixed: bool = False  # a heterogeneous swarm: per-node family warm-ups, widths and question mixes (mixed.py)
+    mixed_target: float = 0.55  # a mixed node's warm-up stops at this probe accuracy over its warm mix (the bench's)
+    mixed_steps: int = 1500  # or after this many steps
 
     def __post_init__(self) -> None:
         # Refused before the warm-up and anvil start: a node without a funded account would fail mid-swarm.
@@ -59,12 +69,27 @@ def _stream(proc: subprocess.Popen, prefix: str, echo: Callable[[str], None], si
         echo(f"{prefix} {line}")
 
 
+@dataclass(frozen=True)
+class NodeStart:
+    """What one node starts from: its warm-up checkpoint and, for a family node, its `--mix`."""
+
+    init: Path
+    mix: str | None = None
+    args: tuple[str, ...] = ()  # more node options, e.g. ("--weighting", "critique")
+
+
 def start_node(i: int, rpc: str, workdir: Path, cfg: SwarmConfig, deployments: Path, *, rounds: int | None = None,
-               bootnodes: list[str] | None = None, start_round: int | None = None) -> subprocess.Popen:  # fmt: skip
-    """Start node i (signing with Ape's test account i + 1) as its own process."""
+               bootnodes: list[str] | None = None, start_round: int | None = None,
+               start: NodeStart | None = None) -> subprocess.Popen:  # fmt: skip
+    """Start node i (signing with Ape's test account i + 1) as its own process, from `start` (default:
+    `cfg.warmup`, the checkpoint's own task mix)."""
+    start = start or NodeStart(cfg.warmup)
     cmd = [sys.executable, "-m", "offchain.swarm", "--rpc", rpc, "--account", str(i + 1),
-           "--workdir", str(workdir), "--init", str(cfg.warmup), "--deployments", str(deployments),
+           "--workdir", str(workdir), "--init", str(start.init), "--deployments", str(deployments),
            "--impl", cfg.impl]  # fmt: skip
+    if start.mix is not None:
+        cmd += ["--mix", start.mix]
+    cmd += list(start.args)
     if rounds is not None:
         cmd += ["--rounds", str(rounds)]
     if start_round is not None:
@@ -111,6 +136,69 @@ def ensure_warmup(path: Path, echo: Callable[[str], None]) -> Path:
     return path
 
 
+def mixed_starts(cfg: SwarmConfig, echo: Callable[[str], None]) -> list[NodeStart]:
+    """Each node's family warm-up (made once, then reused) and question mix: mixed.py's setting for node i."""
+    from offchain.swarm import mixed
+    from offchain.swarm.warmup import FamilyWarmupConfig
+
+    starts = []
+    for i in range(cfg.nodes):
+        width, warm = mixed.node_setting(i)
+        wcfg = FamilyWarmupConfig(names=mixed.TASKS, mix=warm, seed=i, n_layer=mixed.DEPTH, width=width,
+                                  target=cfg.mixed_target, steps=cfg.mixed_steps)  # fmt: skip
+        path = ensure_family_warmup(cfg.warmup.parent, wcfg, echo, f"node{i}")
+        mix = ",".join(f"{t}={w}" for t, w in zip(mixed.TASKS, mixed.rl_mix(warm), strict=True))
+        starts.append(NodeStart(path, mix))
+    return starts
+
+
+def ensure_family_warmup(folder: Path, wcfg, echo: Callable[[str], None], who: str) -> Path:
+    """`folder`/warmup-<key>.pt, the key a hash of `wcfg` (a FamilyWarmupConfig): reused if there, else trained on
+    one thread (as ensure_warmup does) with its progress echoed."""
+    import torch
+
+    from offchain.swarm import warmup
+
+    key = hashlib.sha256(json.dumps(asdict(wcfg), sort_keys=True).encode()).hexdigest()[:12]
+    path = folder / f"warmup-{key}.pt"
+    warm = ",".join(f"{t}={w}" for t, w in zip(wcfg.names, wcfg.mix, strict=True) if w)
+    if path.exists():
+        echo(f"{who} warm-up: {path} (reused; width {wcfg.width}, warm mix {warm})")
+        return path
+    echo(f"{who} warm-up: training {path} (width {wcfg.width}, depth {wcfg.n_layer}, warm mix {warm}, until probe "
+         f"accuracy {wcfg.target} or {wcfg.steps} steps; once)")  # fmt: skip
+    real = sys.stdout  # echo may be print: it must write there, not back into the redirected stream
+
+    def forward(line: str) -> None:
+        with contextlib.redirect_stdout(real):
+            echo(f"{who} {line}")
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with contextlib.redirect_stdout(_Lines(forward)):
+            info = warmup.write_warmup(path, wcfg)
+    finally:
+        torch.set_num_threads(threads)
+    per = " ".join(f"{t} {a:.2f}" for t, a in info["heldout_by_task"].items())
+    echo(f"{who} warm-up: {int(info['steps'])} steps, {info['seconds']:.0f} s, held-out {per}")
+    return path
+
+
+class _Lines(io.TextIOBase):
+    """A text stream that hands each complete line to `sink` (the warm-up prints its progress)."""
+
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        self.sink, self.buf = sink, ""
+
+    def write(self, text: str) -> int:
+        self.buf += text
+        *lines, self.buf = self.buf.split("\n")
+        for line in lines:
+            self.sink(line)
+        return len(text)
+
+
 def first_common_round(coordinator, margin_s: float) -> int:
     """The first round whose answer stage starts at least `margin_s` from now: nodes launched now are all up
     by then, so they play it together from its first stage."""
@@ -152,22 +240,23 @@ def run_swarm(cfg: SwarmConfig, *, echo: Callable[[str], None] = print, rpc: str
     running chain at `rpc` (`make demo`'s L2), which must mine on a timer: the stages follow its clock."""
     from offchain.chain.anvil import Anvil
 
-    ensure_warmup(cfg.warmup, echo)
+    starts = mixed_starts(cfg, echo) if cfg.mixed else [NodeStart(ensure_warmup(cfg.warmup, echo))] * cfg.nodes
     base = cfg.workdir
     # Only the names this runner writes: a node resuming another chain's identity, weights and vote salts
     # would replay that chain's history on this one.
     for old in [base / "deployments", *(base / f"node{i}" for i in range(MAX_NODES))]:
         shutil.rmtree(old, ignore_errors=True)
     if rpc is not None:
-        return play_swarm(cfg, rpc, echo=echo)
+        return play_swarm(cfg, rpc, echo=echo, starts=starts)
     with Anvil.start(block_time=1) as anvil:
-        return play_swarm(cfg, anvil.uri, echo=echo, chain_name="anvil")
+        return play_swarm(cfg, anvil.uri, echo=echo, chain_name="anvil", starts=starts)
 
 
-def play_swarm(cfg: SwarmConfig, rpc: str, *, echo: Callable[[str], None] = print, chain_name: str = "") -> dict:
+def play_swarm(cfg: SwarmConfig, rpc: str, *, echo: Callable[[str], None] = print, chain_name: str = "",
+               starts: list[NodeStart] | None = None) -> dict:  # fmt: skip
     """The swarm on the running chain at `rpc`: Ape's test account 0 deploys the contract set (recorded in
-    `cfg.workdir`/deployments), accounts 1..nodes run the node processes, and the chain's record of the rounds is
-    reported."""
+    `cfg.workdir`/deployments), accounts 1..nodes run the node processes (node i from `starts[i]`, default
+    `cfg.warmup`), and the chain's record of the rounds is reported."""
     from offchain.chain import client
     from offchain.chain.deploy import DeployConfig, deploy_all
     from offchain.identity import PeerIdentity
@@ -192,7 +281,8 @@ def play_swarm(cfg: SwarmConfig, rpc: str, *, echo: Callable[[str], None] = prin
         echo(f"every node plays from round {first_round} on")
         for i in range(cfg.nodes):
             wd = base / f"node{i}"
-            proc = start_node(i, rpc, wd, cfg, deployments, rounds=cfg.rounds, start_round=first_round)
+            proc = start_node(i, rpc, wd, cfg, deployments, rounds=cfg.rounds, start_round=first_round,
+                              start=starts[i] if starts else None)  # fmt: skip
             sink: list[str] = []
             t = threading.Thread(target=_stream, args=(proc, f"[node{i}]", echo, sink), daemon=True)
             t.start()
@@ -248,12 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stage-seconds", type=int, default=20)
     p.add_argument("--impl", choices=["repops", "native"], default=SwarmConfig.impl,
                    help="what the nodes train: RepOpsGPT with RepOps AdamW, or the native torch twin")  # fmt: skip
+    p.add_argument("--mixed", action="store_true",
+                   help="a heterogeneous swarm: per-node family warm-ups of widths 32 and 64 and per-node task "
+                        "mixes (offchain/swarm/mixed.py); warm-ups kept in out/swarm/warmup-<key>.pt")  # fmt: skip
     p.add_argument("--workdir", type=Path, default=SwarmConfig.workdir,
                    help="node<i>/ folders, kept until the next run (default: out/swarm/nodes)")  # fmt: skip
     args = p.parse_args(argv)
     try:
         cfg = SwarmConfig(nodes=args.nodes, rounds=args.rounds, stage_s=args.stage_seconds, workdir=args.workdir,
-                          impl=args.impl)  # fmt: skip
+                          impl=args.impl, mixed=args.mixed)  # fmt: skip
     except ValueError as err:
         p.error(str(err))
     out = run_swarm(cfg)

@@ -2,8 +2,11 @@
 
 One module-scoped run (stages of STAGE seconds) that every test reads: the nodes play full rounds
 (answer, critique, vote and revise), their rollouts cross over the DHT, votes are committed and revealed
-and reward commitments land on chain; a rogue peer floods the round's keys with forged, oversized,
-malformed and replayed payloads, which the nodes drop while the round still ends; node 2 is killed with
+and reward commitments land on chain. The swarm is heterogeneous (offchain/swarm/mixed.py's setting): task
+family nodes of two model sizes, width 32 (nodes 0 and 2, from one short warm-up) and width 64 (node 1), each
+asking its own questions over its own task mix; node 2 weights its peers' groups by critique. A rogue peer
+floods the round's keys with forged, oversized, malformed and replayed payloads, which the nodes drop while
+the round still ends; node 2 is killed with
 SIGKILL (its own pid, not its process group) after its first round: its hivemind process and p2pd die with it,
 and the restart comes back with its saved identity, weights and port. The nodes find each other through the
 addresses they announce on chain (no bootnode list). node 0, the last one running, is stopped with SIGTERM.
@@ -78,24 +81,39 @@ def live_swarm(tmp_path_factory):
 
     from offchain.chain.anvil import Anvil
     from offchain.chain.deploy import DeployConfig, deploy_all
+    from offchain.swarm import mixed
     from offchain.swarm.daemons import alive, descendants, stale_daemons, stop_processes
     from offchain.swarm.local import (
+        NodeStart,
         SwarmConfig,
         _stream,
-        ensure_warmup,
+        ensure_family_warmup,
         first_common_round,
         start_node,
         wait_for_maddrs,
     )
+    from offchain.swarm.warmup import FamilyWarmupConfig
 
     tmp = tmp_path_factory.mktemp("swarm")
-    # the real warm-up (about 5 s), not the tiny one: on 1-digit sums the held-out set is too small to show
-    # a node unlearning, which the 2-digit one shows within three rounds
-    warm = ensure_warmup(tmp / "warm.pt", lambda _m: None)
+    # Short warm-ups (about 2 and 4 s): a few easy tasks reach the target, the others stay near zero. RL's step
+    # must not unlearn those few (test_nodes_do_not_unlearn). node 2 shares node 0's width-32 checkpoint.
+    warm = {}
+    for width, mix in mixed.NODES[:2]:
+        wcfg = FamilyWarmupConfig(names=mixed.TASKS, mix=mix, n_layer=mixed.DEPTH, width=width, target=0.3,
+                                  steps=300, eval_every=25, probe=100)  # fmt: skip
+        warm[width] = ensure_family_warmup(tmp, wcfg, lambda _m: None, f"width {width}")
+
+    def start(i: int) -> NodeStart:
+        width, mix = mixed.node_setting(i)
+        mix_arg = ",".join(f"{t}={w}" for t, w in zip(mixed.TASKS, mixed.rl_mix(mix), strict=True))
+        # J = 8 of the 16 groups two peers publish: each peer's groups are in the batch but in 1 of 12870 draws
+        extra = ("--external-groups", "8") + (("--weighting", "critique") if i == 2 else ())
+        return NodeStart(warm[width], mix_arg, extra)
+
     deployments = tmp / "deployments"
     old = os.environ.get("VERDE_DEPLOYMENTS_DIR")
     os.environ["VERDE_DEPLOYMENTS_DIR"] = str(deployments)
-    cfg = SwarmConfig(nodes=3, rounds=1, stage_s=STAGE, warmup=warm, workdir=tmp)
+    cfg = SwarmConfig(nodes=3, rounds=1, stage_s=STAGE, warmup=warm[32], workdir=tmp)
     import threading
 
     logs: dict[str, list[str]] = {}
@@ -110,11 +128,11 @@ def live_swarm(tmp_path_factory):
                 gov = accounts.test_accounts[0]
                 d = deploy_all(gov, config=DeployConfig(stage_durations=(STAGE,) * 3), fresh=True)
 
-                start = first_common_round(d.SwarmCoordinator, margin_s=30)
+                first = first_common_round(d.SwarmCoordinator, margin_s=30)
 
-                def launch(name: str, i: int, rounds: int, start_round: int | None = start):
+                def launch(name: str, i: int, rounds: int, start_round: int | None = first):
                     proc = start_node(i, anvil.uri, tmp / f"node{i}", cfg, deployments, rounds=rounds,
-                                      start_round=start_round)  # fmt: skip
+                                      start_round=start_round, start=start(i))  # fmt: skip
                     logs[name] = []
                     threading.Thread(target=_stream, args=(proc, f"[{name}]", lambda _m: None, logs[name]),
                                      daemon=True).start()  # fmt: skip
@@ -129,7 +147,7 @@ def live_swarm(tmp_path_factory):
                 p2 = launch("node2", 2, 2)
                 # Flood the next round's keys once every node is up.
                 _wait(lambda: all((tmp / f"node{i}" / "maddrs.json").exists() for i in range(3)), 120, "three DHTs")
-                flood = _rogue_flood(maddrs, start, tmp / "node1" / "identity.key")
+                flood = _rogue_flood(maddrs, first, tmp / "node1" / "identity.key")
                 # Kill node 2 hard once it has saved its first round, then restart it from the same folder.
                 _wait(lambda: (tmp / "node2" / "weights.pt").exists(), 8 * STAGE * 3, "node2's first round")
                 orphans = descendants(p2.pid)
@@ -150,7 +168,7 @@ def live_swarm(tmp_path_factory):
                 node0_left = _outliving(node0_children, alive)
                 result = {"d": d, "logs": logs, "procs": procs, "tmp": tmp, "flood": flood, "orphans": orphans,
                           "orphans_left": orphans_left, "maddrs_before": port, "node0_children": node0_children,
-                          "node0_left": node0_left}
+                          "node0_left": node0_left, "warm": warm}  # fmt: skip
             yield {**result, "anvil": anvil}
     finally:
         for proc in procs.values():
@@ -279,16 +297,68 @@ def test_restarted_node_keeps_its_port_and_finds_peers_on_chain(live_swarm):
 
 
 def test_nodes_do_not_unlearn(live_swarm):
-    """Over the three rounds node 0 plays, its held-out accuracy stays within 0.07 of the warm-up's (200
-    held-out sums). One GRPO step at 3e-4 moves it by a few hundredths either way (0.425 to 0.47 seen after
-    one round from 0.455); restarting RL from the warm-up's optimizer state brought back its learning rate
-    (3e-3), and the same rounds went 0.455, 0.49, 0.415, 0.355, 0.325, 0.255."""
+    """Over the three rounds node 0 plays, its held-out accuracy (the mean over the family's six tasks, 200
+    held-out questions each) stays within 0.07 of the warm-up's. One GRPO step at 3e-4 moves it by a few
+    hundredths either way; restarting RL from the warm-up's optimizer state brought back its learning rate
+    (3e-3), and on 2-digit addition the same rounds went 0.455, 0.49, 0.415, 0.355, 0.325, 0.255."""
     from offchain.swarm import rl
 
-    ckpt = rl.load_checkpoint(live_swarm["tmp"] / "warm.pt")
+    ckpt = rl.load_checkpoint(live_swarm["warm"][32])
     model, _ = rl.rl_policy(ckpt, rl.RLConfig())
     start = rl.heldout_accuracy(model, ckpt.task, 200)
     rows = [json.loads(x) for x in (live_swarm["tmp"] / "node0" / "progress.jsonl").read_text().splitlines()]
     accs = [r["accuracy"] for r in rows]
     assert len(accs) >= 3, accs
     assert min(accs) >= start - 0.07, (start, accs)
+
+
+def _progress(live_swarm, i: int) -> list[dict]:
+    return [json.loads(x) for x in (live_swarm["tmp"] / f"node{i}" / "progress.jsonl").read_text().splitlines()]
+
+
+def _peer_name(live_swarm, i: int) -> str:
+    from offchain.identity import PeerIdentity
+
+    return PeerIdentity.load(live_swarm["tmp"] / f"node{i}" / "identity.key").peer_id.to_base58()
+
+
+def test_two_model_sizes_train_on_each_others_groups_in_one_round(live_swarm):
+    """node 0 (width 32) and node 1 (width 64) played the same round, and each trained on groups the other
+    published (checked against its questions and task by the reader first)."""
+    assert "(width 32, depth 2) on 6 family tasks" in "\n".join(live_swarm["logs"]["node0"])
+    assert "(width 64, depth 2) on 6 family tasks" in "\n".join(live_swarm["logs"]["node1"])
+    n0, n1 = _peer_name(live_swarm, 0), _peer_name(live_swarm, 1)
+    rows0 = {r["round"]: r for r in _progress(live_swarm, 0)}
+    both = [r for r in _progress(live_swarm, 1) if r["round"] in rows0]
+    assert both, "node 0 and node 1 played no round together"
+    for row1 in both:
+        row0 = rows0[row1["round"]]
+        assert row0["external_from"].get(n1, 0) >= 1 and row1["external_from"].get(n0, 0) >= 1, (row0, row1)
+    for name in ("node0", "node1", "node2-restart"):
+        text = "\n".join(live_swarm["logs"][name])
+        assert "WrongQuestions" not in text and "WrongTask" not in text, name
+
+
+def test_family_nodes_ask_their_own_draw_and_report_each_task(live_swarm):
+    """Every round's questions of every node are node_seed(round seed, its peer id) over its --mix, what a reader
+    recomputes; progress.jsonl has the held-out accuracy of each of the six tasks, their mean the accuracy."""
+    from offchain.identity import PeerIdentity
+    from offchain.model.family import Family, node_seed
+    from offchain.swarm import mixed, rl
+
+    family = Family(mixed.TASKS)
+    with live_swarm["anvil"].connect():
+        from offchain.chain import client
+
+        chain_id, coordinator = client.chain_id(), live_swarm["d"].SwarmCoordinator.address
+    for i in range(3):
+        digest = PeerIdentity.load(live_swarm["tmp"] / f"node{i}" / "identity.key").peer_id_digest
+        mix = mixed.rl_mix(mixed.node_setting(i)[1])
+        rows = _progress(live_swarm, i)
+        assert rows
+        for row in rows:
+            seed = node_seed(rl.round_seed(chain_id, coordinator, row["round"]), digest)
+            assert row["questions"] == rl.questions(family, seed, 8, mix=mix), (i, row["round"])
+            assert set(row["accuracy_by_task"]) == set(mixed.TASKS)
+            mean = sum(row["accuracy_by_task"].values()) / len(mixed.TASKS)
+            assert abs(row["accuracy"] - mean) < 1e-9

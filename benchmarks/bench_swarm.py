@@ -34,6 +34,14 @@ rest by softmax(mean critique of the author / `--critique-t`) (the critique's fo
 extra compute). Seeds (`--seeds`): seed index i uses warm-up seed `--seed` + i (heterogeneous: 100 (seed + i)
 + k per node) and chain id `--chain-id` + i (other round seeds).
 
+Variants tried for issue 16 (docs/swarm-node.md has what each gave): `--het-mix OWN,OTHER` (a node's RL
+question weights on its warm and its other tasks; default 4,1), `--format-credit` (0: the strict 0/1 reward,
+so a task a node cannot solve gives it no signal at all), `--external-advantage reader` (an external group's
+advantages are reward minus the READER's running mean reward on that task, decay BASE_DECAY, instead of the
+author's group normalisation: a strong peer's all-correct group, which SAPO drops, becomes a lesson for a weak
+reader; rl.sapo_batch's `baseline`), `--external-pick gain` (the J external groups of the highest mean
+advantage instead of a uniform draw), `--lr`, and `--sharing 4/4 --no-cv` to run fewer arms.
+
 Printed per setting: per configuration, mean ± sd over seeds of the cumulative reward (sum over nodes and
 rounds of the rewards of the nodes' own completions) and of the final held-out accuracy, the reward ratio to
 8/0, the start accuracy, signal groups per node and round (groups trained on whose advantage is not all
@@ -76,7 +84,7 @@ from offchain.swarm.warmup import FamilyWarmupConfig, WarmupConfig, warmup  # no
 
 COORDINATOR = "0x" + "5a" * 20  # a fixed stand-in SwarmCoordinator address (only the seed depends on it)
 SETTINGS = ("homogeneous", "heterogeneous")
-SHARING = ((6, 2), (4, 4), (2, 6))  # the sharing SAPO configurations (local I / external J); solo is 8/0
+BASE_DECAY = 0.9  # decay of a node's running mean reward per task (`--external-advantage reader`)
 # The heterogeneous swarm (offchain/swarm/mixed.py, shared with `make swarm MIXED=1`): six family tasks; per node
 # (model width, warm-up mix); the RL question mix is the warm mix plus one.
 HET_TASKS, HET_NODES = mixed.TASKS, mixed.NODES
@@ -89,6 +97,7 @@ class Node:
     model: torch.nn.Module
     opt: torch.optim.Optimizer
     mix: list[int] | None = None
+    base: dict[str, float] = field(default_factory=dict)  # running mean own reward per task (reader baseline)
 
 
 @dataclass
@@ -133,12 +142,31 @@ def build_start(setting: str, i: int, args: argparse.Namespace) -> Start:
         model, opt, task, info = warmup(wcfg, log=False)
         states.append(({n: v.clone() for n, v in model.state_dict().items()}, opt.state_dict(), info))
         cfgs.append(model.cfg)
-        mixes.append(mixed.rl_mix(warm))
+        own, other = args.het_mix
+        mixes.append(mixed.rl_mix(warm) if (own, other) == (4, 1) else [own if w else other for w in warm])
         infos.append(info)
         per = " ".join(f"{t} {a:.2f}" for t, a in info["heldout_by_task"].items())
         log(f"heterogeneous seed {i} node{k} (width {width}, warm mix {warm}): {int(info['steps'])} steps, "
             f"{info['seconds']:.1f}s, held-out {per}")  # fmt: skip
+    if args.format_credit is not None:
+        task = CreditFamily(task.names, task.seed, task.test_size, args.format_credit)
     return Start(task, states, cfgs, mixes, chain_id, infos)
+
+
+@dataclass(frozen=True)
+class CreditFamily(Family):
+    """The family with another format credit for wrong answers (`--format-credit`; 0: the strict 0/1 reward)."""
+
+    format_credit: float = 0.1
+
+    def reward(self, gid, completion, *, format_credit=None):  # noqa: ANN001 - Family.reward's signature
+        credit = self.format_credit if format_credit is None else format_credit
+        return super().reward(gid, completion, format_credit=credit)
+
+
+def task_name(task, pair_id: int) -> str:
+    """The task a question belongs to (the reader baseline is kept per task)."""
+    return task.task_of(pair_id).name if isinstance(task, Family) else "add"
 
 
 def fresh(start: Start, cfg: rl.RLConfig) -> list[Node]:
@@ -179,6 +207,8 @@ def run_round(
     *,
     share: bool,
     weighted: bool,
+    reader: bool = False,
+    pick: str = "uniform",
     clock: dict[str, float],
     critique_t: float = 0.1,
 ) -> tuple[float, float, str | None]:
@@ -198,6 +228,9 @@ def run_round(
         mine = rl.play_answer(node.model, task, qs, cfg, gen(seed, k, 0), peer=f"node{k}")
         total += sum(sum(r.rewards) for r in mine)
         groups.append(mine)
+        for r in mine:  # the reader baseline: a running mean (decay BASE_DECAY) of own reward per task
+            t_name, m = task_name(task, r.pair_id), sum(r.rewards) / len(r.rewards)
+            node.base[t_name] = m if t_name not in node.base else BASE_DECAY * node.base[t_name] + (1 - BASE_DECAY) * m
     t = tick(clock, "sample", t)
     scores, winner = None, None
     if weighted:  # stage 1: critique, then the vote
@@ -212,7 +245,9 @@ def run_round(
     signal = 0
     for k, node in enumerate(nodes):  # stage 2: revise
         external = [r for j, g in enumerate(groups) if j != k for r in g] if share else None
+        baseline = (lambda r, node=node: node.base.get(task_name(task, r.pair_id), 0.0)) if reader else None
         _, stats = rl.play_revise(node.model, node.opt, task, groups[k], external, cfg, gen(seed, k, 1),
+                                  baseline=baseline, pick=pick,
                                   scores=scores, winner=winner, score_temperature=critique_t,
                                   winner_slots=cfg.external // 2)  # fmt: skip
         signal += int(stats.get("signal_groups", 0))
@@ -239,7 +274,8 @@ def run_arm(start: Start, name: str, I: int, J: int, weighted: bool, args, clock
     for r in range(1, args.rounds + 1):
         seed = rl.round_seed(start.chain_id, COORDINATOR, r)
         total, sig, win = run_round(nodes, start.task, cfg, seed, share=share, weighted=weighted, clock=clock,
-                                    critique_t=args.critique_t)
+                                    reader=args.external_advantage == "reader", pick=args.external_pick,
+                                    critique_t=args.critique_t)  # fmt: skip
         cum.append(cum[-1] + total)
         signal.append(sig)
         wins.append(win)
@@ -320,6 +356,17 @@ def main() -> int:
     ap.add_argument("--heldout", type=int, default=100, help="held-out ids per family task measured")
     ap.add_argument("--eval-every", type=int, default=5, help="rounds between held-out evaluations")
     ap.add_argument("--critique-t", type=float, default=0.1, help="softmax temperature of the critique weighting")
+    ap.add_argument("--sharing", default="6/2,4/4,2/6", help="the sharing configurations I/J run besides 8/0")
+    ap.add_argument("--no-cv", action="store_true", help="leave out the critique/vote weighted arm")
+    ap.add_argument("--het-mix", type=lambda v: tuple(int(x) for x in v.split(",")), default=(4, 1),
+                    metavar="OWN,OTHER", help="heterogeneous RL question weights: warm, other tasks")  # fmt: skip
+    ap.add_argument("--format-credit", type=float, default=None,
+                    help="heterogeneous: a wrong answer's format credit (default 0.1; 0: strict)")  # fmt: skip
+    ap.add_argument("--external-advantage", choices=("group", "reader"), default="group",
+                    help="external groups' advantages: SAPO's group normalisation, or reward minus the reader's "
+                         "running mean reward on the question's task (rl.sapo_batch baseline)")  # fmt: skip
+    ap.add_argument("--external-pick", choices=("uniform", "gain"), default="uniform",
+                    help="external groups drawn uniformly (SAPO) or the highest mean advantage first")  # fmt: skip
     ap.add_argument("--chain-id", type=int, default=1337)
     ap.add_argument("--seed", type=int, default=0, help="warm-up seed of seed index 0")
     ap.add_argument("--threads", type=int, default=1)
@@ -337,7 +384,8 @@ def main() -> int:
     summary, clock = {}, {}
     for setting in settings:
         starts = [build_start(setting, i, args) for i in range(args.seeds)]
-        configs = [("8/0", 8, 0, False)] + [(f"{i}/{j}", i, j, False) for i, j in SHARING]
+        sharing = [tuple(int(x) for x in c.split("/")) for c in args.sharing.split(",") if c]
+        configs = [("8/0", 8, 0, False)] + [(f"{i}/{j}", i, j, False) for i, j in sharing]
         results: dict[str, list[dict]] = {}
 
         def run(name, I, J, weighted, starts=starts, results=results, setting=setting):  # noqa: E741
@@ -349,10 +397,11 @@ def main() -> int:
 
         for c in configs:
             run(*c)
-        best = max(SHARING, key=lambda ij: statistics.fmean(r["cum"][-1] for r in results[f"{ij[0]}/{ij[1]}"]))
-        run(f"{best[0]}/{best[1]}+cv", best[0], best[1], True)
+        best = max(sharing, key=lambda ij: statistics.fmean(r["cum"][-1] for r in results[f"{ij[0]}/{ij[1]}"]))
+        if not args.no_cv:
+            run(f"{best[0]}/{best[1]}+cv", best[0], best[1], True)
         summary[setting] = report(setting, results, args.rounds)
-        if setting == "heterogeneous":
+        if setting == "heterogeneous" and not args.no_cv:
             wins = [w for r in results[f"{best[0]}/{best[1]}+cv"] for w in r["wins"] if w]
             print("round winners (+cv arm, all seeds): "
                   + ", ".join(f"{p} {wins.count(p)}" for p in sorted(set(wins))))  # fmt: skip

@@ -52,7 +52,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import torch
@@ -298,10 +299,15 @@ class Rollout:
     rewards: list[float]  # reward of each completion (re-scored locally for external groups)
     source: Literal["local", "external"] = "local"  # who sampled it
     peer: str = field(default="", compare=False)  # sampling peer's id for external groups (informational)
+    # Fixed per-completion advantages (`sapo_batch`'s reader baseline); None: group-normalised from `rewards`.
+    advantages: list[float] | None = None
 
     @property
     def zero_advantage(self) -> bool:
-        """True when every reward in the group is equal: the group-normalised advantage is all zero."""
+        """True when the group teaches nothing: every reward equal (group-normalised advantage all zero), or,
+        with fixed `advantages`, every one of them zero."""
+        if self.advantages is not None:
+            return all(a == 0.0 for a in self.advantages)
         return len(set(self.rewards)) <= 1
 
 
@@ -344,6 +350,8 @@ def sapo_batch(
     winner: str | None = None,
     score_temperature: float = 0.1,
     winner_slots: int | None = None,
+    baseline: Callable[[Rollout], float] | None = None,
+    pick: Literal["uniform", "gain"] = "uniform",
 ) -> list[Rollout]:
     """SAPO training set: `I` local groups plus `J` external ones, zero-advantage external groups dropped.
 
@@ -364,6 +372,16 @@ def sapo_batch(
         Opt-in critique/vote weighting of the external draw (issue 16 section 3; `weighted_external`). With
         `scores` and `winner` both None (the default) the draw is SAPO's plain uniform one, bit for bit as
         before, and the other two are ignored.
+    baseline : Callable[[Rollout], float] | None
+        Opt-in reader baseline (issue 16): an external group's advantages become reward - baseline(group), the
+        READER's expected reward on that question (e.g. its running mean on the question's task), instead of
+        the author's group normalisation. A strong peer's all-correct group then teaches a reader that is
+        weak on its task (SAPO's filter would drop it), and a group the reader would answer as well gets no
+        weight. None (default): SAPO's group-normalised advantages, bit for bit as before.
+    pick : "uniform" | "gain"
+        How the J external groups are chosen when no critique weighting is given: SAPO's uniform draw, or
+        "gain", the J groups of the highest mean advantage (with `baseline`: what the reader gains most from;
+        ties in pool order).
 
     Returns
     -------
@@ -374,19 +392,24 @@ def sapo_batch(
     ext = external
     if task is not None:
         ext = [rescore(task, r) for r in external if well_formed(task, r)]
+    if baseline is not None:
+        ext = [replace(r, advantages=[x - b for x in r.rewards]) for r in ext for b in [float(baseline(r))]]
     ext = [r for r in ext if not r.zero_advantage]
 
     def draw(pool: list[Rollout], k: int) -> list[Rollout]:
         order = torch.randperm(len(pool), generator=rng).tolist()
         return [pool[i] for i in sorted(order[: min(k, len(pool))])]
 
-    mine = [Rollout(r.pair_id, r.completions, r.rewards, "local", r.peer) for r in draw(local, I)]
-    if scores is None and winner is None:
+    mine = [replace(r, source="local") for r in draw(local, I)]
+    if scores is None and winner is None and pick == "gain":
+        gain = [sum(advantages(r.rewards) if r.advantages is None else r.advantages) / len(r.rewards) for r in ext]
+        picked = [ext[i] for i in sorted(sorted(range(len(ext)), key=lambda i: -gain[i])[:J])]
+    elif scores is None and winner is None:
         picked = draw(ext, J)
     else:
         picked = weighted_external(ext, J, rng, scores=scores, winner=winner, temperature=score_temperature,
                                    winner_slots=winner_slots)  # fmt: skip
-    theirs = [Rollout(r.pair_id, r.completions, r.rewards, "external", r.peer) for r in picked]
+    theirs = [replace(r, source="external") for r in picked]
     return mine + theirs
 
 
@@ -506,7 +529,7 @@ def rollout_tensors(task: AnyTask, rollouts: list[Rollout]) -> tuple[torch.Tenso
     for r in rollouts:
         prompt = task.encode(torch.tensor([r.pair_id]))[0, : prompt_len(task)].tolist()
         rows += [prompt + list(c) for c in r.completions]
-        adv += advantages(r.rewards)
+        adv += advantages(r.rewards) if r.advantages is None else list(r.advantages)
     return torch.tensor(rows, dtype=torch.int64), torch.tensor(adv, dtype=torch.float32)
 
 
@@ -651,6 +674,8 @@ def play_revise(
     winner: str | None = None,
     score_temperature: float = 0.1,
     winner_slots: int | None = None,
+    baseline: Callable[[Rollout], float] | None = None,
+    pick: Literal["uniform", "gain"] = "uniform",
 ) -> tuple[list[Rollout], dict[str, float]]:
     """Stage 2's training, as every node plays it: the SAPO batch of `cfg.local` own groups and `cfg.external`
     peers' groups (re-scored, zero-advantage ones dropped), then one GRPO update. `external=None` is a node that
@@ -658,6 +683,7 @@ def play_revise(
 
     `scores`, `winner`, `score_temperature`, `winner_slots`: the opt-in critique/vote weighting of the external
     draw (`sapo_batch`, `weighted_external`); off by default (SAPO's uniform draw, bit for bit as before).
+    `baseline`, `pick`: the opt-in reader baseline of external advantages and the "gain" pick (`sapo_batch`).
 
     Returns the batch trained on and `grpo_step`'s statistics (empty when the batch was).
     """
@@ -665,7 +691,8 @@ def play_revise(
         batch = sapo_batch(local, [], cfg.local + cfg.external, 0, generator)
     else:
         batch = sapo_batch(local, external, cfg.local, cfg.external, generator, task=task, scores=scores,
-                           winner=winner, score_temperature=score_temperature, winner_slots=winner_slots)  # fmt: skip
+                           winner=winner, score_temperature=score_temperature, winner_slots=winner_slots,
+                           baseline=baseline, pick=pick)  # fmt: skip
     if not batch:
         return batch, {}
     return batch, grpo_step(model, opt, task, batch, clip=cfg.clip, epochs=cfg.epochs)

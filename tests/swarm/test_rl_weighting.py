@@ -133,3 +133,46 @@ def test_critique_tally_vote_winner():
     assert rl.vote_for({"b": 1.0, "a": 1.0}, "c") == "a"  # tie: first sorted name
     assert rl.round_winner({"x": "a", "y": "b", "z": "a", "w": None}) == "a"
     assert rl.round_winner({"x": "b", "y": "a"}) == "a" and rl.round_winner({"x": None}) is None
+
+
+# ------------------------------------------------------------------ the reader baseline (issue 16, tried)
+
+
+def test_reader_baseline_keeps_an_all_correct_group_and_drops_what_the_reader_already_scores():
+    """SAPO drops a peer's all-correct group (zero group advantage); against the reader's baseline it is exactly
+    what a weak reader learns from (advantage 1 - b each), and a group scoring the baseline teaches nothing."""
+    right = EXTERNAL[-2]  # 4 exact answers, the group SAPO's filter drops
+    assert right.zero_advantage
+    batch = rl.sapo_batch([], [right], 0, 4, torch.Generator().manual_seed(0), task=TASK, baseline=lambda r: 0.25)
+    assert [g.pair_id for g in batch] == [right.pair_id]
+    assert batch[0].advantages == [0.75] * 4 and batch[0].source == "external"
+    assert rl.sapo_batch([], [right], 0, 4, torch.Generator(), task=TASK, baseline=lambda r: 1.0) == []
+    # the advantages reach the update as given (rollout_tensors), not re-normalised
+    _, adv = rl.rollout_tensors(TASK, batch)
+    assert adv.tolist() == [0.75] * 4
+
+
+def test_reader_baseline_rescores_a_peers_claimed_rewards_first():
+    """A peer claiming reward 1 for wrong answers gains only their format credit over the baseline: advantages
+    come from the re-computed rewards."""
+    liar = rl.Rollout(600, [[(t + 1) % 10 for t in rl.answer(TASK, 600)]] * 4, [1.0] * 4, "external", "x")
+    batch = rl.sapo_batch([], [liar], 0, 4, torch.Generator(), task=TASK, baseline=lambda r: 0.0)
+    assert batch[0].rewards == [pytest.approx(0.1)] * 4 and batch[0].advantages == batch[0].rewards
+    assert rl.sapo_batch([], [liar], 0, 4, torch.Generator(), task=TASK, baseline=lambda r: 0.5)[0].advantages == [
+        pytest.approx(-0.4)
+    ] * 4
+
+
+def test_gain_pick_takes_the_groups_the_reader_gains_most_from():
+    """pick="gain": the J groups of the highest mean advantage over the reader's baseline, in pool order."""
+    pool = [_groups("a", 1, 700, right=k)[0] for k in (1, 3, 2, 4)]  # 1, 3, 2, 4 right answers of 4
+    batch = rl.sapo_batch([], pool, 0, 2, torch.Generator(), task=TASK, baseline=lambda r: 0.0, pick="gain")
+    assert [g.rewards.count(1.0) for g in batch] == [3, 4]
+
+
+def test_default_draw_is_unchanged_by_the_new_options():
+    """Without a baseline, the draw (and every advantage) is SAPO's, bit for bit as the reference copy."""
+    for seed in range(5):
+        want = _reference_sapo(LOCAL, EXTERNAL, 4, 4, torch.Generator().manual_seed(seed), TASK)
+        got = rl.sapo_batch(LOCAL, EXTERNAL, 4, 4, torch.Generator().manual_seed(seed), task=TASK)
+        assert _key(got) == _key(want) and all(g.advantages is None for g in got)

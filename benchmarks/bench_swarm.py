@@ -40,7 +40,8 @@ so a task a node cannot solve gives it no signal at all), `--external-advantage 
 advantages are reward minus the READER's running mean reward on that task, decay BASE_DECAY, instead of the
 author's group normalisation: a strong peer's all-correct group, which SAPO drops, becomes a lesson for a weak
 reader; rl.sapo_batch's `baseline`), `--external-pick gain` (the J external groups of the highest mean
-advantage instead of a uniform draw), `--lr`, and `--sharing 4/4 --no-cv` to run fewer arms.
+advantage instead of a uniform draw), `--lr`, `--epochs` (PPO-clipped steps per round), and
+`--sharing 4/4 --no-cv` to run fewer arms.
 
 Printed per setting: per configuration, mean ± sd over seeds of the cumulative reward (sum over nodes and
 rounds of the rewards of the nodes' own completions) and of the final held-out accuracy, the reward ratio to
@@ -266,6 +267,7 @@ def run_arm(start: Start, name: str, I: int, J: int, weighted: bool, args, clock
     """R rounds of one configuration from `start`: curves of accuracy (at eval rounds) and cumulative reward."""
     d = rl.RLConfig()
     cfg = rl.RLConfig(group_size=args.group_size, lr=args.lr, temperature=args.temperature, impl=args.impl,
+                      epochs=args.epochs,
                       local=I if J else d.local, external=J if J else d.external)  # fmt: skip
     share = J > 0
     nodes = fresh(start, cfg)
@@ -351,6 +353,7 @@ def main() -> int:
     ap.add_argument("--group-size", type=int, default=d.group_size)
     ap.add_argument("--lr", type=float, default=d.lr)
     ap.add_argument("--temperature", type=float, default=d.temperature)
+    ap.add_argument("--epochs", type=int, default=d.epochs, help="clipped GRPO steps per round on the same batch")
     ap.add_argument("--target", type=float, default=WarmupConfig.target, help="addition warm-up stopping accuracy")
     ap.add_argument("--het-target", type=float, default=0.55, help="family warm-up stopping accuracy (own mix)")
     ap.add_argument("--heldout", type=int, default=100, help="held-out ids per family task measured")

@@ -87,7 +87,7 @@ COORDINATOR = "0x" + "5a" * 20  # a fixed stand-in SwarmCoordinator address (onl
 SETTINGS = ("homogeneous", "heterogeneous")
 BASE_DECAY = 0.9  # decay of a node's running mean reward per task (`--external-advantage reader`)
 # The heterogeneous swarm (offchain/swarm/mixed.py, shared with `make swarm MIXED=1`): six family tasks; per node
-# (model width, warm-up mix); the RL question mix is the warm mix plus one.
+# (model width, warm-up mix); RL question weights 4 on the warm tasks, 1 on the others (`--het-mix`).
 HET_TASKS, HET_NODES = mixed.TASKS, mixed.NODES
 
 
@@ -143,8 +143,7 @@ def build_start(setting: str, i: int, args: argparse.Namespace) -> Start:
         model, opt, task, info = warmup(wcfg, log=False)
         states.append(({n: v.clone() for n, v in model.state_dict().items()}, opt.state_dict(), info))
         cfgs.append(model.cfg)
-        own, other = args.het_mix
-        mixes.append(mixed.rl_mix(warm) if (own, other) == (4, 1) else [own if w else other for w in warm])
+        mixes.append(mixed.rl_mix(warm, *args.het_mix))
         infos.append(info)
         per = " ".join(f"{t} {a:.2f}" for t, a in info["heldout_by_task"].items())
         log(f"heterogeneous seed {i} node{k} (width {width}, warm mix {warm}): {int(info['steps'])} steps, "
@@ -229,7 +228,7 @@ def run_round(
         mine = rl.play_answer(node.model, task, qs, cfg, gen(seed, k, 0), peer=f"node{k}")
         total += sum(sum(r.rewards) for r in mine)
         groups.append(mine)
-        for r in mine:  # the reader baseline: a running mean (decay BASE_DECAY) of own reward per task
+        for r in mine if reader else ():  # the reader baseline: running mean (decay BASE_DECAY) of own reward per task
             t_name, m = task_name(task, r.pair_id), sum(r.rewards) / len(r.rewards)
             node.base[t_name] = m if t_name not in node.base else BASE_DECAY * node.base[t_name] + (1 - BASE_DECAY) * m
     t = tick(clock, "sample", t)

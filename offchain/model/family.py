@@ -308,6 +308,13 @@ def _greedy(model: torch.nn.Module, tok: torch.Tensor, chunk: int = 4096) -> tor
     return torch.cat(outs) if outs else torch.zeros(0, ANSWER_LEN, dtype=torch.int64)
 
 
+def _exact_match(model: torch.nn.Module, tok: torch.Tensor) -> float:
+    """Fraction of token rows whose greedy answer equals their answer tokens (0.0 for no rows)."""
+    if not len(tok):
+        return 0.0
+    return float((_greedy(model, tok) == tok[:, PROMPT_LEN:]).all(dim=1).float().mean())
+
+
 def _encode_rows(index: int, spec: _Spec, ids: torch.Tensor) -> torch.Tensor:
     body, ans = spec.body(ids), spec.answer(ids)
     tok = torch.full((ids.numel(), SEQ_LEN), PAD, dtype=torch.int64)
@@ -425,10 +432,7 @@ class Task:
     @torch.no_grad()
     def accuracy(self, model: torch.nn.Module, ids: torch.Tensor | Sequence[int] | None = None) -> float:
         """Exact-match accuracy (all ANSWER_LEN tokens) of greedy decoding on `ids` (default: held-out)."""
-        tok = self.encode(self.test_pairs() if ids is None else ids)
-        if not len(tok):
-            return 0.0
-        return float((_greedy(model, tok) == tok[:, PROMPT_LEN:]).all(dim=1).float().mean())
+        return _exact_match(model, self.encode(self.test_pairs() if ids is None else ids))
 
 
 # -------------------------------------------------------------------------------------------------- family
@@ -594,10 +598,7 @@ class Family:
     @torch.no_grad()
     def accuracy(self, model: torch.nn.Module, gids: torch.Tensor | Sequence[int] | None = None) -> float:
         """Greedy exact-match accuracy on global ids (default: every task's held-out ids pooled)."""
-        tok = self.encode(self.test_pairs() if gids is None else gids)
-        if not len(tok):
-            return 0.0
-        return float((_greedy(model, tok) == tok[:, PROMPT_LEN:]).all(dim=1).float().mean())
+        return _exact_match(model, self.encode(self.test_pairs() if gids is None else gids))
 
     @torch.no_grad()
     def accuracy_by_task(self, model: torch.nn.Module, n: int | None = None) -> dict[str, float]:

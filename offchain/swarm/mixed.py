@@ -24,6 +24,6 @@ def node_setting(k: int) -> tuple[int, tuple[int, ...]]:
     return NODES[k % len(NODES)]
 
 
-def rl_mix(warm: tuple[int, ...]) -> list[int]:
-    """The RL question weights of a node warmed on `warm`: each weight plus one."""
-    return [w + 1 for w in warm]
+def rl_mix(warm: tuple[int, ...], own: int = 4, other: int = 1) -> list[int]:
+    """The RL question weights of a node warmed on `warm`: `own` on its warm tasks, `other` on the rest."""
+    return [own if w else other for w in warm]

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,18 +95,35 @@ def warmup(
     )  # fmt: skip
     probe = train_pairs(task)[: cfg.probe]
     t0 = time.perf_counter()
-    s, acc = 0, 0.0
-    for s in range(cfg.steps + 1):
-        if s % cfg.eval_every == 0 or s == cfg.steps:
-            acc = task.accuracy(model, probe)
-            if log:
-                print(f"warmup step {s:5d}  train-probe acc {acc:.3f}  {time.perf_counter() - t0:.1f}s", flush=True)
-            if acc >= cfg.target or s == cfg.steps:
-                break
-        train_step(model, opt, task.batch(s, cfg.batch_size))
+    s, acc = _train_to_target(model, opt, cfg, lambda: task.accuracy(model, probe),
+                              lambda step: task.batch(step, cfg.batch_size), "train-probe", log)  # fmt: skip
     info = {"steps": float(s), "probe_acc": acc, "heldout_acc": heldout_accuracy(model, task),
             "seconds": time.perf_counter() - t0}  # fmt: skip
     return model, opt, task, info
+
+
+def _train_to_target(
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    cfg: WarmupConfig | FamilyWarmupConfig,
+    probe_accuracy: Callable[[], float],
+    batch: Callable[[int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    probe_name: str,
+    log: bool,
+) -> tuple[int, float]:
+    """Supervised steps until the probe accuracy (checked every `cfg.eval_every` steps) reaches `cfg.target` or
+    `cfg.steps` are done: (last step, its probe accuracy)."""
+    t0 = time.perf_counter()
+    s, acc = 0, 0.0
+    for s in range(cfg.steps + 1):
+        if s % cfg.eval_every == 0 or s == cfg.steps:
+            acc = probe_accuracy()
+            if log:
+                print(f"warmup step {s:5d}  {probe_name} acc {acc:.3f}  {time.perf_counter() - t0:.1f}s", flush=True)
+            if acc >= cfg.target or s == cfg.steps:
+                break
+        train_step(model, opt, batch(s))
+    return s, acc
 
 
 def _warmup_family(
@@ -117,15 +135,8 @@ def _warmup_family(
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     probe = torch.tensor(fam.questions(cfg.seed, cfg.probe, mix), dtype=torch.int64)
     t0 = time.perf_counter()
-    s, acc = 0, 0.0
-    for s in range(cfg.steps + 1):
-        if s % cfg.eval_every == 0 or s == cfg.steps:
-            acc = fam.accuracy(model, probe)
-            if log:
-                print(f"warmup step {s:5d}  probe acc {acc:.3f}  {time.perf_counter() - t0:.1f}s", flush=True)
-            if acc >= cfg.target or s == cfg.steps:
-                break
-        train_step(model, opt, fam.batch(s, cfg.batch_size, mix))
+    s, acc = _train_to_target(model, opt, cfg, lambda: fam.accuracy(model, probe),
+                              lambda step: fam.batch(step, cfg.batch_size, mix), "probe", log)  # fmt: skip
     per = heldout_by_task(model, fam, cfg.heldout)
     info: dict[str, Any] = {"steps": float(s), "probe_acc": acc, "heldout_acc": sum(per.values()) / len(per),
                             "heldout_by_task": per, "mix": mix, "seconds": time.perf_counter() - t0}  # fmt: skip

@@ -34,6 +34,17 @@ class Config:
     salt: bytes = SALT
 
 
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test (tests share two CPU cores), the count before restored after it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def cfg():
     return Config()

@@ -14,13 +14,7 @@ from offchain.swarm.warmup import tiny_checkpoint
 COORD = "0x" + "ab" * 20
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tests share two CPU cores: one torch thread each."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests share two CPU cores
 
 
 def tiny_model(task: AdditionTask, *, seed: int = 0, impl: rl.Impl = "repops") -> torch.nn.Module:

@@ -20,13 +20,7 @@ FAM = Family(("cmp", "add1", "sort", "add2", "sub2"))
 MIXES = {"0x" + "01" * 20: {"cmp": 3, "add1": 1}, "0x" + "02" * 20: {"sort": 1, "add2": 2, "sub2": 1}}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tests share two CPU cores: one torch thread each."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests share two CPU cores
 
 
 def tiny_model(fam: Family, *, seed: int = 0, impl: rl.Impl = "repops") -> torch.nn.Module:

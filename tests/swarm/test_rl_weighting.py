@@ -16,13 +16,7 @@ from offchain.swarm import rl
 TASK = AdditionTask(digits=2)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tests share two CPU cores: one torch thread each."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests share two CPU cores
 
 
 def _groups(peer: str, n: int, start: int, right: int = 1) -> list[rl.Rollout]:

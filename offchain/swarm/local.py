@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -119,21 +118,27 @@ def ensure_warmup(path: Path, echo: Callable[[str], None]) -> Path:
     if path.exists():
         echo(f"warm-up checkpoint: {path} (reused)")
         return path
-    import torch
-
     from offchain.swarm import warmup
 
     echo(f"warm-up checkpoint: training {path} (supervised, one thread; about 5 s, once)")
-    # One thread, as `python -m offchain.swarm.warmup` trains: the thread count changes float sums, so with this
-    # process's default of two the run took another path (725 steps, not 625) and, on a busy 2-core machine,
-    # 46 s instead of the 5 s the docs state.
+    with _one_thread():
+        warmup.write_warmup(path)
+    return path
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Warm-ups train on one thread, as `python -m offchain.swarm.warmup` does: the thread count changes float
+    sums, so with this process's default of two the addition run took another path (725 steps, not 625) and, on
+    a busy 2-core machine, 46 s instead of the 5 s the docs state."""
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        warmup.write_warmup(path)
+        yield
     finally:
         torch.set_num_threads(threads)
-    return path
 
 
 def mixed_starts(cfg: SwarmConfig, echo: Callable[[str], None]) -> list[NodeStart]:
@@ -155,8 +160,6 @@ def mixed_starts(cfg: SwarmConfig, echo: Callable[[str], None]) -> list[NodeStar
 def ensure_family_warmup(folder: Path, wcfg, echo: Callable[[str], None], who: str) -> Path:
     """`folder`/warmup-<key>.pt, the key a hash of `wcfg` (a FamilyWarmupConfig): reused if there, else trained on
     one thread (as ensure_warmup does) with its progress echoed."""
-    import torch
-
     from offchain.swarm import warmup
 
     key = hashlib.sha256(json.dumps(asdict(wcfg), sort_keys=True).encode()).hexdigest()[:12]
@@ -167,36 +170,11 @@ def ensure_family_warmup(folder: Path, wcfg, echo: Callable[[str], None], who: s
         return path
     echo(f"{who} warm-up: training {path} (width {wcfg.width}, depth {wcfg.n_layer}, warm mix {warm}, until probe "
          f"accuracy {wcfg.target} or {wcfg.steps} steps; once)")  # fmt: skip
-    real = sys.stdout  # echo may be print: it must write there, not back into the redirected stream
-
-    def forward(line: str) -> None:
-        with contextlib.redirect_stdout(real):
-            echo(f"{who} {line}")
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with contextlib.redirect_stdout(_Lines(forward)):
-            info = warmup.write_warmup(path, wcfg)
-    finally:
-        torch.set_num_threads(threads)
+    with _one_thread():
+        info = warmup.write_warmup(path, wcfg, log=lambda line: echo(f"{who} {line}"))
     per = " ".join(f"{t} {a:.2f}" for t, a in info["heldout_by_task"].items())
     echo(f"{who} warm-up: {int(info['steps'])} steps, {info['seconds']:.0f} s, held-out {per}")
     return path
-
-
-class _Lines(io.TextIOBase):
-    """A text stream that hands each complete line to `sink` (the warm-up prints its progress)."""
-
-    def __init__(self, sink: Callable[[str], None]) -> None:
-        self.sink, self.buf = sink, ""
-
-    def write(self, text: str) -> int:
-        self.buf += text
-        *lines, self.buf = self.buf.split("\n")
-        for line in lines:
-            self.sink(line)
-        return len(text)
 
 
 def first_common_round(coordinator, margin_s: float) -> int:

@@ -253,7 +253,8 @@ class SwarmNode:
             # torch's message runs to a paragraph; the file name and the kind of failure are what the user needs.
             kind = type(err).__name__
             raise NodeError(f"{source}: not a swarm checkpoint this node can start from ({kind})") from None
-        self.task, meta = _as_family(ckpt.task), ckpt.meta
+        # a one-task family checkpoint plays as the one-task Family (its questions, digest and checks are a family's)
+        self.task, meta = rl.as_family(ckpt.task), ckpt.meta
         self.mix = self._question_mix(source, meta)
         self.model, self.opt = rl.rl_policy(ckpt, self.rl_config())
         resumed = source == weights
@@ -618,14 +619,6 @@ def _mean_critique(critiques: dict[str, dict[str, float]]) -> dict[str, float]:
         for peer in body:
             count[peer] = count.get(peer, 0) + 1
     return {peer: s / count[peer] for peer, s in rl.vote_tally(critiques).items()}
-
-
-def _as_family(task: Any) -> Any:
-    """A one-task family checkpoint as the one-task Family (rl's own reading of it); any other task as it is."""
-    from offchain.model.family import Family
-    from offchain.model.family import Task as FamilyTask
-
-    return Family((task.name,), task.seed, task.test_size) if isinstance(task, FamilyTask) else task
 
 
 def _seed(*parts: object) -> int:

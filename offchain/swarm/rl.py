@@ -145,8 +145,8 @@ def train_pairs(task: AnyTask) -> torch.Tensor:
     return task.train_ids()
 
 
-def _as_family(task: Family | FamilyTask) -> Family:
-    """A family Task as the one-task Family (global ids = its local ids); a Family as it is."""
+def as_family(task: AnyTask) -> AnyTask:
+    """A family Task as the one-task Family (global ids = its local ids); any other task as it is."""
     return Family((task.name,), task.seed, task.test_size) if isinstance(task, FamilyTask) else task
 
 
@@ -177,7 +177,7 @@ def questions(
         AdditionTask: pair ids a * 10^digits + b. Family: global ids (`Family.questions`).
     """
     if not isinstance(task, AdditionTask):
-        return _as_family(task).questions(seed, n, mix, offset=offset)
+        return as_family(task).questions(seed, n, mix, offset=offset)
     assert mix is None, "questions: an AdditionTask has no task mix"
     train = train_pairs(task)
     pick = philox.randint(seed=seed & U64, stream=QUESTION_STREAM, offset=offset, n=n, high=len(train))

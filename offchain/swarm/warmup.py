@@ -42,6 +42,9 @@ from offchain.model.task import AdditionTask
 from offchain.model.train import TrainConfig, build, train_step
 from offchain.swarm.rl import heldout_accuracy, heldout_by_task, save_checkpoint, train_pairs
 
+# Where a warm-up's progress lines go: True prints them, False drops them, a callable gets each line.
+Log = bool | Callable[[str], None]
+
 
 @dataclass(frozen=True)
 class WarmupConfig:
@@ -80,7 +83,7 @@ class FamilyWarmupConfig:
 
 
 def warmup(
-    cfg: WarmupConfig | FamilyWarmupConfig, *, log: bool = True
+    cfg: WarmupConfig | FamilyWarmupConfig, *, log: Log = True
 ) -> tuple[torch.nn.Module, torch.optim.Optimizer, AdditionTask | Family, dict[str, Any]]:
     """Train until the probe accuracy reaches `cfg.target` or `cfg.steps`; return model, optimizer, task, info.
 
@@ -109,17 +112,18 @@ def _train_to_target(
     probe_accuracy: Callable[[], float],
     batch: Callable[[int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
     probe_name: str,
-    log: bool,
+    log: Log,
 ) -> tuple[int, float]:
     """Supervised steps until the probe accuracy (checked every `cfg.eval_every` steps) reaches `cfg.target` or
-    `cfg.steps` are done: (last step, its probe accuracy)."""
+    `cfg.steps` are done: (last step, its probe accuracy). Progress lines go to `log` (`Log`)."""
+    say = (lambda line: print(line, flush=True)) if log is True else (log or None)
     t0 = time.perf_counter()
     s, acc = 0, 0.0
     for s in range(cfg.steps + 1):
         if s % cfg.eval_every == 0 or s == cfg.steps:
             acc = probe_accuracy()
-            if log:
-                print(f"warmup step {s:5d}  {probe_name} acc {acc:.3f}  {time.perf_counter() - t0:.1f}s", flush=True)
+            if say:
+                say(f"warmup step {s:5d}  {probe_name} acc {acc:.3f}  {time.perf_counter() - t0:.1f}s")
             if acc >= cfg.target or s == cfg.steps:
                 break
         train_step(model, opt, batch(s))
@@ -127,7 +131,7 @@ def _train_to_target(
 
 
 def _warmup_family(
-    cfg: FamilyWarmupConfig, *, log: bool = True
+    cfg: FamilyWarmupConfig, *, log: Log = True
 ) -> tuple[torch.nn.Module, torch.optim.Optimizer, Family, dict[str, Any]]:
     fam = cfg.family()
     mix = fam.weights(None if cfg.mix is None else list(cfg.mix))  # ValueError for a bad mix
@@ -144,7 +148,7 @@ def _warmup_family(
 
 
 def write_warmup(
-    path: str | os.PathLike[str], cfg: WarmupConfig | FamilyWarmupConfig | None = None, *, log: bool = True
+    path: str | os.PathLike[str], cfg: WarmupConfig | FamilyWarmupConfig | None = None, *, log: Log = True
 ) -> dict:
     """Run `warmup` (default config when None) and save the checkpoint to `path` atomically; return its info.
 

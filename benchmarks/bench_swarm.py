@@ -240,7 +240,7 @@ def run_round(
                      for k, node in enumerate(nodes)}  # fmt: skip
         tally = rl.vote_tally(critiques)
         winner = rl.round_winner({me: rl.vote_for(tally, me) for me in names})
-        scores = {p: s / (len(nodes) - 1) for p, s in tally.items()}  # mean critique of each author
+        scores = rl.mean_critique(critiques)
         t = tick(clock, "critique", t)
     signal = 0
     for k, node in enumerate(nodes):  # stage 2: revise

@@ -481,7 +481,7 @@ class SwarmNode:
         gen = torch.Generator().manual_seed(_seed(self.cfg.seed, round_, self.name, "sapo"))
         weights: dict[str, Any] = {}
         if self.cfg.weighting == "critique":  # the bench's +cv; this node's own vote stands in for the hidden winner
-            weights = {"scores": _mean_critique(critiques), "winner": best,
+            weights = {"scores": rl.mean_critique(critiques), "winner": best,
                        "winner_slots": self.cfg.external_groups // 2}  # fmt: skip
         batch, _ = rl.play_revise(self.model, self.opt, self.task, local, external, self.rl_config(), gen, **weights)
         lg.external_used = sum(1 for ro in batch if ro.source == "external")
@@ -608,17 +608,6 @@ def plot_progress(progress: Path, path: Path, title: str) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def _mean_critique(critiques: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Each author's mean critique over the critics that scored it (the bench's weighting scores)."""
-    from offchain.swarm import rl
-
-    count: dict[str, int] = {}
-    for body in critiques.values():
-        for peer in body:
-            count[peer] = count.get(peer, 0) + 1
-    return {peer: s / count[peer] for peer, s in rl.vote_tally(critiques).items()}
 
 
 def _seed(*parts: object) -> int:

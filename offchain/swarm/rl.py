@@ -479,6 +479,16 @@ def vote_tally(critiques: dict[str, dict[str, float]], own: dict[str, float] | N
     return tally
 
 
+def mean_critique(critiques: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each author's mean critique over the critics that scored it (`vote_tally` / count): the `scores` of the
+    critique weighting (`weighted_external`)."""
+    count: dict[str, int] = {}
+    for body in critiques.values():
+        for peer in body:
+            count[peer] = count.get(peer, 0) + 1
+    return {peer: s / count[peer] for peer, s in vote_tally(critiques).items()}
+
+
 def vote_for(tally: dict[str, float], me: str) -> str | None:
     """The node's vote: the best-tallied peer other than `me` (ties: the first name in sorted order)."""
     candidates = [p for p in tally if p != me]

@@ -170,3 +170,9 @@ def test_default_draw_is_unchanged_by_the_new_options():
         want = _reference_sapo(LOCAL, EXTERNAL, 4, 4, torch.Generator().manual_seed(seed), TASK)
         got = rl.sapo_batch(LOCAL, EXTERNAL, 4, 4, torch.Generator().manual_seed(seed), task=TASK)
         assert _key(got) == _key(want) and all(g.advantages is None for g in got)
+
+
+def test_mean_critique_averages_over_the_critics_that_scored_each_author():
+    """The critique weighting's scores: a peer scored by two critics gets their mean, by one critic its score."""
+    critiques = {"a": {"b": 0.5, "c": 0.25}, "b": {"a": 1.0, "c": 0.75}}
+    assert rl.mean_critique(critiques) == {"b": 0.5, "c": 0.5, "a": 1.0}
